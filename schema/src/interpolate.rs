@@ -1,0 +1,324 @@
+//! Variable interpolation, as Compose does it.
+//!
+//! `$VAR`, `${VAR}`, `${VAR:-default}` (unset or empty), `${VAR-default}`
+//! (unset), `${VAR:?message}` / `${VAR?message}` (required),
+//! `${VAR:+alt}` / `${VAR+alt}` (alternative when set), `$$` for a literal
+//! `$`. Defaults and alternatives may themselves contain variables.
+
+use crate::diag::Diagnostic;
+use crate::yaml::{Node, Value};
+
+/// Something that knows variable values.
+pub trait Lookup {
+    /// The value of `name`, if set.
+    fn get(&self, name: &str) -> Option<&str>;
+}
+
+impl Lookup for std::collections::BTreeMap<String, String> {
+    fn get(&self, name: &str) -> Option<&str> {
+        std::collections::BTreeMap::get(self, name).map(String::as_str)
+    }
+}
+
+/// What interpolating one string produced besides the result.
+#[derive(Debug, Default, PartialEq)]
+pub struct Outcome {
+    /// The string with every variable replaced.
+    pub text: String,
+    /// Variables used without a default that were not set.
+    pub unset: Vec<String>,
+}
+
+/// Why a string could not be interpolated.
+#[derive(Debug, PartialEq, thiserror::Error)]
+pub enum InterpolateError {
+    /// `${VAR:?msg}` with VAR missing.
+    #[error("required variable {name} is missing a value: {message}")]
+    Required {
+        /// Variable name.
+        name: String,
+        /// The file's own message.
+        message: String,
+    },
+    /// `${` without a matching `}` or with an invalid name.
+    #[error("invalid interpolation `{0}`")]
+    Syntax(String),
+}
+
+fn is_name_start(c: char) -> bool {
+    c.is_ascii_alphabetic() || c == '_'
+}
+
+fn is_name_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '_'
+}
+
+/// Interpolate one string.
+pub fn interpolate(input: &str, vars: &dyn Lookup) -> Result<Outcome, InterpolateError> {
+    let mut out = Outcome::default();
+    let mut rest = input;
+    while let Some(pos) = rest.find('$') {
+        out.text.push_str(&rest[..pos]);
+        let after = &rest[pos + 1..];
+        let mut chars = after.chars();
+        match chars.next() {
+            Some('$') => {
+                out.text.push('$');
+                rest = &after[1..];
+            }
+            Some('{') => {
+                let body_start = 1;
+                let end = matching_brace(after)
+                    .ok_or_else(|| InterpolateError::Syntax(format!("${}", truncate(after))))?;
+                let body = &after[body_start..end];
+                substitute(body, vars, &mut out)?;
+                rest = &after[end + 1..];
+            }
+            Some(c) if is_name_start(c) => {
+                let len = after.find(|c: char| !is_name_char(c)).unwrap_or(after.len());
+                let name = &after[..len];
+                match vars.get(name) {
+                    Some(v) => out.text.push_str(v),
+                    None => out.unset.push(name.to_string()),
+                }
+                rest = &after[len..];
+            }
+            _ => {
+                // A lone `$` (e.g. `cost: 5$`) stays as written.
+                out.text.push('$');
+                rest = after;
+            }
+        }
+    }
+    out.text.push_str(rest);
+    Ok(out)
+}
+
+fn truncate(s: &str) -> &str {
+    match s.char_indices().nth(30) {
+        Some((i, _)) => &s[..i],
+        None => s,
+    }
+}
+
+/// Index of the `}` closing the `{` at index 0, honouring nesting.
+fn matching_brace(s: &str) -> Option<usize> {
+    let mut depth = 0usize;
+    for (i, c) in s.char_indices() {
+        match c {
+            '{' => depth += 1,
+            '}' => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(i);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+fn substitute(body: &str, vars: &dyn Lookup, out: &mut Outcome) -> Result<(), InterpolateError> {
+    let name_len = body.find(|c: char| !is_name_char(c)).unwrap_or(body.len());
+    let name = &body[..name_len];
+    if name.is_empty() || !name.starts_with(is_name_start) {
+        return Err(InterpolateError::Syntax(format!("${{{body}}}")));
+    }
+    let op = &body[name_len..];
+    let value = vars.get(name);
+    let nested = |text: &str, out: &mut Outcome| -> Result<String, InterpolateError> {
+        let inner = interpolate(text, vars)?;
+        out.unset.extend(inner.unset);
+        Ok(inner.text)
+    };
+    let (operator, arg) = if op.is_empty() {
+        ("", "")
+    } else if let Some(kind) = ["-", "?", "+"].iter().find(|k| op.starts_with(**k)) {
+        (*kind, &op[1..])
+    } else if let Some(kind) = [":-", ":?", ":+"].iter().find(|k| op.starts_with(**k)) {
+        (*kind, &op[2..])
+    } else {
+        return Err(InterpolateError::Syntax(format!("${{{body}}}")));
+    };
+    let set = value.is_some();
+    let non_empty = value.is_some_and(|v| !v.is_empty());
+    match operator {
+        "" => match value {
+            Some(v) => out.text.push_str(v),
+            None => out.unset.push(name.to_string()),
+        },
+        ":-" | "-" => {
+            let use_value = if operator == ":-" { non_empty } else { set };
+            if use_value {
+                out.text.push_str(value.unwrap_or_default());
+            } else {
+                let d = nested(arg, out)?;
+                out.text.push_str(&d);
+            }
+        }
+        ":?" | "?" => {
+            let ok = if operator == ":?" { non_empty } else { set };
+            if ok {
+                out.text.push_str(value.unwrap_or_default());
+            } else {
+                let message = nested(arg, out)?;
+                return Err(InterpolateError::Required {
+                    name: name.to_string(),
+                    message,
+                });
+            }
+        }
+        _ => {
+            // ":+" and "+": the alternative when set.
+            let use_alt = if operator == ":+" { non_empty } else { set };
+            if use_alt {
+                let a = nested(arg, out)?;
+                out.text.push_str(&a);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Interpolate every scalar value of a tree (keys stay as written).
+///
+/// Errors and warnings become diagnostics at the scalar's position; a
+/// variable that is unset is warned about once per tree.
+pub fn interpolate_tree(node: &mut Node, vars: &dyn Lookup, diags: &mut Vec<Diagnostic>) {
+    let mut warned = std::collections::BTreeSet::new();
+    walk(node, vars, diags, &mut warned);
+}
+
+fn walk(
+    node: &mut Node,
+    vars: &dyn Lookup,
+    diags: &mut Vec<Diagnostic>,
+    warned: &mut std::collections::BTreeSet<String>,
+) {
+    match &mut node.value {
+        Value::Scalar(s) if s.text.contains('$') => match interpolate(&s.text, vars) {
+            Ok(o) => {
+                s.text = o.text;
+                // An interpolated plain scalar is typed like the result text.
+                for name in o.unset {
+                    if warned.insert(name.clone()) {
+                        diags.push(
+                            Diagnostic::warning(
+                                "unset-variable",
+                                Some(node.span.clone()),
+                                format!("the variable {name} is not set; using an empty string"),
+                            )
+                            .with_hint(format!(
+                                "set {name} in the environment or in .env, or write ${{{name}:-default}}"
+                            )),
+                        );
+                    }
+                }
+            }
+            Err(e) => {
+                let hint = match &e {
+                    InterpolateError::Required { name, .. } => {
+                        format!("set {name} in the environment or in the project's .env file")
+                    }
+                    InterpolateError::Syntax(_) => {
+                        "write ${NAME}, ${NAME:-default}, or $$ for a literal dollar sign".into()
+                    }
+                };
+                diags.push(
+                    Diagnostic::error("interpolation", Some(node.span.clone()), e.to_string())
+                        .with_hint(hint),
+                );
+            }
+        },
+        Value::Seq(items) => {
+            for item in items {
+                walk(item, vars, diags, warned);
+            }
+        }
+        Value::Map(map) => {
+            for entry in map.values_mut() {
+                walk(&mut entry.value, vars, diags, warned);
+            }
+        }
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    fn vars() -> BTreeMap<String, String> {
+        [("SET", "value"), ("EMPTY", ""), ("PORT", "8080")]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    fn i(s: &str) -> String {
+        interpolate(s, &vars()).unwrap().text
+    }
+
+    #[test]
+    fn plain_forms() {
+        assert_eq!(i("$SET"), "value");
+        assert_eq!(i("${SET}"), "value");
+        assert_eq!(i("a-${PORT}-b"), "a-8080-b");
+        assert_eq!(i("$SET.x"), "value.x");
+        assert_eq!(i("$$SET"), "$SET");
+        assert_eq!(i("cost 5$"), "cost 5$");
+        assert_eq!(i("$1"), "$1");
+    }
+
+    #[test]
+    fn unset_without_default_is_reported() {
+        let o = interpolate("x${NOPE}y$ALSO", &vars()).unwrap();
+        assert_eq!(o.text, "xy");
+        assert_eq!(o.unset, vec!["NOPE", "ALSO"]);
+    }
+
+    #[test]
+    fn defaults() {
+        assert_eq!(i("${NOPE:-d}"), "d");
+        assert_eq!(i("${EMPTY:-d}"), "d");
+        assert_eq!(i("${SET:-d}"), "value");
+        assert_eq!(i("${NOPE-d}"), "d");
+        assert_eq!(i("${EMPTY-d}"), "");
+        assert_eq!(i("${NOPE:-${PORT}}"), "8080");
+        assert_eq!(i("${NOPE:-}"), "");
+    }
+
+    #[test]
+    fn alternatives() {
+        assert_eq!(i("${SET:+alt}"), "alt");
+        assert_eq!(i("${EMPTY:+alt}"), "");
+        assert_eq!(i("${EMPTY+alt}"), "alt");
+        assert_eq!(i("${NOPE+alt}"), "");
+        assert_eq!(i("${SET+${PORT}}"), "8080");
+    }
+
+    #[test]
+    fn required() {
+        assert_eq!(i("${SET:?boom}"), "value");
+        assert_eq!(i("${EMPTY?boom}"), "");
+        let e = interpolate("${EMPTY:?must be set}", &vars()).unwrap_err();
+        assert_eq!(
+            e,
+            InterpolateError::Required {
+                name: "EMPTY".into(),
+                message: "must be set".into()
+            }
+        );
+        assert!(interpolate("${NOPE?x}", &vars()).is_err());
+    }
+
+    #[test]
+    fn syntax_errors() {
+        assert!(matches!(interpolate("${", &vars()), Err(InterpolateError::Syntax(_))));
+        assert!(matches!(interpolate("${A B}", &vars()), Err(InterpolateError::Syntax(_))));
+        assert!(matches!(interpolate("${}", &vars()), Err(InterpolateError::Syntax(_))));
+        assert!(matches!(interpolate("${1A}", &vars()), Err(InterpolateError::Syntax(_))));
+    }
+}

@@ -1,0 +1,35 @@
+//! The stack file: model, loading and validation.
+//!
+//! [`load`] turns stack files on disk into a [`Project`] — the desired
+//! state the planner works from — or into [`Diagnostics`] naming every
+//! problem with its file, line, column and a hint. Nothing here talks to a
+//! container engine; the only I/O is reading the stack files and the env
+//! files they name.
+//!
+//! Module map, in pipeline order: [`yaml`] (positions-preserving parse),
+//! [`interpolate`] and [`dotenv`], [`paths`], [`merge`] (override files and
+//! `extends`), [`de`] (typed deserialization that collects every unknown
+//! key), [`model`], [`normalize`], [`profiles`], [`validate`], [`lint`],
+//! and [`graph`] (start order and parallel waves).
+
+pub mod de;
+pub mod diag;
+pub mod dotenv;
+pub mod graph;
+pub mod interpolate;
+pub mod lint;
+pub mod loader;
+pub mod locate;
+pub mod merge;
+pub mod model;
+pub mod normalize;
+pub mod paths;
+pub mod profiles;
+pub mod units;
+pub mod validate;
+pub mod yaml;
+
+pub use diag::{Diagnostic, Diagnostics, Severity};
+pub use graph::ServiceGraph;
+pub use loader::{load, Loaded, Options, DEFAULT_FILE_NAMES};
+pub use model::*;

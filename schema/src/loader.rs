@@ -1,0 +1,686 @@
+//! From paths on disk to a [`Project`]: the whole loading pipeline.
+//!
+//! 1. find the stack files and the project directory;
+//! 2. read `.env` (or `--env-file`) under the shell environment;
+//! 3. per file: parse to a [`Node`] tree, interpolate, make paths absolute,
+//!    pull in `include`d files;
+//! 4. merge the files in order, then resolve `extends`;
+//! 5. deserialize the typed model, entry by entry so that one bad service
+//!    does not hide the problems of the next;
+//! 6. normalise ([`crate::normalize`]), select profiles, validate, lint.
+//!
+//! Every step reports into one list of diagnostics; loading fails at the
+//! end when any of them is an error, so a user sees everything at once.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::de::from_node;
+use crate::diag::{did_you_mean, Diagnostic, Diagnostics};
+use crate::interpolate::interpolate_tree;
+use crate::merge::{merge_files, merge_service};
+use crate::model::{FileObject, Network, Project, Service, Volume};
+use crate::yaml::{self, Entry, Mapping, Node, SourceFile, Value};
+use crate::{dotenv, lint, normalize, paths, profiles, validate};
+
+/// File names looked up in the working directory, first found wins.
+pub const DEFAULT_FILE_NAMES: &[&str] = &[
+    "stack.yaml",
+    "stack.yml",
+    "compose.yaml",
+    "compose.yml",
+    "docker-compose.yaml",
+    "docker-compose.yml",
+];
+
+const TOP_LEVEL_KEYS: &[&str] = &[
+    "name", "version", "include", "services", "networks", "volumes", "secrets", "configs",
+];
+
+/// What to load and how.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Stack files (`-f`), merged in order. Empty: look up a default name.
+    pub files: Vec<PathBuf>,
+    /// Where to look for a default file and resolve relative `-f` paths.
+    pub working_dir: PathBuf,
+    /// `--project-directory`; default: the first file's directory.
+    pub project_directory: Option<PathBuf>,
+    /// `-p`.
+    pub project_name: Option<String>,
+    /// `--env-file`; default: `.env` in the project directory.
+    pub env_files: Vec<PathBuf>,
+    /// `--profile`.
+    pub profiles: Vec<String>,
+    /// Services named on the command line: enabled whatever their profiles.
+    pub services: Vec<String>,
+    /// The shell environment (passed in so tests control it).
+    pub environment: BTreeMap<String, String>,
+}
+
+impl Options {
+    /// Options for the current process: its working directory and environment.
+    pub fn from_process() -> std::io::Result<Self> {
+        Ok(Options {
+            working_dir: std::env::current_dir()?,
+            environment: std::env::vars().collect(),
+            ..Default::default()
+        })
+    }
+}
+
+/// A loaded stack.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    /// The normalised model; `name` is always set.
+    pub project: Project,
+    /// The project directory.
+    pub project_dir: PathBuf,
+    /// The files that were merged, in order.
+    pub files: Vec<PathBuf>,
+    /// Every profile named by any service (enabled or not).
+    pub all_profiles: BTreeSet<String>,
+    /// Warnings (lint findings, unset variables).
+    pub warnings: Vec<Diagnostic>,
+}
+
+/// Load a stack as described by `opts`.
+pub fn load(opts: &Options) -> Result<Loaded, Diagnostics> {
+    let mut diags = Vec::new();
+    let result = load_inner(opts, &mut diags);
+    if diags.iter().any(Diagnostic::is_error) {
+        return Err(Diagnostics(diags));
+    }
+    match result {
+        Some(mut loaded) => {
+            loaded.warnings = diags;
+            Ok(loaded)
+        }
+        None => Err(Diagnostics(diags)),
+    }
+}
+
+fn load_inner(opts: &Options, diags: &mut Vec<Diagnostic>) -> Option<Loaded> {
+    let files = find_files(opts, diags)?;
+    let project_dir = opts
+        .project_directory
+        .clone()
+        .map(|d| paths::normalize(&opts.working_dir.join(d)))
+        .or_else(|| files[0].parent().map(Path::to_path_buf))
+        .unwrap_or_else(|| opts.working_dir.clone());
+    let vars = project_environment(opts, &project_dir, diags)?;
+    let mut loader = Loader {
+        vars: &vars,
+        home: vars.get("HOME").map(PathBuf::from),
+        diags,
+        including: Vec::new(),
+    };
+    let mut merged: Option<Node> = None;
+    for file in &files {
+        let Some(tree) = loader.read_stack_file(file, &project_dir) else {
+            continue;
+        };
+        merged = Some(match merged {
+            None => tree,
+            Some(base) => merge_files(base, tree),
+        });
+    }
+    let mut tree = merged?;
+    loader.resolve_extends(&mut tree, &project_dir);
+    let mut project = loader.typed(&tree)?;
+
+    let all_profiles = profiles::all(&project);
+    project.name = Some(project_name(opts, &project, &project_dir, &tree, loader.diags)?);
+    normalize::normalize(&mut project, &vars, &tree, loader.diags);
+    let active = profiles::active(opts, &vars);
+    profiles::select(&mut project, &active, &opts.services, &tree, loader.diags);
+    validate::validate(&project, &tree, loader.diags);
+    lint::lint(&project, &tree, loader.diags);
+    Some(Loaded {
+        project,
+        project_dir,
+        files,
+        all_profiles,
+        warnings: Vec::new(),
+    })
+}
+
+fn find_files(opts: &Options, diags: &mut Vec<Diagnostic>) -> Option<Vec<PathBuf>> {
+    if !opts.files.is_empty() {
+        return Some(
+            opts.files
+                .iter()
+                .map(|f| paths::normalize(&opts.working_dir.join(f)))
+                .collect(),
+        );
+    }
+    let found = DEFAULT_FILE_NAMES
+        .iter()
+        .map(|n| opts.working_dir.join(n))
+        .find(|p| p.is_file());
+    if found.is_none() {
+        diags.push(
+            Diagnostic::error(
+                "no-stack-file",
+                None,
+                format!("no stack file found in {}", opts.working_dir.display()),
+            )
+            .with_hint(format!(
+                "create one of {}, or name one with -f",
+                DEFAULT_FILE_NAMES.join(", ")
+            )),
+        );
+    }
+    found.map(|f| vec![f])
+}
+
+/// The variables interpolation sees: the env file(s) under the shell.
+fn project_environment(
+    opts: &Options,
+    project_dir: &Path,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<BTreeMap<String, String>> {
+    let explicit = !opts.env_files.is_empty();
+    let env_files: Vec<PathBuf> = if explicit {
+        opts.env_files.iter().map(|f| opts.working_dir.join(f)).collect()
+    } else {
+        vec![project_dir.join(".env")]
+    };
+    let mut vars = BTreeMap::new();
+    for path in env_files {
+        match std::fs::read_to_string(&path) {
+            Ok(text) => match dotenv::parse(&text, &opts.environment) {
+                Ok(v) => vars.extend(v),
+                Err(e) => {
+                    diags.push(
+                        Diagnostic::error(
+                            "env-file",
+                            None,
+                            format!("{}: {e}", path.display()),
+                        )
+                        .with_hint("env files hold KEY=VALUE lines; quote values with spaces or #"),
+                    );
+                    return None;
+                }
+            },
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !explicit => {}
+            Err(e) => {
+                diags.push(Diagnostic::error(
+                    "env-file",
+                    None,
+                    format!("cannot read env file {}: {e}", path.display()),
+                ));
+                return None;
+            }
+        }
+    }
+    vars.extend(opts.environment.clone());
+    Some(vars)
+}
+
+/// Reads files into interpolated, path-resolved trees.
+struct Loader<'a> {
+    vars: &'a BTreeMap<String, String>,
+    home: Option<PathBuf>,
+    diags: &'a mut Vec<Diagnostic>,
+    /// Files being included, to refuse include cycles.
+    including: Vec<PathBuf>,
+}
+
+impl Loader<'_> {
+    fn read_tree(&mut self, path: &Path, base_dir: &Path) -> Option<Node> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) => {
+                self.diags.push(
+                    Diagnostic::error(
+                        "read-file",
+                        None,
+                        format!("cannot read {}: {e}", path.display()),
+                    )
+                    .with_hint("check the path given with -f, extends.file or include"),
+                );
+                return None;
+            }
+        };
+        let file = Arc::new(SourceFile {
+            path: path.to_path_buf(),
+            text,
+        });
+        let mut tree = match yaml::parse(file) {
+            Ok(t) => t,
+            Err(e) => {
+                let mut d = Diagnostic::error("yaml", Some(e.span), e.message);
+                d.hint = e.hint;
+                self.diags.push(d);
+                return None;
+            }
+        };
+        if matches!(tree.value, Value::Null) {
+            tree.value = Value::Map(Mapping::new());
+        }
+        if tree.as_map().is_none() {
+            self.diags.push(Diagnostic::error(
+                "not-a-mapping",
+                Some(tree.span.clone()),
+                format!("a stack file is a mapping with `services:` at the top, this is {}", tree.kind()),
+            ));
+            return None;
+        }
+        interpolate_tree(&mut tree, self.vars, self.diags);
+        paths::resolve(&mut tree, base_dir, self.home.as_deref());
+        Some(tree)
+    }
+
+    /// Read a top-level stack file and merge the files it includes.
+    fn read_stack_file(&mut self, path: &Path, base_dir: &Path) -> Option<Node> {
+        let mut tree = self.read_tree(path, base_dir)?;
+        let include = tree.as_map_mut().and_then(|m| m.shift_remove("include"));
+        if let Some(include) = include {
+            let file_dir = path.parent().unwrap_or(base_dir).to_path_buf();
+            self.including.push(path.to_path_buf());
+            self.apply_includes(&mut tree, include, &file_dir);
+            self.including.pop();
+        }
+        Some(tree)
+    }
+
+    fn apply_includes(&mut self, tree: &mut Node, include: Entry, file_dir: &Path) {
+        let Some(items) = include.value.as_seq() else {
+            self.diags.push(
+                Diagnostic::error(
+                    "include",
+                    Some(include.value.span.clone()),
+                    "`include` takes a list of files",
+                )
+                .with_hint("write `include: [other.yaml]` or a list of `{path: ..., project_directory: ...}`"),
+            );
+            return;
+        };
+        for item in items {
+            let (paths, project_dir) = match &item.value {
+                Value::Scalar(s) => (vec![s.text.clone()], None),
+                Value::Map(_) => {
+                    let paths = match item.get("path").map(|p| &p.value) {
+                        Some(Value::Scalar(s)) => vec![s.text.clone()],
+                        Some(Value::Seq(list)) => list.iter().filter_map(|n| n.as_str().map(str::to_owned)).collect(),
+                        _ => Vec::new(),
+                    };
+                    let dir = item.get("project_directory").and_then(Node::as_str).map(str::to_owned);
+                    (paths, dir)
+                }
+                _ => (Vec::new(), None),
+            };
+            if paths.is_empty() {
+                self.diags.push(Diagnostic::error(
+                    "include",
+                    Some(item.span.clone()),
+                    "an include entry needs a `path`",
+                ));
+                continue;
+            }
+            let files: Vec<PathBuf> = paths.iter().map(|p| paths::normalize(&file_dir.join(p))).collect();
+            if let Some(cycle) = files.iter().find(|f| self.including.contains(f)) {
+                self.diags.push(Diagnostic::error(
+                    "include",
+                    Some(item.span.clone()),
+                    format!("{} includes itself (through {})", cycle.display(), self.chain()),
+                ));
+                continue;
+            }
+            let sub_dir = project_dir
+                .map(|d| paths::normalize(&file_dir.join(d)))
+                .or_else(|| files[0].parent().map(Path::to_path_buf))
+                .unwrap_or_else(|| file_dir.to_path_buf());
+            let mut sub: Option<Node> = None;
+            for f in &files {
+                if let Some(t) = self.read_stack_file(f, &sub_dir) {
+                    sub = Some(match sub {
+                        None => t,
+                        Some(base) => merge_files(base, t),
+                    });
+                }
+            }
+            let Some(mut sub) = sub else { continue };
+            self.resolve_extends(&mut sub, &sub_dir);
+            self.import(tree, sub, &item.span);
+        }
+    }
+
+    fn chain(&self) -> String {
+        self.including
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(" -> ")
+    }
+
+    /// Copy the resources of an included tree into `tree`; a name defined
+    /// in both is an error, as in Compose.
+    fn import(&mut self, tree: &mut Node, sub: Node, at: &yaml::Span) {
+        let Value::Map(sub_map) = sub.value else { return };
+        let Some(map) = tree.as_map_mut() else { return };
+        for (kind, entry) in sub_map {
+            if !matches!(kind.as_str(), "services" | "networks" | "volumes" | "secrets" | "configs") {
+                continue;
+            }
+            let Value::Map(items) = entry.value.value else { continue };
+            let target = map.entry(kind.clone()).or_insert_with(|| Entry {
+                key_span: entry.key_span.clone(),
+                value: Node::new(Value::Map(Mapping::new()), entry.value.span.clone()),
+            });
+            if matches!(target.value.value, Value::Null) {
+                target.value.value = Value::Map(Mapping::new());
+            }
+            let Some(target_map) = target.value.as_map_mut() else { continue };
+            for (name, item) in items {
+                if let Some(existing) = target_map.get(&name) {
+                    self.diags.push(
+                        Diagnostic::error(
+                            "include-conflict",
+                            Some(existing.key_span.clone()),
+                            format!(
+                                "{} `{name}` is defined here and also in the included file {}",
+                                singular(&kind),
+                                item.key_span.path().display()
+                            ),
+                        )
+                        .with_hint(format!(
+                            "rename one of them; an included file's resources cannot be overridden (included at {at})"
+                        )),
+                    );
+                    continue;
+                }
+                target_map.insert(name, item);
+            }
+        }
+    }
+
+    /// Replace every service's `extends` by the merged definition.
+    fn resolve_extends(&mut self, tree: &mut Node, dir: &Path) {
+        let Some(services) = tree.as_map_mut().and_then(|m| m.get_mut("services")) else {
+            return;
+        };
+        let Some(map) = services.value.as_map() else { return };
+        let snapshot = map.clone();
+        let mut resolved = Mapping::new();
+        for (name, entry) in &snapshot {
+            let mut chain = Vec::new();
+            let value = self
+                .resolve_service(&snapshot, name, dir, &mut chain)
+                .unwrap_or_else(|| entry.value.clone());
+            resolved.insert(
+                name.clone(),
+                Entry {
+                    key_span: entry.key_span.clone(),
+                    value,
+                },
+            );
+        }
+        services.value.value = Value::Map(resolved);
+    }
+
+    fn resolve_service(
+        &mut self,
+        services: &Mapping,
+        name: &str,
+        dir: &Path,
+        chain: &mut Vec<String>,
+    ) -> Option<Node> {
+        let entry = services.get(name)?;
+        let mut node = entry.value.clone();
+        let Some(extends) = node.as_map_mut().and_then(|m| m.shift_remove("extends")) else {
+            return Some(node);
+        };
+        let link = format!("{}:{name}", entry.key_span.path().display());
+        if chain.contains(&link) {
+            chain.push(link);
+            let names: Vec<&str> = chain.iter().map(|l| l.rsplit(':').next().unwrap_or(l)).collect();
+            self.diags.push(
+                Diagnostic::error(
+                    "extends-cycle",
+                    Some(extends.key_span.clone()),
+                    format!("`extends` goes round in a circle: {}", names.join(" -> ")),
+                )
+                .for_service(name)
+                .with_hint("break the circle: a service cannot extend itself, directly or not"),
+            );
+            return None;
+        }
+        chain.push(link);
+        let (base_name, file) = match &extends.value.value {
+            Value::Scalar(s) => (s.text.clone(), None),
+            Value::Map(_) => {
+                let service = extends.value.get("service").and_then(Node::as_str);
+                let file = extends.value.get("file").and_then(Node::as_str).map(PathBuf::from);
+                match service {
+                    Some(s) => (s.to_string(), file),
+                    None => {
+                        self.diags.push(
+                            Diagnostic::error("extends", Some(extends.value.span.clone()), "`extends` needs a `service`")
+                                .for_service(name)
+                                .with_hint("write `extends: {service: base, file: common.yaml}`"),
+                        );
+                        return None;
+                    }
+                }
+            }
+            _ => {
+                self.diags.push(
+                    Diagnostic::error("extends", Some(extends.value.span.clone()), "`extends` takes a service name or a mapping")
+                        .for_service(name),
+                );
+                return None;
+            }
+        };
+        let base = match file {
+            Some(file) => {
+                let other_dir = file.parent().unwrap_or(dir).to_path_buf();
+                let other = self.read_tree(&file, &other_dir)?;
+                let other_services = other.get("services").and_then(Node::as_map).cloned().unwrap_or_default();
+                if !other_services.contains_key(&base_name) {
+                    self.missing_base(&extends, name, &base_name, &other_services, Some(&file));
+                    return None;
+                }
+                self.resolve_service(&other_services, &base_name, &other_dir, chain)?
+            }
+            None => {
+                if !services.contains_key(&base_name) {
+                    self.missing_base(&extends, name, &base_name, services, None);
+                    return None;
+                }
+                self.resolve_service(services, &base_name, dir, chain)?
+            }
+        };
+        Some(merge_service(base, node))
+    }
+
+    fn missing_base(&mut self, at: &Entry, name: &str, base: &str, services: &Mapping, file: Option<&Path>) {
+        let where_ = file.map(|f| format!(" in {}", f.display())).unwrap_or_default();
+        let mut d = Diagnostic::error(
+            "extends",
+            Some(at.value.span.clone()),
+            format!("`extends` names the service `{base}`, which is not defined{where_}"),
+        )
+        .for_service(name);
+        d.hint = Some(match did_you_mean(base, services.keys().map(String::as_str)) {
+            Some(s) => format!("did you mean `{s}`?"),
+            None => "name a service defined in that file".into(),
+        });
+        self.diags.push(d);
+    }
+
+    /// Deserialize the typed model, one entry at a time.
+    fn typed(&mut self, tree: &Node) -> Option<Project> {
+        let map = tree.as_map()?;
+        for (key, entry) in map {
+            if key.starts_with("x-") || TOP_LEVEL_KEYS.contains(&key.as_str()) {
+                continue;
+            }
+            let mut d = Diagnostic::error(
+                "unknown-key",
+                Some(entry.key_span.clone()),
+                format!("unknown top-level key `{key}`"),
+            );
+            d.hint = Some(match did_you_mean(key, TOP_LEVEL_KEYS.iter().copied()) {
+                Some(s) => format!("did you mean `{s}`?"),
+                None => "top-level keys are services, networks, volumes, secrets, configs, name, include; prefix extensions with `x-`".into(),
+            });
+            self.diags.push(d);
+        }
+        let mut project = Project {
+            name: map.get("name").and_then(|e| e.value.as_str()).map(str::to_owned),
+            ..Default::default()
+        };
+        project.services = self.entries::<Service>(tree, "services", true);
+        project.networks = self.entries::<Network>(tree, "networks", false);
+        project.volumes = self.entries::<Volume>(tree, "volumes", false);
+        project.secrets = self.entries::<FileObject>(tree, "secrets", false);
+        project.configs = self.entries::<FileObject>(tree, "configs", false);
+        Some(project)
+    }
+
+    fn entries<T>(&mut self, tree: &Node, kind: &str, services: bool) -> BTreeMap<String, T>
+    where
+        T: for<'de> serde::Deserialize<'de> + Default,
+    {
+        let mut out = BTreeMap::new();
+        let Some(section) = tree.get(kind) else { return out };
+        let map = match &section.value {
+            Value::Null => return out,
+            Value::Map(m) => m,
+            _ => {
+                self.diags.push(Diagnostic::error(
+                    "invalid-value",
+                    Some(section.span.clone()),
+                    format!("`{kind}` must be a mapping of names to definitions, found {}", section.kind()),
+                ));
+                return out;
+            }
+        };
+        for (name, entry) in map {
+            if matches!(entry.value.value, Value::Null) && !services {
+                out.insert(name.clone(), T::default());
+                continue;
+            }
+            let (result, unknown) = from_node::<T>(&entry.value);
+            let tag = |d: Diagnostic| if services { d.for_service(name) } else { d };
+            for d in unknown {
+                self.diags.push(tag(d));
+            }
+            match result {
+                Ok(v) => {
+                    out.insert(name.clone(), v);
+                }
+                Err(e) => {
+                    let mut d = e.into_diagnostic();
+                    if !services {
+                        d.message = format!("{} `{name}`: {}", singular(kind), d.message);
+                    }
+                    self.diags.push(tag(d));
+                }
+            }
+        }
+        out
+    }
+}
+
+fn singular(kind: &str) -> &str {
+    match kind {
+        "services" => "service",
+        "networks" => "network",
+        "volumes" => "volume",
+        "secrets" => "secret",
+        "configs" => "config",
+        other => other,
+    }
+}
+
+/// `-p`, then `STACK_PROJECT_NAME` / `COMPOSE_PROJECT_NAME`, then `name:`,
+/// then the project directory's name (normalised).
+fn project_name(
+    opts: &Options,
+    project: &Project,
+    project_dir: &Path,
+    tree: &Node,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<String> {
+    let explicit = opts
+        .project_name
+        .clone()
+        .map(|n| (n, "-p", None))
+        .or_else(|| opts.environment.get("STACK_PROJECT_NAME").map(|n| (n.clone(), "STACK_PROJECT_NAME", None)))
+        .or_else(|| opts.environment.get("COMPOSE_PROJECT_NAME").map(|n| (n.clone(), "COMPOSE_PROJECT_NAME", None)))
+        .or_else(|| {
+            project
+                .name
+                .clone()
+                .map(|n| (n, "name:", tree.get("name").map(|n| n.span.clone())))
+        });
+    if let Some((name, source, span)) = explicit {
+        if is_valid_project_name(&name) {
+            return Some(name);
+        }
+        diags.push(
+            Diagnostic::error(
+                "project-name",
+                span,
+                format!("project name `{name}` (from {source}) is not valid"),
+            )
+            .with_hint(format!(
+                "use lowercase letters, digits, `-` and `_`, starting with a letter or digit, e.g. `{}`",
+                normalize_project_name(&name).unwrap_or_else(|| "myapp".into())
+            )),
+        );
+        return None;
+    }
+    let dir_name = project_dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    match normalize_project_name(&dir_name) {
+        Some(n) => Some(n),
+        None => {
+            diags.push(
+                Diagnostic::error(
+                    "project-name",
+                    None,
+                    format!("cannot make a project name from the directory name `{dir_name}`"),
+                )
+                .with_hint("name the project with -p NAME or `name:` in the stack file"),
+            );
+            None
+        }
+    }
+}
+
+/// `[a-z0-9][a-z0-9_-]*`.
+pub fn is_valid_project_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
+}
+
+/// Lowercase and drop characters a project name cannot hold.
+pub fn normalize_project_name(name: &str) -> Option<String> {
+    let lowered: String = name
+        .to_lowercase()
+        .chars()
+        .filter(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '_' || *c == '-')
+        .collect();
+    let trimmed = lowered.trim_start_matches(['_', '-']);
+    (!trimmed.is_empty()).then(|| trimmed.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn project_names() {
+        assert!(is_valid_project_name("my-app_1"));
+        assert!(!is_valid_project_name("My App"));
+        assert!(!is_valid_project_name("-x"));
+        assert_eq!(normalize_project_name("My App.v2").as_deref(), Some("myappv2"));
+        assert_eq!(normalize_project_name("__x").as_deref(), Some("x"));
+        assert_eq!(normalize_project_name("..."), None);
+    }
+}

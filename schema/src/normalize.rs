@@ -1,0 +1,134 @@
+//! Fill in what a stack file leaves implicit, the way Compose does, so the
+//! model says everything the engine will be asked for:
+//! `env_file` contents merged into `environment`, resource names
+//! (`<project>_<name>`), the `default` network, implied `depends_on` for
+//! borrowed namespaces and volumes, secret and config targets, and our
+//! `nfs:` volume shorthand expanded into the local driver's options.
+
+use std::collections::BTreeMap;
+
+use crate::diag::Diagnostic;
+use crate::locate::span_of;
+use crate::model::{DependsOn, Network, Project, Volume};
+use crate::yaml::Node;
+use crate::dotenv;
+
+/// Normalise `project` in place; `vars` are the project's variables.
+pub fn normalize(project: &mut Project, vars: &BTreeMap<String, String>, tree: &Node, diags: &mut Vec<Diagnostic>) {
+    let name = project.name.clone().unwrap_or_default();
+    for (svc_name, svc) in project.services.iter_mut() {
+        merge_env_files(svc_name, svc, vars, tree, diags);
+        if let Some(env) = svc.environment.as_mut() {
+            for (key, value) in env.0.iter_mut() {
+                if value.is_none() {
+                    *value = vars.get(key).cloned();
+                }
+            }
+        }
+        let uses_own_network = svc.network_mode.is_none();
+        if uses_own_network && svc.networks.is_none() {
+            svc.networks = Some(BTreeMap::from([("default".to_string(), None)]));
+        }
+        let borrowed: Vec<(&'static str, String)> = svc
+            .borrowed_services()
+            .into_iter()
+            .map(|(field, s)| (field, s.to_string()))
+            .collect();
+        for (field, parent) in borrowed {
+            let deps = svc.depends_on.get_or_insert_with(BTreeMap::new);
+            let entry = deps.entry(parent).or_insert_with(DependsOn::started);
+            // A namespace dies with its owner: restart with it.
+            if field == "network_mode" {
+                entry.restart = true;
+            }
+        }
+        for secret in svc.secrets.iter_mut().flatten() {
+            if secret.target.is_none() {
+                secret.target = Some(format!("/run/secrets/{}", secret.source));
+            } else if let Some(t) = secret.target.as_mut().filter(|t| !t.starts_with('/')) {
+                *t = format!("/run/secrets/{t}");
+            }
+        }
+        for config in svc.configs.iter_mut().flatten() {
+            if config.target.is_none() {
+                config.target = Some(format!("/{}", config.source));
+            }
+        }
+    }
+    let wants_default = project
+        .services
+        .values()
+        .any(|s| s.networks.as_ref().is_some_and(|n| n.contains_key("default")));
+    if wants_default && !project.networks.contains_key("default") {
+        project.networks.insert("default".into(), Network::default());
+    }
+    for (key, net) in project.networks.iter_mut() {
+        if net.name.is_none() {
+            net.name = Some(if net.external { key.clone() } else { format!("{name}_{key}") });
+        }
+        if net.ipam.is_none() && !net.external {
+            net.ipam = Some(Default::default());
+        }
+    }
+    for (key, vol) in project.volumes.iter_mut() {
+        if vol.name.is_none() {
+            vol.name = Some(if vol.external { key.clone() } else { format!("{name}_{key}") });
+        }
+        expand_nfs(vol);
+    }
+    for (key, obj) in project.secrets.iter_mut().chain(project.configs.iter_mut()) {
+        if obj.name.is_none() {
+            obj.name = Some(if obj.external { key.clone() } else { format!("{name}_{key}") });
+        }
+    }
+}
+
+/// Read each `env_file` and put its variables under `environment` (values
+/// written in `environment` win, later files win over earlier ones).
+fn merge_env_files(
+    svc_name: &str,
+    svc: &mut crate::model::Service,
+    vars: &BTreeMap<String, String>,
+    tree: &Node,
+    diags: &mut Vec<Diagnostic>,
+) {
+    let Some(files) = svc.env_file.take() else { return };
+    let mut from_files = BTreeMap::new();
+    for file in &files {
+        let span = || span_of(tree, &["services", svc_name, "env_file"]);
+        match std::fs::read_to_string(&file.path) {
+            Ok(text) => match dotenv::parse(&text, vars) {
+                Ok(v) => from_files.extend(v.into_iter().map(|(k, v)| (k, Some(v)))),
+                Err(e) => diags.push(
+                    Diagnostic::error("env-file", span(), format!("{}: {e}", file.path))
+                        .for_service(svc_name)
+                        .with_hint("env files hold KEY=VALUE lines; quote values with spaces or #"),
+                ),
+            },
+            Err(_) if !file.required => {}
+            Err(e) => diags.push(
+                Diagnostic::error("env-file", span(), format!("cannot read env_file {}: {e}", file.path))
+                    .for_service(svc_name)
+                    .with_hint("create the file, fix the path, or mark it optional with `required: false`"),
+            ),
+        }
+    }
+    let env = svc.environment.get_or_insert_with(Default::default);
+    for (k, v) in from_files {
+        env.0.entry(k).or_insert(v);
+    }
+}
+
+/// `nfs: {server, path, options}` -> `driver: local` with `type=nfs`,
+/// `o=addr=<server>,<options>`, `device=:<path>`.
+fn expand_nfs(vol: &mut Volume) {
+    let Some(nfs) = vol.nfs.take() else { return };
+    let mut o = vec![format!("addr={}", nfs.server)];
+    o.extend(nfs.options);
+    vol.driver.get_or_insert_with(|| "local".into());
+    let opts = vol.driver_opts.get_or_insert_with(Default::default);
+    opts.insert("type".into(), "nfs".into());
+    opts.insert("o".into(), o.join(","));
+    let device = if nfs.path.starts_with(':') { nfs.path } else { format!(":{}", nfs.path) };
+    opts.insert("device".into(), device);
+}
