@@ -145,12 +145,17 @@ impl<'a, 'u> NodeDeserializer<'a, 'u> {
                 iter: items.iter(),
                 unknown: self.unknown,
             }),
-            _ => Err(DeError::custom(format!("expected a list, found {}", self.node.kind()))
-                .at(&self.node.span)),
+            _ => Err(
+                DeError::custom(format!("expected a list, found {}", self.node.kind()))
+                    .at(&self.node.span),
+            ),
         }
     }
 
-    fn map_access(&self, fields: Option<&'static [&'static str]>) -> Result<MapAccess<'a, 'u>, DeError> {
+    fn map_access(
+        &self,
+        fields: Option<&'static [&'static str]>,
+    ) -> Result<MapAccess<'a, 'u>, DeError> {
         let Value::Map(map) = &self.node.value else {
             return Err(DeError::custom(format!(
                 "expected a mapping of keys to values, found {}",
@@ -233,7 +238,9 @@ impl<'de, 'u> de::Deserializer<'de> for NodeDeserializer<'de, 'u> {
                 })
             }
         };
-        visitor.visit_bool(b).map_err(|e: DeError| e.at(&self.node.span))
+        visitor
+            .visit_bool(b)
+            .map_err(|e: DeError| e.at(&self.node.span))
     }
 
     parse_number! {
@@ -255,7 +262,9 @@ impl<'de, 'u> de::Deserializer<'de> for NodeDeserializer<'de, 'u> {
 
     fn deserialize_str<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
         let text = self.text()?;
-        visitor.visit_borrowed_str(text).map_err(|e: DeError| e.at(&self.node.span))
+        visitor
+            .visit_borrowed_str(text)
+            .map_err(|e: DeError| e.at(&self.node.span))
     }
 
     fn deserialize_string<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
@@ -299,10 +308,16 @@ impl<'de, 'u> de::Deserializer<'de> for NodeDeserializer<'de, 'u> {
 
     fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
         let span = &self.node.span;
-        visitor.visit_seq(self.seq_access()?).map_err(|e| e.at(span))
+        visitor
+            .visit_seq(self.seq_access()?)
+            .map_err(|e| e.at(span))
     }
 
-    fn deserialize_tuple<V: Visitor<'de>>(self, _len: usize, visitor: V) -> Result<V::Value, DeError> {
+    fn deserialize_tuple<V: Visitor<'de>>(
+        self,
+        _len: usize,
+        visitor: V,
+    ) -> Result<V::Value, DeError> {
         self.deserialize_seq(visitor)
     }
 
@@ -317,7 +332,9 @@ impl<'de, 'u> de::Deserializer<'de> for NodeDeserializer<'de, 'u> {
 
     fn deserialize_map<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
         let span = &self.node.span;
-        visitor.visit_map(self.map_access(None)?).map_err(|e| e.at(span))
+        visitor
+            .visit_map(self.map_access(None)?)
+            .map_err(|e| e.at(span))
     }
 
     fn deserialize_struct<V: Visitor<'de>>(
@@ -362,7 +379,10 @@ struct SeqAccess<'a, 'u> {
 impl<'de, 'u> de::SeqAccess<'de> for SeqAccess<'de, 'u> {
     type Error = DeError;
 
-    fn next_element_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<Option<T::Value>, DeError> {
+    fn next_element_seed<T: DeserializeSeed<'de>>(
+        &mut self,
+        seed: T,
+    ) -> Result<Option<T::Value>, DeError> {
         match self.iter.next() {
             None => Ok(None),
             Some(node) => seed
@@ -389,7 +409,10 @@ struct MapAccess<'a, 'u> {
 impl<'de, 'u> de::MapAccess<'de> for MapAccess<'de, 'u> {
     type Error = DeError;
 
-    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, DeError> {
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, DeError> {
         match self.iter.next() {
             None => Ok(None),
             Some((key, entry)) => {
@@ -449,7 +472,10 @@ mod tests {
         assert_eq!(svc.replicas, Some(2));
         assert_eq!(unknown.len(), 2);
         assert_eq!(unknown[0].hint.as_deref(), Some("did you mean `image`?"));
-        assert_eq!(unknown[0].span.as_ref().map(|s| (s.line, s.col)), Some((1, 1)));
+        assert_eq!(
+            unknown[0].span.as_ref().map(|s| (s.line, s.col)),
+            Some((1, 1))
+        );
         assert_eq!(unknown[1].span.as_ref().map(|s| s.line), Some(3));
     }
 
@@ -459,7 +485,11 @@ mod tests {
         let (svc, _) = from_node::<Svc>(&n);
         let err = svc.unwrap_err();
         assert_eq!(err.span.as_ref().map(|s| (s.line, s.col)), Some((2, 11)));
-        assert!(err.message.contains("non-negative whole number"), "{}", err.message);
+        assert!(
+            err.message.contains("non-negative whole number"),
+            "{}",
+            err.message
+        );
     }
 
     #[test]

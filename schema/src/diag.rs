@@ -131,7 +131,9 @@ pub fn render_all(diags: &[Diagnostic]) -> String {
     sorted.sort_by_key(|d| {
         (
             d.severity,
-            d.span.as_ref().map(|s| (s.file.path.clone(), s.line, s.col)),
+            d.span
+                .as_ref()
+                .map(|s| (s.file.path.clone(), s.line, s.col)),
         )
     });
     let mut out = String::new();
@@ -147,7 +149,10 @@ pub fn render_all(diags: &[Diagnostic]) -> String {
 
 /// The closest of `candidates` to `word`, if it is close enough to be a
 /// plausible typo. Used for "did you mean" hints.
-pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub fn did_you_mean<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     candidates
         .into_iter()
         .map(|c| (strsim::jaro_winkler(word, c), c))

@@ -26,7 +26,9 @@ struct Layered<'a> {
 
 impl Lookup for Layered<'_> {
     fn get(&self, name: &str) -> Option<&str> {
-        self.outer.get(name).or_else(|| self.own.get(name).map(String::as_str))
+        self.outer
+            .get(name)
+            .or_else(|| self.own.get(name).map(String::as_str))
     }
 }
 
@@ -44,7 +46,11 @@ pub fn parse(text: &str, outer: &dyn Lookup) -> Result<BTreeMap<String, String>,
         let line = line.strip_prefix("export ").unwrap_or(line);
         let Some((key, value)) = line.split_once('=') else {
             // A bare name in an env file means "unset"; Compose skips it.
-            if line.trim().chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            if line
+                .trim()
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_')
+            {
                 continue;
             }
             return Err(EnvFileError {

@@ -48,7 +48,10 @@ impl ServiceGraph {
             if scc.len() < 2 && !self_loop {
                 continue;
             }
-            let start = *scc.iter().min_by_key(|i| &self.graph[**i]).unwrap_or(&scc[0]);
+            let start = *scc
+                .iter()
+                .min_by_key(|i| &self.graph[**i])
+                .unwrap_or(&scc[0]);
             out.push(self.cycle_path(start, &scc));
         }
         out.sort();
@@ -100,7 +103,14 @@ impl ServiceGraph {
         let mut remaining: BTreeMap<NodeIndex, usize> = self
             .graph
             .node_indices()
-            .map(|n| (n, self.graph.neighbors_directed(n, Direction::Incoming).count()))
+            .map(|n| {
+                (
+                    n,
+                    self.graph
+                        .neighbors_directed(n, Direction::Incoming)
+                        .count(),
+                )
+            })
             .collect();
         let mut groups = Vec::new();
         loop {
@@ -142,7 +152,9 @@ impl ServiceGraph {
     }
 
     fn edges(&self, service: &str, dir: Direction) -> Vec<(String, Condition)> {
-        let Some(&idx) = self.index.get(service) else { return Vec::new() };
+        let Some(&idx) = self.index.get(service) else {
+            return Vec::new();
+        };
         let mut out: Vec<(String, Condition)> = self
             .graph
             .edges_directed(idx, dir)
@@ -169,7 +181,11 @@ mod tests {
         let mut p = Project::default();
         for (name, deps) in edges {
             let svc = Service {
-                depends_on: Some(deps.iter().map(|d| (d.to_string(), DependsOn::started())).collect()),
+                depends_on: Some(
+                    deps.iter()
+                        .map(|d| (d.to_string(), DependsOn::started()))
+                        .collect(),
+                ),
                 ..Default::default()
             };
             p.services.insert(name.to_string(), svc);
@@ -193,12 +209,23 @@ mod tests {
         assert_eq!(g.start_order(), vec!["cache", "db", "api", "worker", "web"]);
         assert!(g.cycles().is_empty());
         assert_eq!(g.dependencies("api").len(), 2);
-        assert_eq!(g.dependents("db").iter().map(|d| d.0.as_str()).collect::<Vec<_>>(), vec!["api", "worker"]);
+        assert_eq!(
+            g.dependents("db")
+                .iter()
+                .map(|d| d.0.as_str())
+                .collect::<Vec<_>>(),
+            vec!["api", "worker"]
+        );
     }
 
     #[test]
     fn cycles_are_named() {
-        let g = ServiceGraph::new(&project(&[("a", &["b"]), ("b", &["c"]), ("c", &["a"]), ("d", &["d"])]));
+        let g = ServiceGraph::new(&project(&[
+            ("a", &["b"]),
+            ("b", &["c"]),
+            ("c", &["a"]),
+            ("d", &["d"]),
+        ]));
         assert_eq!(g.cycles(), vec![vec!["a", "b", "c", "a"], vec!["d", "d"]]);
     }
 }

@@ -75,7 +75,9 @@ pub fn interpolate(input: &str, vars: &dyn Lookup) -> Result<Outcome, Interpolat
                 rest = &after[end + 1..];
             }
             Some(c) if is_name_start(c) => {
-                let len = after.find(|c: char| !is_name_char(c)).unwrap_or(after.len());
+                let len = after
+                    .find(|c: char| !is_name_char(c))
+                    .unwrap_or(after.len());
                 let name = &after[..len];
                 match vars.get(name) {
                     Some(v) => out.text.push_str(v),
@@ -316,9 +318,21 @@ mod tests {
 
     #[test]
     fn syntax_errors() {
-        assert!(matches!(interpolate("${", &vars()), Err(InterpolateError::Syntax(_))));
-        assert!(matches!(interpolate("${A B}", &vars()), Err(InterpolateError::Syntax(_))));
-        assert!(matches!(interpolate("${}", &vars()), Err(InterpolateError::Syntax(_))));
-        assert!(matches!(interpolate("${1A}", &vars()), Err(InterpolateError::Syntax(_))));
+        assert!(matches!(
+            interpolate("${", &vars()),
+            Err(InterpolateError::Syntax(_))
+        ));
+        assert!(matches!(
+            interpolate("${A B}", &vars()),
+            Err(InterpolateError::Syntax(_))
+        ));
+        assert!(matches!(
+            interpolate("${}", &vars()),
+            Err(InterpolateError::Syntax(_))
+        ));
+        assert!(matches!(
+            interpolate("${1A}", &vars()),
+            Err(InterpolateError::Syntax(_))
+        ));
     }
 }

@@ -7,7 +7,16 @@ use crate::model::{MountType, Project};
 use crate::yaml::Node;
 
 /// Environment keys that look like they hold a credential.
-const SECRET_WORDS: &[&str] = &["PASSWORD", "PASSWD", "SECRET", "TOKEN", "API_KEY", "APIKEY", "PRIVATE_KEY", "ACCESS_KEY"];
+const SECRET_WORDS: &[&str] = &[
+    "PASSWORD",
+    "PASSWD",
+    "SECRET",
+    "TOKEN",
+    "API_KEY",
+    "APIKEY",
+    "PRIVATE_KEY",
+    "ACCESS_KEY",
+];
 
 /// Lint `project`; findings go to `diags` as warnings.
 pub fn lint(project: &Project, tree: &Node, diags: &mut Vec<Diagnostic>) {
@@ -28,7 +37,10 @@ pub fn lint(project: &Project, tree: &Node, diags: &mut Vec<Diagnostic>) {
         }
         for vol in svc.volumes.iter().flatten() {
             let is_socket = vol.kind == MountType::Bind
-                && vol.source.as_deref().is_some_and(|s| s.ends_with("/docker.sock") || s.ends_with("/podman.sock"));
+                && vol
+                    .source
+                    .as_deref()
+                    .is_some_and(|s| s.ends_with("/docker.sock") || s.ends_with("/podman.sock"));
             if is_socket {
                 diags.push(
                     Diagnostic::warning(
@@ -43,9 +55,13 @@ pub fn lint(project: &Project, tree: &Node, diags: &mut Vec<Diagnostic>) {
         }
         if svc.privileged == Some(true) {
             diags.push(
-                Diagnostic::warning("privileged", at(&["privileged"]), "runs privileged: full access to the host's devices and kernel")
-                    .for_service(name)
-                    .with_hint("grant only what is needed with `cap_add` and `devices`"),
+                Diagnostic::warning(
+                    "privileged",
+                    at(&["privileged"]),
+                    "runs privileged: full access to the host's devices and kernel",
+                )
+                .for_service(name)
+                .with_hint("grant only what is needed with `cap_add` and `devices`"),
             );
         }
         for (key, value) in svc.environment.iter().flat_map(|e| e.0.iter()) {

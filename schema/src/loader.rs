@@ -131,7 +131,13 @@ fn load_inner(opts: &Options, diags: &mut Vec<Diagnostic>) -> Option<Loaded> {
     let mut project = loader.typed(&tree)?;
 
     let all_profiles = profiles::all(&project);
-    project.name = Some(project_name(opts, &project, &project_dir, &tree, loader.diags)?);
+    project.name = Some(project_name(
+        opts,
+        &project,
+        &project_dir,
+        &tree,
+        loader.diags,
+    )?);
     normalize::normalize(&mut project, &vars, &tree, loader.diags);
     let active = profiles::active(opts, &vars);
     profiles::select(&mut project, &active, &opts.services, &tree, loader.diags);
@@ -183,7 +189,10 @@ fn project_environment(
 ) -> Option<BTreeMap<String, String>> {
     let explicit = !opts.env_files.is_empty();
     let env_files: Vec<PathBuf> = if explicit {
-        opts.env_files.iter().map(|f| opts.working_dir.join(f)).collect()
+        opts.env_files
+            .iter()
+            .map(|f| opts.working_dir.join(f))
+            .collect()
     } else {
         vec![project_dir.join(".env")]
     };
@@ -194,12 +203,10 @@ fn project_environment(
                 Ok(v) => vars.extend(v),
                 Err(e) => {
                     diags.push(
-                        Diagnostic::error(
-                            "env-file",
-                            None,
-                            format!("{}: {e}", path.display()),
-                        )
-                        .with_hint("env files hold KEY=VALUE lines; quote values with spaces or #"),
+                        Diagnostic::error("env-file", None, format!("{}: {e}", path.display()))
+                            .with_hint(
+                                "env files hold KEY=VALUE lines; quote values with spaces or #",
+                            ),
                     );
                     return None;
                 }
@@ -264,7 +271,10 @@ impl Loader<'_> {
             self.diags.push(Diagnostic::error(
                 "not-a-mapping",
                 Some(tree.span.clone()),
-                format!("a stack file is a mapping with `services:` at the top, this is {}", tree.kind()),
+                format!(
+                    "a stack file is a mapping with `services:` at the top, this is {}",
+                    tree.kind()
+                ),
             ));
             return None;
         }
@@ -304,10 +314,16 @@ impl Loader<'_> {
                 Value::Map(_) => {
                     let paths = match item.get("path").map(|p| &p.value) {
                         Some(Value::Scalar(s)) => vec![s.text.clone()],
-                        Some(Value::Seq(list)) => list.iter().filter_map(|n| n.as_str().map(str::to_owned)).collect(),
+                        Some(Value::Seq(list)) => list
+                            .iter()
+                            .filter_map(|n| n.as_str().map(str::to_owned))
+                            .collect(),
                         _ => Vec::new(),
                     };
-                    let dir = item.get("project_directory").and_then(Node::as_str).map(str::to_owned);
+                    let dir = item
+                        .get("project_directory")
+                        .and_then(Node::as_str)
+                        .map(str::to_owned);
                     (paths, dir)
                 }
                 _ => (Vec::new(), None),
@@ -320,12 +336,19 @@ impl Loader<'_> {
                 ));
                 continue;
             }
-            let files: Vec<PathBuf> = paths.iter().map(|p| paths::normalize(&file_dir.join(p))).collect();
+            let files: Vec<PathBuf> = paths
+                .iter()
+                .map(|p| paths::normalize(&file_dir.join(p)))
+                .collect();
             if let Some(cycle) = files.iter().find(|f| self.including.contains(f)) {
                 self.diags.push(Diagnostic::error(
                     "include",
                     Some(item.span.clone()),
-                    format!("{} includes itself (through {})", cycle.display(), self.chain()),
+                    format!(
+                        "{} includes itself (through {})",
+                        cycle.display(),
+                        self.chain()
+                    ),
                 ));
                 continue;
             }
@@ -359,13 +382,20 @@ impl Loader<'_> {
     /// Copy the resources of an included tree into `tree`; a name defined
     /// in both is an error, as in Compose.
     fn import(&mut self, tree: &mut Node, sub: Node, at: &yaml::Span) {
-        let Value::Map(sub_map) = sub.value else { return };
+        let Value::Map(sub_map) = sub.value else {
+            return;
+        };
         let Some(map) = tree.as_map_mut() else { return };
         for (kind, entry) in sub_map {
-            if !matches!(kind.as_str(), "services" | "networks" | "volumes" | "secrets" | "configs") {
+            if !matches!(
+                kind.as_str(),
+                "services" | "networks" | "volumes" | "secrets" | "configs"
+            ) {
                 continue;
             }
-            let Value::Map(items) = entry.value.value else { continue };
+            let Value::Map(items) = entry.value.value else {
+                continue;
+            };
             let target = map.entry(kind.clone()).or_insert_with(|| Entry {
                 key_span: entry.key_span.clone(),
                 value: Node::new(Value::Map(Mapping::new()), entry.value.span.clone()),
@@ -373,7 +403,9 @@ impl Loader<'_> {
             if matches!(target.value.value, Value::Null) {
                 target.value.value = Value::Map(Mapping::new());
             }
-            let Some(target_map) = target.value.as_map_mut() else { continue };
+            let Some(target_map) = target.value.as_map_mut() else {
+                continue;
+            };
             for (name, item) in items {
                 if let Some(existing) = target_map.get(&name) {
                     self.diags.push(
@@ -402,7 +434,9 @@ impl Loader<'_> {
         let Some(services) = tree.as_map_mut().and_then(|m| m.get_mut("services")) else {
             return;
         };
-        let Some(map) = services.value.as_map() else { return };
+        let Some(map) = services.value.as_map() else {
+            return;
+        };
         let snapshot = map.clone();
         let mut resolved = Mapping::new();
         for (name, entry) in &snapshot {
@@ -436,7 +470,10 @@ impl Loader<'_> {
         let link = format!("{}:{name}", entry.key_span.path().display());
         if chain.contains(&link) {
             chain.push(link);
-            let names: Vec<&str> = chain.iter().map(|l| l.rsplit(':').next().unwrap_or(l)).collect();
+            let names: Vec<&str> = chain
+                .iter()
+                .map(|l| l.rsplit(':').next().unwrap_or(l))
+                .collect();
             self.diags.push(
                 Diagnostic::error(
                     "extends-cycle",
@@ -453,14 +490,22 @@ impl Loader<'_> {
             Value::Scalar(s) => (s.text.clone(), None),
             Value::Map(_) => {
                 let service = extends.value.get("service").and_then(Node::as_str);
-                let file = extends.value.get("file").and_then(Node::as_str).map(PathBuf::from);
+                let file = extends
+                    .value
+                    .get("file")
+                    .and_then(Node::as_str)
+                    .map(PathBuf::from);
                 match service {
                     Some(s) => (s.to_string(), file),
                     None => {
                         self.diags.push(
-                            Diagnostic::error("extends", Some(extends.value.span.clone()), "`extends` needs a `service`")
-                                .for_service(name)
-                                .with_hint("write `extends: {service: base, file: common.yaml}`"),
+                            Diagnostic::error(
+                                "extends",
+                                Some(extends.value.span.clone()),
+                                "`extends` needs a `service`",
+                            )
+                            .for_service(name)
+                            .with_hint("write `extends: {service: base, file: common.yaml}`"),
                         );
                         return None;
                     }
@@ -468,8 +513,12 @@ impl Loader<'_> {
             }
             _ => {
                 self.diags.push(
-                    Diagnostic::error("extends", Some(extends.value.span.clone()), "`extends` takes a service name or a mapping")
-                        .for_service(name),
+                    Diagnostic::error(
+                        "extends",
+                        Some(extends.value.span.clone()),
+                        "`extends` takes a service name or a mapping",
+                    )
+                    .for_service(name),
                 );
                 return None;
             }
@@ -478,7 +527,11 @@ impl Loader<'_> {
             Some(file) => {
                 let other_dir = file.parent().unwrap_or(dir).to_path_buf();
                 let other = self.read_tree(&file, &other_dir)?;
-                let other_services = other.get("services").and_then(Node::as_map).cloned().unwrap_or_default();
+                let other_services = other
+                    .get("services")
+                    .and_then(Node::as_map)
+                    .cloned()
+                    .unwrap_or_default();
                 if !other_services.contains_key(&base_name) {
                     self.missing_base(&extends, name, &base_name, &other_services, Some(&file));
                     return None;
@@ -496,18 +549,29 @@ impl Loader<'_> {
         Some(merge_service(base, node))
     }
 
-    fn missing_base(&mut self, at: &Entry, name: &str, base: &str, services: &Mapping, file: Option<&Path>) {
-        let where_ = file.map(|f| format!(" in {}", f.display())).unwrap_or_default();
+    fn missing_base(
+        &mut self,
+        at: &Entry,
+        name: &str,
+        base: &str,
+        services: &Mapping,
+        file: Option<&Path>,
+    ) {
+        let where_ = file
+            .map(|f| format!(" in {}", f.display()))
+            .unwrap_or_default();
         let mut d = Diagnostic::error(
             "extends",
             Some(at.value.span.clone()),
             format!("`extends` names the service `{base}`, which is not defined{where_}"),
         )
         .for_service(name);
-        d.hint = Some(match did_you_mean(base, services.keys().map(String::as_str)) {
-            Some(s) => format!("did you mean `{s}`?"),
-            None => "name a service defined in that file".into(),
-        });
+        d.hint = Some(
+            match did_you_mean(base, services.keys().map(String::as_str)) {
+                Some(s) => format!("did you mean `{s}`?"),
+                None => "name a service defined in that file".into(),
+            },
+        );
         self.diags.push(d);
     }
 
@@ -530,7 +594,10 @@ impl Loader<'_> {
             self.diags.push(d);
         }
         let mut project = Project {
-            name: map.get("name").and_then(|e| e.value.as_str()).map(str::to_owned),
+            name: map
+                .get("name")
+                .and_then(|e| e.value.as_str())
+                .map(str::to_owned),
             ..Default::default()
         };
         project.services = self.entries::<Service>(tree, "services", true);
@@ -546,7 +613,9 @@ impl Loader<'_> {
         T: for<'de> serde::Deserialize<'de> + Default,
     {
         let mut out = BTreeMap::new();
-        let Some(section) = tree.get(kind) else { return out };
+        let Some(section) = tree.get(kind) else {
+            return out;
+        };
         let map = match &section.value {
             Value::Null => return out,
             Value::Map(m) => m,
@@ -554,7 +623,10 @@ impl Loader<'_> {
                 self.diags.push(Diagnostic::error(
                     "invalid-value",
                     Some(section.span.clone()),
-                    format!("`{kind}` must be a mapping of names to definitions, found {}", section.kind()),
+                    format!(
+                        "`{kind}` must be a mapping of names to definitions, found {}",
+                        section.kind()
+                    ),
                 ));
                 return out;
             }
@@ -610,8 +682,16 @@ fn project_name(
         .project_name
         .clone()
         .map(|n| (n, "-p", None))
-        .or_else(|| opts.environment.get("STACK_PROJECT_NAME").map(|n| (n.clone(), "STACK_PROJECT_NAME", None)))
-        .or_else(|| opts.environment.get("COMPOSE_PROJECT_NAME").map(|n| (n.clone(), "COMPOSE_PROJECT_NAME", None)))
+        .or_else(|| {
+            opts.environment
+                .get("STACK_PROJECT_NAME")
+                .map(|n| (n.clone(), "STACK_PROJECT_NAME", None))
+        })
+        .or_else(|| {
+            opts.environment
+                .get("COMPOSE_PROJECT_NAME")
+                .map(|n| (n.clone(), "COMPOSE_PROJECT_NAME", None))
+        })
         .or_else(|| {
             project
                 .name
@@ -635,7 +715,10 @@ fn project_name(
         );
         return None;
     }
-    let dir_name = project_dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let dir_name = project_dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     match normalize_project_name(&dir_name) {
         Some(n) => Some(n),
         None => {
@@ -655,7 +738,9 @@ fn project_name(
 /// `[a-z0-9][a-z0-9_-]*`.
 pub fn is_valid_project_name(name: &str) -> bool {
     let mut chars = name.chars();
-    chars.next().is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
         && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
 }
 
@@ -679,7 +764,10 @@ mod tests {
         assert!(is_valid_project_name("my-app_1"));
         assert!(!is_valid_project_name("My App"));
         assert!(!is_valid_project_name("-x"));
-        assert_eq!(normalize_project_name("My App.v2").as_deref(), Some("myappv2"));
+        assert_eq!(
+            normalize_project_name("My App.v2").as_deref(),
+            Some("myappv2")
+        );
         assert_eq!(normalize_project_name("__x").as_deref(), Some("x"));
         assert_eq!(normalize_project_name("..."), None);
     }

@@ -53,16 +53,20 @@ pub fn value_span(tree: &Node, path: &[&str]) -> Option<Span> {
     Some(node.span.clone())
 }
 
-/// A list item written as `seg`, `seg:...`, `seg=...`.
+/// A list item written as `seg`, `seg=...`, or with `seg` (or a range
+/// starting with it) as one of its `:`-separated parts (`8080:80`,
+/// `127.0.0.1:8080-8082:80`, `db:ro`).
 fn item_matches(item: &Node, seg: &str) -> bool {
-    match item.as_str() {
-        Some(t) => {
-            t == seg
-                || t.strip_prefix(seg)
-                    .is_some_and(|rest| rest.starts_with(':') || rest.starts_with('='))
-        }
-        None => false,
-    }
+    let Some(t) = item.as_str() else { return false };
+    t == seg
+        || t.strip_prefix(seg)
+            .is_some_and(|rest| rest.starts_with('='))
+        || t.split(':').any(|part| {
+            part == seg
+                || part
+                    .strip_prefix(seg)
+                    .is_some_and(|rest| rest.starts_with('-'))
+        })
 }
 
 #[cfg(test)]
@@ -75,7 +79,8 @@ mod tests {
     fn finds_keys_items_and_ancestors() {
         let t = parse(Arc::new(SourceFile {
             path: "t.yaml".into(),
-            text: "services:\n  web:\n    depends_on: [db, cache]\n    environment:\n      A: 1\n".into(),
+            text: "services:\n  web:\n    depends_on: [db, cache]\n    environment:\n      A: 1\n"
+                .into(),
         }))
         .unwrap();
         let s = span_of(&t, &["services", "web", "depends_on", "cache"]).unwrap();

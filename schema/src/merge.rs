@@ -14,7 +14,13 @@
 use crate::yaml::{Entry, Mapping, MergeTag, Node, Value};
 
 /// Service keys written as a list of `KEY=VALUE` or a mapping.
-const DICT_KEYS: &[&str] = &["environment", "labels", "annotations", "sysctls", "extra_hosts"];
+const DICT_KEYS: &[&str] = &[
+    "environment",
+    "labels",
+    "annotations",
+    "sysctls",
+    "extra_hosts",
+];
 
 /// Service keys whose list replaces the inherited one.
 const REPLACED_KEYS: &[&str] = &["command", "entrypoint", "profiles"];
@@ -37,7 +43,13 @@ pub fn merge_service(base: Node, over: Node) -> Node {
 fn service_field(key: &str, base: Node, over: Node) -> Node {
     match key {
         k if REPLACED_KEYS.contains(&k) => over,
-        "healthcheck" => merge_with(base, over, &|k, b, o| if k == "test" { o } else { plain(k, b, o) }),
+        "healthcheck" => merge_with(base, over, &|k, b, o| {
+            if k == "test" {
+                o
+            } else {
+                plain(k, b, o)
+            }
+        }),
         "logging" => {
             let driver = |n: &Node| n.get("driver").and_then(Node::as_str).map(str::to_owned);
             match (driver(&base), driver(&over)) {
@@ -105,7 +117,9 @@ fn merge_list_by(base: Node, over: Node, key: fn(&Node) -> Option<String>) -> No
     match (base.value, over.value) {
         (Value::Seq(mut out), Value::Seq(items)) if !replace => {
             for item in items {
-                match key(&item).and_then(|k| out.iter().position(|x| key(x).as_deref() == Some(&k))) {
+                match key(&item)
+                    .and_then(|k| out.iter().position(|x| key(x).as_deref() == Some(&k)))
+                {
                     Some(i) => out[i] = item,
                     None => out.push(item),
                 }
@@ -122,7 +136,9 @@ fn merge_list_by(base: Node, over: Node, key: fn(&Node) -> Option<String>) -> No
 
 fn volume_target(n: &Node) -> Option<String> {
     match &n.value {
-        Value::Scalar(s) => crate::model::volumes::parse_short(&s.text).ok().map(|v| v.target),
+        Value::Scalar(s) => crate::model::volumes::parse_short(&s.text)
+            .ok()
+            .map(|v| v.target),
         Value::Map(_) => n.get("target").and_then(Node::as_str).map(str::to_owned),
         _ => None,
     }
@@ -141,7 +157,9 @@ fn same(a: &Node, b: &Node) -> bool {
     match (&a.value, &b.value) {
         (Value::Null, Value::Null) => true,
         (Value::Scalar(x), Value::Scalar(y)) => x.text == y.text,
-        (Value::Seq(x), Value::Seq(y)) => x.len() == y.len() && x.iter().zip(y).all(|(a, b)| same(a, b)),
+        (Value::Seq(x), Value::Seq(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(a, b)| same(a, b))
+        }
         (Value::Map(x), Value::Map(y)) => {
             x.len() == y.len()
                 && x.iter()
@@ -159,7 +177,11 @@ fn normalize_service(mut node: Node) -> Node {
     };
     for key in DICT_KEYS {
         if let Some(e) = map.get_mut(*key) {
-            let sep = if *key == "extra_hosts" { &['=', ':'][..] } else { &['='][..] };
+            let sep = if *key == "extra_hosts" {
+                &['=', ':'][..]
+            } else {
+                &['='][..]
+            };
             list_to_map(&mut e.value, sep);
         }
     }
@@ -200,9 +222,7 @@ fn list_to_map(node: &mut Node, separators: &[char]) {
             // Leave malformed lists for the typed pass to report.
             return;
         };
-        let split = separators
-            .iter()
-            .find_map(|sep| s.text.split_once(*sep));
+        let split = separators.iter().find_map(|sep| s.text.split_once(*sep));
         let (key, value) = match split {
             Some((k, v)) => (k.to_string(), Node::string(v, item.span.clone())),
             None => (s.text.clone(), Node::new(Value::Null, item.span.clone())),
@@ -246,7 +266,10 @@ mod tests {
 
     #[test]
     fn scalars_are_replaced_and_maps_merged() {
-        let m = svc("image: a\nhealthcheck: {interval: 5s, retries: 3}", "image: b\nhealthcheck: {retries: 5}");
+        let m = svc(
+            "image: a\nhealthcheck: {interval: 5s, retries: 3}",
+            "image: b\nhealthcheck: {retries: 5}",
+        );
         assert_eq!(m.get("image").unwrap().as_str(), Some("b"));
         let h = m.get("healthcheck").unwrap();
         assert_eq!(h.get("interval").unwrap().as_str(), Some("5s"));
@@ -257,8 +280,14 @@ mod tests {
     fn command_is_replaced_not_appended() {
         let m = svc("command: [a, b]", "command: [c]");
         assert_eq!(texts(m.get("command").unwrap()), vec!["c"]);
-        let m = svc("healthcheck: {test: [CMD, a]}", "healthcheck: {test: [CMD, b]}");
-        assert_eq!(texts(m.get("healthcheck").unwrap().get("test").unwrap()), vec!["CMD", "b"]);
+        let m = svc(
+            "healthcheck: {test: [CMD, a]}",
+            "healthcheck: {test: [CMD, b]}",
+        );
+        assert_eq!(
+            texts(m.get("healthcheck").unwrap().get("test").unwrap()),
+            vec!["CMD", "b"]
+        );
     }
 
     #[test]
@@ -272,7 +301,10 @@ mod tests {
 
     #[test]
     fn volumes_merge_by_target() {
-        let m = svc("volumes: [a:/data, /cache]", "volumes: ['b:/data:ro', {type: tmpfs, target: /tmp}]");
+        let m = svc(
+            "volumes: [a:/data, /cache]",
+            "volumes: ['b:/data:ro', {type: tmpfs, target: /tmp}]",
+        );
         let v = m.get("volumes").unwrap().as_seq().unwrap();
         assert_eq!(v.len(), 3);
         assert_eq!(v[0].as_str(), Some("b:/data:ro"));
@@ -280,13 +312,22 @@ mod tests {
 
     #[test]
     fn ports_append_without_duplicates() {
-        let m = svc("ports: ['80:80', '443:443']", "ports: ['80:80', '8080:8080']");
-        assert_eq!(texts(m.get("ports").unwrap()), vec!["80:80", "443:443", "8080:8080"]);
+        let m = svc(
+            "ports: ['80:80', '443:443']",
+            "ports: ['80:80', '8080:8080']",
+        );
+        assert_eq!(
+            texts(m.get("ports").unwrap()),
+            vec!["80:80", "443:443", "8080:8080"]
+        );
     }
 
     #[test]
     fn depends_on_and_networks_merge_across_forms() {
-        let m = svc("depends_on: [db]\nnetworks: [front]", "depends_on: {cache: {condition: service_healthy}}\nnetworks: {back: {}}");
+        let m = svc(
+            "depends_on: [db]\nnetworks: [front]",
+            "depends_on: {cache: {condition: service_healthy}}\nnetworks: {back: {}}",
+        );
         let d = m.get("depends_on").unwrap().as_map().unwrap();
         assert!(d.contains_key("db") && d.contains_key("cache"));
         let n = m.get("networks").unwrap().as_map().unwrap();
@@ -295,7 +336,10 @@ mod tests {
 
     #[test]
     fn reset_and_override_tags() {
-        let m = svc("ports: ['80:80']\nenvironment: {A: 1, B: 2}", "ports: !reset []\nenvironment: !override {C: 3}");
+        let m = svc(
+            "ports: ['80:80']\nenvironment: {A: 1, B: 2}",
+            "ports: !reset []\nenvironment: !override {C: 3}",
+        );
         assert!(m.get("ports").is_none());
         let env = m.get("environment").unwrap().as_map().unwrap();
         assert_eq!(env.keys().collect::<Vec<_>>(), vec!["C"]);
@@ -303,11 +347,29 @@ mod tests {
 
     #[test]
     fn logging_with_another_driver_is_replaced() {
-        let m = svc("logging: {driver: syslog, options: {a: 1}}", "logging: {driver: json-file, options: {b: 2}}");
-        let opts = m.get("logging").unwrap().get("options").unwrap().as_map().unwrap();
+        let m = svc(
+            "logging: {driver: syslog, options: {a: 1}}",
+            "logging: {driver: json-file, options: {b: 2}}",
+        );
+        let opts = m
+            .get("logging")
+            .unwrap()
+            .get("options")
+            .unwrap()
+            .as_map()
+            .unwrap();
         assert_eq!(opts.keys().collect::<Vec<_>>(), vec!["b"]);
-        let m = svc("logging: {driver: syslog, options: {a: 1}}", "logging: {options: {b: 2}}");
-        let opts = m.get("logging").unwrap().get("options").unwrap().as_map().unwrap();
+        let m = svc(
+            "logging: {driver: syslog, options: {a: 1}}",
+            "logging: {options: {b: 2}}",
+        );
+        let opts = m
+            .get("logging")
+            .unwrap()
+            .get("options")
+            .unwrap()
+            .as_map()
+            .unwrap();
         assert_eq!(opts.len(), 2);
     }
 

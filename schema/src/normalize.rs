@@ -8,13 +8,18 @@
 use std::collections::BTreeMap;
 
 use crate::diag::Diagnostic;
+use crate::dotenv;
 use crate::locate::span_of;
 use crate::model::{DependsOn, Network, Project, Volume};
 use crate::yaml::Node;
-use crate::dotenv;
 
 /// Normalise `project` in place; `vars` are the project's variables.
-pub fn normalize(project: &mut Project, vars: &BTreeMap<String, String>, tree: &Node, diags: &mut Vec<Diagnostic>) {
+pub fn normalize(
+    project: &mut Project,
+    vars: &BTreeMap<String, String>,
+    tree: &Node,
+    diags: &mut Vec<Diagnostic>,
+) {
     let name = project.name.clone().unwrap_or_default();
     for (svc_name, svc) in project.services.iter_mut() {
         merge_env_files(svc_name, svc, vars, tree, diags);
@@ -55,16 +60,23 @@ pub fn normalize(project: &mut Project, vars: &BTreeMap<String, String>, tree: &
             }
         }
     }
-    let wants_default = project
-        .services
-        .values()
-        .any(|s| s.networks.as_ref().is_some_and(|n| n.contains_key("default")));
+    let wants_default = project.services.values().any(|s| {
+        s.networks
+            .as_ref()
+            .is_some_and(|n| n.contains_key("default"))
+    });
     if wants_default && !project.networks.contains_key("default") {
-        project.networks.insert("default".into(), Network::default());
+        project
+            .networks
+            .insert("default".into(), Network::default());
     }
     for (key, net) in project.networks.iter_mut() {
         if net.name.is_none() {
-            net.name = Some(if net.external { key.clone() } else { format!("{name}_{key}") });
+            net.name = Some(if net.external {
+                key.clone()
+            } else {
+                format!("{name}_{key}")
+            });
         }
         if net.ipam.is_none() && !net.external {
             net.ipam = Some(Default::default());
@@ -72,13 +84,21 @@ pub fn normalize(project: &mut Project, vars: &BTreeMap<String, String>, tree: &
     }
     for (key, vol) in project.volumes.iter_mut() {
         if vol.name.is_none() {
-            vol.name = Some(if vol.external { key.clone() } else { format!("{name}_{key}") });
+            vol.name = Some(if vol.external {
+                key.clone()
+            } else {
+                format!("{name}_{key}")
+            });
         }
         expand_nfs(vol);
     }
     for (key, obj) in project.secrets.iter_mut().chain(project.configs.iter_mut()) {
         if obj.name.is_none() {
-            obj.name = Some(if obj.external { key.clone() } else { format!("{name}_{key}") });
+            obj.name = Some(if obj.external {
+                key.clone()
+            } else {
+                format!("{name}_{key}")
+            });
         }
     }
 }
@@ -92,7 +112,9 @@ fn merge_env_files(
     tree: &Node,
     diags: &mut Vec<Diagnostic>,
 ) {
-    let Some(files) = svc.env_file.take() else { return };
+    let Some(files) = svc.env_file.take() else {
+        return;
+    };
     let mut from_files = BTreeMap::new();
     for file in &files {
         let span = || span_of(tree, &["services", svc_name, "env_file"]);
@@ -107,9 +129,15 @@ fn merge_env_files(
             },
             Err(_) if !file.required => {}
             Err(e) => diags.push(
-                Diagnostic::error("env-file", span(), format!("cannot read env_file {}: {e}", file.path))
-                    .for_service(svc_name)
-                    .with_hint("create the file, fix the path, or mark it optional with `required: false`"),
+                Diagnostic::error(
+                    "env-file",
+                    span(),
+                    format!("cannot read env_file {}: {e}", file.path),
+                )
+                .for_service(svc_name)
+                .with_hint(
+                    "create the file, fix the path, or mark it optional with `required: false`",
+                ),
             ),
         }
     }
@@ -129,6 +157,10 @@ fn expand_nfs(vol: &mut Volume) {
     let opts = vol.driver_opts.get_or_insert_with(Default::default);
     opts.insert("type".into(), "nfs".into());
     opts.insert("o".into(), o.join(","));
-    let device = if nfs.path.starts_with(':') { nfs.path } else { format!(":{}", nfs.path) };
+    let device = if nfs.path.starts_with(':') {
+        nfs.path
+    } else {
+        format!(":{}", nfs.path)
+    };
     opts.insert("device".into(), device);
 }

@@ -12,13 +12,22 @@ use crate::yaml::{Node, Value};
 pub fn resolve(root: &mut Node, base: &Path, home: Option<&Path>) {
     let abs = |p: &str| absolute(p, base, home);
     if let Some(services) = root.as_map_mut().and_then(|m| m.get_mut("services")) {
-        for svc in services.value.as_map_mut().into_iter().flat_map(|m| m.values_mut()) {
-            let Some(svc) = svc.value.as_map_mut() else { continue };
+        for svc in services
+            .value
+            .as_map_mut()
+            .into_iter()
+            .flat_map(|m| m.values_mut())
+        {
+            let Some(svc) = svc.value.as_map_mut() else {
+                continue;
+            };
             if let Some(b) = svc.get_mut("build") {
                 match &mut b.value.value {
                     Value::Scalar(s) if !is_remote(&s.text) => s.text = abs(&s.text),
                     Value::Map(m) => {
-                        if let Some(Value::Scalar(s)) = m.get_mut("context").map(|c| &mut c.value.value) {
+                        if let Some(Value::Scalar(s)) =
+                            m.get_mut("context").map(|c| &mut c.value.value)
+                        {
                             if !is_remote(&s.text) {
                                 s.text = abs(&s.text);
                             }
@@ -46,9 +55,21 @@ pub fn resolve(root: &mut Node, base: &Path, home: Option<&Path>) {
         }
     }
     for kind in ["secrets", "configs"] {
-        let Some(objects) = root.as_map_mut().and_then(|m| m.get_mut(kind)) else { continue };
-        for obj in objects.value.as_map_mut().into_iter().flat_map(|m| m.values_mut()) {
-            if let Some(Value::Scalar(s)) = obj.value.as_map_mut().and_then(|m| m.get_mut("file")).map(|f| &mut f.value.value) {
+        let Some(objects) = root.as_map_mut().and_then(|m| m.get_mut(kind)) else {
+            continue;
+        };
+        for obj in objects
+            .value
+            .as_map_mut()
+            .into_iter()
+            .flat_map(|m| m.values_mut())
+        {
+            if let Some(Value::Scalar(s)) = obj
+                .value
+                .as_map_mut()
+                .and_then(|m| m.get_mut("file"))
+                .map(|f| &mut f.value.value)
+            {
                 s.text = abs(&s.text);
             }
         }
@@ -145,7 +166,10 @@ mod tests {
         assert_eq!(absolute("./src", base, None), "/proj/src");
         assert_eq!(absolute("../x/./y", base, None), "/x/y");
         assert_eq!(absolute("/abs", base, None), "/abs");
-        assert_eq!(absolute("~/data", base, Some(Path::new("/home/me"))), "/home/me/data");
+        assert_eq!(
+            absolute("~/data", base, Some(Path::new("/home/me"))),
+            "/home/me/data"
+        );
         assert_eq!(absolute(".", base, None), "/proj");
     }
 }

@@ -61,20 +61,34 @@ pub fn select(
         if project.services.contains_key(name) {
             queue.push(name.clone());
         } else {
-            let mut d = Diagnostic::error("no-such-service", None, format!("no service named `{name}` in the stack"));
-            d.hint = Some(match did_you_mean(name, project.services.keys().map(String::as_str)) {
-                Some(s) => format!("did you mean `{s}`?"),
-                None => format!(
-                    "services are: {}",
-                    project.services.keys().cloned().collect::<Vec<_>>().join(", ")
-                ),
-            });
+            let mut d = Diagnostic::error(
+                "no-such-service",
+                None,
+                format!("no service named `{name}` in the stack"),
+            );
+            d.hint = Some(
+                match did_you_mean(name, project.services.keys().map(String::as_str)) {
+                    Some(s) => format!("did you mean `{s}`?"),
+                    None => format!(
+                        "services are: {}",
+                        project
+                            .services
+                            .keys()
+                            .cloned()
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                },
+            );
             diags.push(d);
         }
     }
     while let Some(name) = queue.pop() {
         enabled.insert(name.clone());
-        let deps = project.services.get(&name).and_then(|s| s.depends_on.as_ref());
+        let deps = project
+            .services
+            .get(&name)
+            .and_then(|s| s.depends_on.as_ref());
         for dep in deps.into_iter().flat_map(|d| d.keys()) {
             if project.services.contains_key(dep) && !enabled.contains(dep) {
                 queue.push(dep.clone());
@@ -88,21 +102,34 @@ pub fn select(
             continue;
         }
         for (dep, cond) in svc.depends_on.iter().flatten() {
-            let Some(dep_svc) = project.services.get(dep) else { continue };
+            let Some(dep_svc) = project.services.get(dep) else {
+                continue;
+            };
             if enabled.contains(dep) || !cond.required {
                 continue;
             }
-            let profiles = dep_svc.profiles.as_ref().map(|p| p.0.join(", ")).unwrap_or_default();
+            let profiles = dep_svc
+                .profiles
+                .as_ref()
+                .map(|p| p.0.join(", "))
+                .unwrap_or_default();
             diags.push(
                 Diagnostic::error(
                     "disabled-dependency",
                     span_of(tree, &["services", name, "depends_on", dep]),
-                    format!("depends on `{dep}`, which is only enabled with the profile(s) {profiles}"),
+                    format!(
+                        "depends on `{dep}`, which is only enabled with the profile(s) {profiles}"
+                    ),
                 )
                 .for_service(name)
                 .with_hint(format!(
                     "activate it with --profile {}, or mark the dependency `required: false`",
-                    dep_svc.profiles.as_ref().and_then(|p| p.0.first()).cloned().unwrap_or_default()
+                    dep_svc
+                        .profiles
+                        .as_ref()
+                        .and_then(|p| p.0.first())
+                        .cloned()
+                        .unwrap_or_default()
                 )),
             );
         }
@@ -114,11 +141,15 @@ pub fn select(
             deps.retain(|dep, _| enabled.contains(dep) || !is_known(dep, tree));
         }
     }
-    let default_used = project
-        .services
-        .values()
-        .any(|s| s.networks.as_ref().is_some_and(|n| n.contains_key("default")));
-    let default_declared = tree.get("networks").and_then(|n| n.get("default")).is_some();
+    let default_used = project.services.values().any(|s| {
+        s.networks
+            .as_ref()
+            .is_some_and(|n| n.contains_key("default"))
+    });
+    let default_declared = tree
+        .get("networks")
+        .and_then(|n| n.get("default"))
+        .is_some();
     if !default_used && !default_declared {
         project.networks.remove("default");
     }

@@ -32,7 +32,9 @@ impl Duration {
                 .find(|c: char| !(c.is_ascii_digit() || c == '.'))
                 .ok_or_else(|| format!("`{text}` has a number without a unit (use s, m or h)"))?;
             if num_len == 0 {
-                return Err(format!("`{text}` is not a duration like 30s, 1m30s or 500ms"));
+                return Err(format!(
+                    "`{text}` is not a duration like 30s, 1m30s or 500ms"
+                ));
             }
             let value: f64 = rest[..num_len]
                 .parse()
@@ -211,7 +213,9 @@ mod tests {
 
     #[test]
     fn bad_durations_say_why() {
-        assert!(Duration::parse("10 parsecs").unwrap_err().contains("time unit"));
+        assert!(Duration::parse("10 parsecs")
+            .unwrap_err()
+            .contains("time unit"));
         assert!(Duration::parse("").is_err());
         assert!(Duration::parse("s").is_err());
         assert!(Duration::parse("1.2.3s").is_err());

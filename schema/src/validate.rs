@@ -16,7 +16,11 @@ use crate::yaml::Node;
 
 /// Validate `project`; findings go to `diags`.
 pub fn validate(project: &Project, tree: &Node, diags: &mut Vec<Diagnostic>) {
-    let mut v = Validator { project, tree, diags };
+    let mut v = Validator {
+        project,
+        tree,
+        diags,
+    };
     for (name, svc) in &project.services {
         v.service(name, svc);
     }
@@ -43,7 +47,14 @@ fn suggest<'a>(word: &str, names: impl Iterator<Item = &'a String>) -> Option<St
 }
 
 impl Validator<'_> {
-    fn err(&mut self, code: &'static str, service: &str, path: &[&str], message: String, hint: Option<String>) {
+    fn err(
+        &mut self,
+        code: &'static str,
+        service: &str,
+        path: &[&str],
+        message: String,
+        hint: Option<String>,
+    ) {
         let mut d = Diagnostic::error(code, span_of(self.tree, path), message).for_service(service);
         d.hint = hint;
         self.diags.push(d);
@@ -76,7 +87,11 @@ impl Validator<'_> {
                 );
             }
         }
-        for (field, value) in [("network_mode", &svc.network_mode), ("pid", &svc.pid), ("ipc", &svc.ipc)] {
+        for (field, value) in [
+            ("network_mode", &svc.network_mode),
+            ("pid", &svc.pid),
+            ("ipc", &svc.ipc),
+        ] {
             let Some(value) = value else { continue };
             if let Some(other) = value.strip_prefix("service:") {
                 if !services.contains_key(other) {
@@ -88,7 +103,13 @@ impl Validator<'_> {
                         suggest(other, services.keys()),
                     );
                 } else if other == name {
-                    self.err("self-reference", name, &at(name, &[field]), format!("`{field}` cannot share its own namespace"), None);
+                    self.err(
+                        "self-reference",
+                        name,
+                        &at(name, &[field]),
+                        format!("`{field}` cannot share its own namespace"),
+                        None,
+                    );
                 }
             }
         }
@@ -146,14 +167,22 @@ impl Validator<'_> {
                     name,
                     &at(name, &["volumes_from", entry]),
                     format!("`volumes_from` names `{other}`, which is not a service of this stack"),
-                    suggest(other, services.keys()).map(|h| format!("{h} (for a container outside the stack write `container:{other}`)")),
+                    suggest(other, services.keys()).map(|h| {
+                        format!("{h} (for a container outside the stack write `container:{other}`)")
+                    }),
                 );
             }
         }
         for link in svc.links.iter().flatten() {
             let other = link.split(':').next().unwrap_or(link);
             if !services.contains_key(other) {
-                self.err("unknown-service", name, &at(name, &["links", link]), format!("`links` names `{other}`, which is not a service of this stack"), suggest(other, services.keys()));
+                self.err(
+                    "unknown-service",
+                    name,
+                    &at(name, &["links", link]),
+                    format!("`links` names `{other}`, which is not a service of this stack"),
+                    suggest(other, services.keys()),
+                );
             }
         }
         for (net, cfg) in svc.networks.iter().flatten() {
@@ -178,8 +207,14 @@ impl Validator<'_> {
                     "volume-target",
                     name,
                     &at(name, &["volumes", &idx]),
-                    format!("mount target `{}` is not an absolute path in the container", vol.target),
-                    Some(format!("write `/{}`, or `{}:/path` to mount the volume `{}`", vol.target, vol.target, vol.target)),
+                    format!(
+                        "mount target `{}` is not an absolute path in the container",
+                        vol.target
+                    ),
+                    Some(format!(
+                        "write `/{}`, or `{}:/path` to mount the volume `{}`",
+                        vol.target, vol.target, vol.target
+                    )),
                 );
             }
             if vol.kind == MountType::Volume {
@@ -204,12 +239,19 @@ impl Validator<'_> {
         ] {
             for r in refs.iter().flatten() {
                 if !defined.contains_key(&r.source) {
-                    let field = if kind == "secret" { "secrets" } else { "configs" };
+                    let field = if kind == "secret" {
+                        "secrets"
+                    } else {
+                        "configs"
+                    };
                     self.err(
                         "unknown-reference",
                         name,
                         &at(name, &[field, &r.source]),
-                        format!("uses the {kind} `{}`, which is not defined under top-level `{field}:`", r.source),
+                        format!(
+                            "uses the {kind} `{}`, which is not defined under top-level `{field}:`",
+                            r.source
+                        ),
                         suggest(&r.source, defined.keys()),
                     );
                 }
@@ -226,30 +268,46 @@ impl Validator<'_> {
             );
         }
         if let Some(restart) = &svc.restart {
-            let ok = matches!(restart.as_str(), "no" | "always" | "unless-stopped" | "on-failure")
-                || restart.strip_prefix("on-failure:").is_some_and(|n| n.parse::<u32>().is_ok());
+            let ok = matches!(
+                restart.as_str(),
+                "no" | "always" | "unless-stopped" | "on-failure"
+            ) || restart
+                .strip_prefix("on-failure:")
+                .is_some_and(|n| n.parse::<u32>().is_ok());
             if !ok {
                 self.err(
                     "restart",
                     name,
                     &at(name, &["restart"]),
                     format!("`restart: {restart}` is not a restart policy"),
-                    Some("use no, always, unless-stopped, on-failure or on-failure:<max retries>".into()),
+                    Some(
+                        "use no, always, unless-stopped, on-failure or on-failure:<max retries>"
+                            .into(),
+                    ),
                 );
             }
         }
         for (dep, cond) in svc.depends_on.iter().flatten() {
-            let Some(dep_svc) = services.get(dep) else { continue };
-            let has_check = dep_svc.healthcheck.as_ref().is_some_and(|h| !h.is_disabled() && h.test.is_some());
+            let Some(dep_svc) = services.get(dep) else {
+                continue;
+            };
+            let has_check = dep_svc
+                .healthcheck
+                .as_ref()
+                .is_some_and(|h| !h.is_disabled() && h.test.is_some());
             if cond.condition == crate::model::Condition::ServiceHealthy && !has_check {
                 self.diags.push(
                     Diagnostic::warning(
                         "no-healthcheck",
                         span_of(self.tree, &at(name, &["depends_on", dep])),
-                        format!("waits for `{dep}` to be healthy, but `{dep}` defines no healthcheck"),
+                        format!(
+                            "waits for `{dep}` to be healthy, but `{dep}` defines no healthcheck"
+                        ),
                     )
                     .for_service(name)
-                    .with_hint(format!("add a `healthcheck:` to `{dep}`, unless its image defines one")),
+                    .with_hint(format!(
+                        "add a `healthcheck:` to `{dep}`, unless its image defines one"
+                    )),
                 );
             }
         }
@@ -258,17 +316,29 @@ impl Validator<'_> {
     fn static_address(&mut self, service: &str, net: &str, addr: &str) {
         let path = ["services", service, "networks", net];
         let Ok(ip) = addr.parse::<IpAddr>() else {
-            self.err("ip-address", service, &path, format!("`ipv4_address: {addr}` is not an IP address"), None);
+            self.err(
+                "ip-address",
+                service,
+                &path,
+                format!("`ipv4_address: {addr}` is not an IP address"),
+                None,
+            );
             return;
         };
-        let subnets: Vec<IpNet> = self.network_subnets(net).into_iter().map(|(n, _)| n).collect();
+        let subnets: Vec<IpNet> = self
+            .network_subnets(net)
+            .into_iter()
+            .map(|(n, _)| n)
+            .collect();
         if subnets.is_empty() {
             self.err(
                 "ip-address",
                 service,
                 &path,
                 format!("has the static address {addr} on `{net}`, but `{net}` declares no subnet"),
-                Some(format!("add `ipam: {{config: [{{subnet: ...}}]}}` to the network `{net}`")),
+                Some(format!(
+                    "add `ipam: {{config: [{{subnet: ...}}]}}` to the network `{net}`"
+                )),
             );
         } else if !subnets.iter().any(|s| s.contains(&ip)) {
             let list: Vec<String> = subnets.iter().map(ToString::to_string).collect();
@@ -276,14 +346,19 @@ impl Validator<'_> {
                 "ip-address",
                 service,
                 &path,
-                format!("the static address {addr} is outside the subnet of `{net}` ({})", list.join(", ")),
+                format!(
+                    "the static address {addr} is outside the subnet of `{net}` ({})",
+                    list.join(", ")
+                ),
                 None,
             );
         }
     }
 
     fn network_subnets(&self, net: &str) -> Vec<(IpNet, usize)> {
-        let Some(n) = self.project.networks.get(net) else { return Vec::new() };
+        let Some(n) = self.project.networks.get(net) else {
+            return Vec::new();
+        };
         n.ipam
             .iter()
             .flat_map(|i| i.config.iter().flatten())
@@ -314,15 +389,26 @@ impl Validator<'_> {
             for port in svc.ports.iter().flatten() {
                 let Some((lo, hi)) = port.published_range() else {
                     if port.published.is_some() {
-                        self.err("port", name, &["services", name, "ports"], format!("`{}` is not a host port or range", port.published.as_deref().unwrap_or_default()), None);
+                        self.err(
+                            "port",
+                            name,
+                            &["services", name, "ports"],
+                            format!(
+                                "`{}` is not a host port or range",
+                                port.published.as_deref().unwrap_or_default()
+                            ),
+                            None,
+                        );
                     }
                     continue;
                 };
+                let published = port.published.as_deref().unwrap_or_default();
+                let at = ["services", name.as_str(), "ports", published];
                 if replicas > 1 && u32::from(hi - lo) + 1 < replicas {
                     self.err(
                         "port-replicas",
                         name,
-                        &["services", name, "ports"],
+                        &at,
                         format!(
                             "publishes host port{} {} for {replicas} replicas; each replica needs its own host port",
                             if lo == hi { "" } else { "s" },
@@ -339,19 +425,29 @@ impl Validator<'_> {
                 let key = (ip.clone(), port.protocol.clone());
                 let wildcard = ["0.0.0.0", "::"];
                 let clash = taken.iter().find_map(|((other_ip, proto), list)| {
-                    let same_addr = other_ip == &ip || wildcard.contains(&other_ip.as_str()) || wildcard.contains(&ip.as_str());
+                    let same_addr = other_ip == &ip
+                        || wildcard.contains(&other_ip.as_str())
+                        || wildcard.contains(&ip.as_str());
                     if !same_addr || proto != &port.protocol {
                         return None;
                     }
                     list.iter().find(|(a, b, _)| lo <= *b && *a <= hi).cloned()
                 });
                 if let Some((a, b, other)) = clash {
-                    let other_desc = if a == b { a.to_string() } else { format!("{a}-{b}") };
-                    let who = if &other == name { "this service".to_string() } else { format!("`{other}`") };
+                    let other_desc = if a == b {
+                        a.to_string()
+                    } else {
+                        format!("{a}-{b}")
+                    };
+                    let who = if &other == name {
+                        "this service".to_string()
+                    } else {
+                        format!("`{other}`")
+                    };
                     self.err(
                         "duplicate-port",
                         name,
-                        &["services", name, "ports"],
+                        &at,
                         format!(
                             "host port {}/{} is also published by {who} ({other_desc})",
                             port.published.as_deref().unwrap_or_default(),
@@ -369,31 +465,71 @@ impl Validator<'_> {
         let mut seen: Vec<(IpNet, String)> = Vec::new();
         let nets: Vec<String> = self.project.networks.keys().cloned().collect();
         for net in nets {
-            let Some(n) = self.project.networks.get(&net) else { continue };
-            let pools: Vec<_> = n.ipam.iter().flat_map(|i| i.config.iter().flatten()).cloned().collect();
+            let Some(n) = self.project.networks.get(&net) else {
+                continue;
+            };
+            let pools: Vec<_> = n
+                .ipam
+                .iter()
+                .flat_map(|i| i.config.iter().flatten())
+                .cloned()
+                .collect();
             for (i, pool) in pools.iter().enumerate() {
                 let idx = i.to_string();
-                let path = ["networks", net.as_str(), "ipam", "config", idx.as_str(), "subnet"];
+                let path = [
+                    "networks",
+                    net.as_str(),
+                    "ipam",
+                    "config",
+                    idx.as_str(),
+                    "subnet",
+                ];
                 let Some(subnet) = &pool.subnet else { continue };
                 let parsed: IpNet = match subnet.parse() {
                     Ok(s) => s,
                     Err(_) => {
-                        self.net_err(&path, format!("network `{net}`: `{subnet}` is not a subnet in CIDR form"), Some("write it like 172.28.0.0/16".into()));
+                        self.net_err(
+                            &path,
+                            format!("network `{net}`: `{subnet}` is not a subnet in CIDR form"),
+                            Some("write it like 172.28.0.0/16".into()),
+                        );
                         continue;
                     }
                 };
                 if parsed != parsed.trunc() {
-                    self.net_err(&path, format!("network `{net}`: `{subnet}` has host bits set"), Some(format!("did you mean {}?", parsed.trunc())));
+                    self.net_err(
+                        &path,
+                        format!("network `{net}`: `{subnet}` has host bits set"),
+                        Some(format!("did you mean {}?", parsed.trunc())),
+                    );
                 }
                 if let Some(gw) = &pool.gateway {
-                    let gw_path = ["networks", net.as_str(), "ipam", "config", idx.as_str(), "gateway"];
+                    let gw_path = [
+                        "networks",
+                        net.as_str(),
+                        "ipam",
+                        "config",
+                        idx.as_str(),
+                        "gateway",
+                    ];
                     match gw.parse::<IpAddr>() {
                         Ok(ip) if parsed.contains(&ip) => {}
-                        Ok(_) => self.net_err(&gw_path, format!("network `{net}`: gateway {gw} is outside the subnet {subnet}"), None),
-                        Err(_) => self.net_err(&gw_path, format!("network `{net}`: gateway `{gw}` is not an IP address"), None),
+                        Ok(_) => self.net_err(
+                            &gw_path,
+                            format!("network `{net}`: gateway {gw} is outside the subnet {subnet}"),
+                            None,
+                        ),
+                        Err(_) => self.net_err(
+                            &gw_path,
+                            format!("network `{net}`: gateway `{gw}` is not an IP address"),
+                            None,
+                        ),
                     }
                 }
-                if let Some((other, other_net)) = seen.iter().find(|(s, _)| s.contains(&parsed.network()) || parsed.contains(&s.network())) {
+                if let Some((other, other_net)) = seen
+                    .iter()
+                    .find(|(s, _)| s.contains(&parsed.network()) || parsed.contains(&s.network()))
+                {
                     self.net_err(
                         &path,
                         format!("network `{net}`: subnet {parsed} overlaps {other} of network `{other_net}`"),
@@ -415,8 +551,12 @@ impl Validator<'_> {
     /// reconciler's, before anything is created).
     fn volumes(&mut self) {
         for (name, vol) in &self.project.volumes {
-            let Some(opts) = &vol.driver_opts else { continue };
-            if opts.get("type").map(String::as_str) != Some("nfs") && opts.get("type").map(String::as_str) != Some("nfs4") {
+            let Some(opts) = &vol.driver_opts else {
+                continue;
+            };
+            if opts.get("type").map(String::as_str) != Some("nfs")
+                && opts.get("type").map(String::as_str) != Some("nfs4")
+            {
                 continue;
             }
             let path = ["volumes", name.as_str()];
@@ -432,7 +572,11 @@ impl Validator<'_> {
             for opt in o.split(',').filter(|s| !s.is_empty()) {
                 let key = opt.split('=').next().unwrap_or(opt);
                 if !NFS_OPTIONS.contains(&key) {
-                    let mut d = Diagnostic::error("nfs-option", span_of(self.tree, &path), format!("NFS volume `{name}`: unknown mount option `{key}`"));
+                    let mut d = Diagnostic::error(
+                        "nfs-option",
+                        span_of(self.tree, &path),
+                        format!("NFS volume `{name}`: unknown mount option `{key}`"),
+                    );
                     d.hint = Some(match did_you_mean(key, NFS_OPTIONS.iter().copied()) {
                         Some(s) => format!("did you mean `{s}`?"),
                         None => "see `man 5 nfs` for mount options".into(),
@@ -444,17 +588,26 @@ impl Validator<'_> {
     }
 
     fn net_err_volume(&mut self, path: &[&str], message: String, hint: String) {
-        self.diags.push(Diagnostic::error("nfs", span_of(self.tree, path), message).with_hint(hint));
+        self.diags
+            .push(Diagnostic::error("nfs", span_of(self.tree, path), message).with_hint(hint));
     }
 
     fn externals(&mut self) {
         for (name, vol) in &self.project.volumes {
             if vol.external && (vol.driver.is_some() || vol.driver_opts.is_some()) {
-                self.net_err(&["volumes", name, "external"], format!("volume `{name}` is external, so its driver and options cannot be set here"), Some("remove `driver`/`driver_opts`, or `external: true`".into()));
+                self.net_err(
+                    &["volumes", name, "external"],
+                    format!(
+                        "volume `{name}` is external, so its driver and options cannot be set here"
+                    ),
+                    Some("remove `driver`/`driver_opts`, or `external: true`".into()),
+                );
             }
         }
         for (name, net) in &self.project.networks {
-            if net.external && (net.driver.is_some() || net.ipam.as_ref().is_some_and(|i| i.config.is_some())) {
+            if net.external
+                && (net.driver.is_some() || net.ipam.as_ref().is_some_and(|i| i.config.is_some()))
+            {
                 self.net_err(&["networks", name, "external"], format!("network `{name}` is external, so its driver and addresses cannot be set here"), Some("remove `driver`/`ipam`, or `external: true`".into()));
             }
         }
@@ -463,12 +616,75 @@ impl Validator<'_> {
 
 /// Mount options of the Linux NFS client (`man 5 nfs`), plus the generic ones.
 const NFS_OPTIONS: &[&str] = &[
-    "addr", "clientaddr", "mountaddr", "mountport", "mountproto", "mountvers", "port", "proto",
-    "nfsvers", "vers", "rw", "ro", "soft", "hard", "softreval", "nosoftreval", "timeo", "retrans",
-    "rsize", "wsize", "ac", "noac", "acregmin", "acregmax", "acdirmin", "acdirmax", "actimeo",
-    "bg", "fg", "nconnect", "max_connect", "rdirplus", "nordirplus", "retry", "sec", "sharecache",
-    "nosharecache", "resvport", "noresvport", "lookupcache", "fsc", "nofsc", "sloppy", "lock",
-    "nolock", "intr", "nointr", "cto", "nocto", "acl", "noacl", "local_lock", "minorversion",
-    "namlen", "udp", "tcp", "rdma", "noatime", "atime", "nodiratime", "relatime", "nosuid",
-    "suid", "nodev", "dev", "noexec", "exec", "sync", "async", "defaults", "_netdev",
+    "addr",
+    "clientaddr",
+    "mountaddr",
+    "mountport",
+    "mountproto",
+    "mountvers",
+    "port",
+    "proto",
+    "nfsvers",
+    "vers",
+    "rw",
+    "ro",
+    "soft",
+    "hard",
+    "softreval",
+    "nosoftreval",
+    "timeo",
+    "retrans",
+    "rsize",
+    "wsize",
+    "ac",
+    "noac",
+    "acregmin",
+    "acregmax",
+    "acdirmin",
+    "acdirmax",
+    "actimeo",
+    "bg",
+    "fg",
+    "nconnect",
+    "max_connect",
+    "rdirplus",
+    "nordirplus",
+    "retry",
+    "sec",
+    "sharecache",
+    "nosharecache",
+    "resvport",
+    "noresvport",
+    "lookupcache",
+    "fsc",
+    "nofsc",
+    "sloppy",
+    "lock",
+    "nolock",
+    "intr",
+    "nointr",
+    "cto",
+    "nocto",
+    "acl",
+    "noacl",
+    "local_lock",
+    "minorversion",
+    "namlen",
+    "udp",
+    "tcp",
+    "rdma",
+    "noatime",
+    "atime",
+    "nodiratime",
+    "relatime",
+    "nosuid",
+    "suid",
+    "nodev",
+    "dev",
+    "noexec",
+    "exec",
+    "sync",
+    "async",
+    "defaults",
+    "_netdev",
 ];

@@ -321,7 +321,9 @@ impl Builder {
                     self.fail(
                         span,
                         "a stack file holds one YAML document, this is a second one".into(),
-                        Some("split the documents into separate files and pass each with -f".into()),
+                        Some(
+                            "split the documents into separate files and pass each with -f".into(),
+                        ),
                     );
                 } else {
                     self.root = Some(node);
@@ -340,7 +342,8 @@ impl Builder {
             }) => match pending_key.take() {
                 None => *pending_key = Some(node),
                 Some(key) => {
-                    let is_merge = matches!(&key.value, Value::Scalar(s) if s.text == "<<" && !s.quoted);
+                    let is_merge =
+                        matches!(&key.value, Value::Scalar(s) if s.text == "<<" && !s.quoted);
                     if is_merge {
                         merges.push(node);
                         return;
@@ -352,7 +355,10 @@ impl Builder {
                             let span = key.span.clone();
                             self.fail(
                                 span,
-                                format!("a mapping key must be a plain value, found {}", key.kind()),
+                                format!(
+                                    "a mapping key must be a plain value, found {}",
+                                    key.kind()
+                                ),
                                 None,
                             );
                             return;
@@ -436,11 +442,12 @@ impl MarkedEventReceiver for Builder {
         match ev {
             Event::Scalar(text, style, anchor, tag) => {
                 let quoted = style != TScalarStyle::Plain;
-                let value = if !quoted && matches!(text.as_str(), "" | "~" | "null" | "Null" | "NULL") {
-                    Value::Null
-                } else {
-                    Value::Scalar(Scalar { text, quoted })
-                };
+                let value =
+                    if !quoted && matches!(text.as_str(), "" | "~" | "null" | "Null" | "NULL") {
+                        Value::Null
+                    } else {
+                        Value::Scalar(Scalar { text, quoted })
+                    };
                 let mut node = Node::new(value, span);
                 node.tag = Self::merge_tag(&tag);
                 self.expanded += 1;

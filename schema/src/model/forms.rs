@@ -96,7 +96,8 @@ impl<'de> Deserialize<'de> for Command {
                 })
             }
             fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Command, A::Error> {
-                Strings::deserialize(de::value::SeqAccessDeserializer::new(seq)).map(|s| Command(s.0))
+                Strings::deserialize(de::value::SeqAccessDeserializer::new(seq))
+                    .map(|s| Command(s.0))
             }
         }
         d.deserialize_any(V)
@@ -148,7 +149,11 @@ pub type StringMap = BTreeMap<String, String>;
 /// without value maps to the empty string, as Compose does for labels.
 pub fn string_map<'de, D: Deserializer<'de>>(d: D) -> Result<Option<StringMap>, D::Error> {
     let dict = Option::<Dict>::deserialize(d)?;
-    Ok(dict.map(|d| d.0.into_iter().map(|(k, v)| (k, v.unwrap_or_default())).collect()))
+    Ok(dict.map(|d| {
+        d.0.into_iter()
+            .map(|(k, v)| (k, v.unwrap_or_default()))
+            .collect()
+    }))
 }
 
 /// `extra_hosts` as a list of `host=ip` (Compose's output form), from
@@ -167,11 +172,7 @@ pub fn extra_hosts<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<String>
                 let pair = item.split_once('=').or_else(|| item.split_once(':'));
                 match pair {
                     Some((h, ip)) => out.push(format!("{h}={ip}")),
-                    None => {
-                        return Err(de::Error::custom(format!(
-                            "`{item}` is not host:address"
-                        )))
-                    }
+                    None => return Err(de::Error::custom(format!("`{item}` is not host:address"))),
                 }
             }
             Ok(out)

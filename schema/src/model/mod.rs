@@ -35,16 +35,32 @@ pub struct Project {
     #[serde(default)]
     pub services: BTreeMap<String, Service>,
     /// Networks by name.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty", deserialize_with = "nullable_map")]
+    #[serde(
+        default,
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "nullable_map"
+    )]
     pub networks: BTreeMap<String, Network>,
     /// Named volumes by name.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty", deserialize_with = "nullable_map")]
+    #[serde(
+        default,
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "nullable_map"
+    )]
     pub volumes: BTreeMap<String, Volume>,
     /// Secrets by name.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty", deserialize_with = "nullable_map")]
+    #[serde(
+        default,
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "nullable_map"
+    )]
     pub secrets: BTreeMap<String, FileObject>,
     /// Configs by name.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty", deserialize_with = "nullable_map")]
+    #[serde(
+        default,
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "nullable_map"
+    )]
     pub configs: BTreeMap<String, FileObject>,
 }
 
@@ -55,7 +71,10 @@ where
     T: Deserialize<'de> + Default,
 {
     let map = Option::<BTreeMap<String, Option<T>>>::deserialize(d)?.unwrap_or_default();
-    Ok(map.into_iter().map(|(k, v)| (k, v.unwrap_or_default())).collect())
+    Ok(map
+        .into_iter()
+        .map(|(k, v)| (k, v.unwrap_or_default()))
+        .collect())
 }
 
 /// A top-level network.
@@ -69,7 +88,11 @@ pub struct Network {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub driver: Option<String>,
     /// Driver options.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "string_map")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "string_map"
+    )]
     pub driver_opts: Option<StringMap>,
     /// Address management.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -90,7 +113,11 @@ pub struct Network {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub enable_ipv6: Option<bool>,
     /// Labels.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "string_map")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "string_map"
+    )]
     pub labels: Option<StringMap>,
 }
 
@@ -105,7 +132,11 @@ pub struct Ipam {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub config: Option<Vec<IpamPool>>,
     /// Driver options.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "string_map")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "string_map"
+    )]
     pub options: Option<StringMap>,
 }
 
@@ -123,7 +154,11 @@ pub struct IpamPool {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gateway: Option<String>,
     /// Reserved addresses.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "string_map")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "string_map"
+    )]
     pub aux_addresses: Option<StringMap>,
 }
 
@@ -138,13 +173,21 @@ pub struct Volume {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub driver: Option<String>,
     /// Driver options (for NFS: `type`, `o`, `device`).
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "string_map")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "string_map"
+    )]
     pub driver_opts: Option<StringMap>,
     /// Use an existing volume; never create or delete it.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub external: bool,
     /// Labels.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "string_map")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "string_map"
+    )]
     pub labels: Option<StringMap>,
     /// Our NFS shorthand; the loader expands it into `driver_opts`.
     #[serde(default, skip_serializing)]
@@ -184,13 +227,21 @@ pub struct FileObject {
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub external: bool,
     /// Labels.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "string_map")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "string_map"
+    )]
     pub labels: Option<StringMap>,
     /// Driver (Swarm; kept as written).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub driver: Option<String>,
     /// Driver options (Swarm; kept as written).
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "string_map")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "string_map"
+    )]
     pub driver_opts: Option<StringMap>,
     /// Template driver (Swarm; kept as written).
     #[serde(default, skip_serializing_if = "Option::is_none")]

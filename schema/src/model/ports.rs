@@ -83,7 +83,9 @@ pub fn parse_short(spec: &str) -> Result<Vec<PortConfig>, String> {
         None => (spec, "tcp".to_string()),
     };
     if !matches!(protocol.as_str(), "tcp" | "udp" | "sctp") {
-        return Err(format!("`{protocol}` is not a protocol (use tcp, udp or sctp)"));
+        return Err(format!(
+            "`{protocol}` is not a protocol (use tcp, udp or sctp)"
+        ));
     }
     // An IPv6 host address is written in brackets: `[::1]:8080:80`.
     let (host_ip, rest) = if let Some(after) = rest.strip_prefix('[') {
@@ -102,7 +104,11 @@ pub fn parse_short(spec: &str) -> Result<Vec<PortConfig>, String> {
         [t] => (host_ip, None, *t),
         [p, t] => (host_ip, Some(*p), *t),
         [ip, p, t] if host_ip.is_none() => (Some(ip.to_string()), Some(*p), *t),
-        _ => return Err(format!("`{spec}` is not [host_ip:][host_port:]container_port[/protocol]")),
+        _ => {
+            return Err(format!(
+                "`{spec}` is not [host_ip:][host_port:]container_port[/protocol]"
+            ))
+        }
     };
     if let Some(ip) = &host_ip {
         ip.parse::<std::net::IpAddr>()
@@ -196,7 +202,10 @@ mod tests {
     #[test]
     fn short_forms() {
         let p = one("8080:80");
-        assert_eq!((p.target, p.published.as_deref(), p.protocol.as_str()), (80, Some("8080"), "tcp"));
+        assert_eq!(
+            (p.target, p.published.as_deref(), p.protocol.as_str()),
+            (80, Some("8080"), "tcp")
+        );
         let p = one("127.0.0.1:8080:80/udp");
         assert_eq!(p.host_ip.as_deref(), Some("127.0.0.1"));
         assert_eq!(p.protocol, "udp");
@@ -213,16 +222,23 @@ mod tests {
     fn ranges_expand_pairwise() {
         let v = parse_short("5000-5001:6000-6001").unwrap();
         assert_eq!(v.len(), 2);
-        assert_eq!((v[1].target, v[1].published.as_deref()), (6001, Some("5001")));
+        assert_eq!(
+            (v[1].target, v[1].published.as_deref()),
+            (6001, Some("5001"))
+        );
     }
 
     #[test]
     fn bad_short_forms_say_why() {
         assert!(parse_short("80:90:100:1").unwrap_err().contains("host_ip"));
         assert!(parse_short("8080:80/xtp").unwrap_err().contains("protocol"));
-        assert!(parse_short("5000-5002:6000-6001").unwrap_err().contains("same length"));
+        assert!(parse_short("5000-5002:6000-6001")
+            .unwrap_err()
+            .contains("same length"));
         assert!(parse_short("x:80").unwrap_err().contains("not a port"));
-        assert!(parse_short("999.1.1.1:80:80").unwrap_err().contains("IP address"));
+        assert!(parse_short("999.1.1.1:80:80")
+            .unwrap_err()
+            .contains("IP address"));
         assert!(parse_short("90-80").unwrap_err().contains("ends before"));
     }
 }

@@ -24,7 +24,11 @@ pub struct Service {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image: Option<String>,
     /// How to build the image.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "build")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "build"
+    )]
     pub build: Option<Build>,
     /// Overrides the image's CMD.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -66,7 +70,11 @@ pub struct Service {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub healthcheck: Option<Healthcheck>,
     /// Services that must be up (or healthy, or done) first.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "depends_on")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "depends_on"
+    )]
     pub depends_on: Option<BTreeMap<String, DependsOn>>,
     /// Replica count and runtime policies.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -95,21 +103,37 @@ pub struct Service {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub domainname: Option<String>,
     /// Labels on the container.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "string_map")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "string_map"
+    )]
     pub labels: Option<StringMap>,
     /// OCI annotations.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "string_map")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "string_map"
+    )]
     pub annotations: Option<StringMap>,
 
     // --- networking ---
     /// Published ports.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "ports")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "ports"
+    )]
     pub ports: Option<Vec<PortConfig>>,
     /// Ports reachable from other services without publishing.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expose: Option<Strings>,
     /// Networks to join, with per-network settings.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "service_networks")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "service_networks"
+    )]
     pub networks: Option<BTreeMap<String, Option<ServiceNetwork>>>,
     /// `none`, `host`, `bridge`, `service:<name>`, `container:<name>`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -124,7 +148,11 @@ pub struct Service {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dns_opt: Option<Vec<String>>,
     /// Extra `/etc/hosts` lines, as `host=address`.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "extra_hosts")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "extra_hosts"
+    )]
     pub extra_hosts: Option<Vec<String>>,
     /// MAC address.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -155,7 +183,11 @@ pub struct Service {
 
     // --- storage ---
     /// Mounts.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "volumes")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "volumes"
+    )]
     pub volumes: Option<Vec<ServiceVolume>>,
     /// Mount all volumes of another service or container (`name[:ro]`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -170,10 +202,18 @@ pub struct Service {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shm_size: Option<ByteSize>,
     /// Secrets mounted under /run/secrets.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "file_refs")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "file_refs"
+    )]
     pub secrets: Option<Vec<FileRef>>,
     /// Configs mounted into the container.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "file_refs")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "file_refs"
+    )]
     pub configs: Option<Vec<FileRef>>,
 
     // --- security ---
@@ -198,7 +238,11 @@ pub struct Service {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ulimits: Option<BTreeMap<String, Ulimit>>,
     /// Kernel parameters.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "string_map")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "string_map"
+    )]
     pub sysctls: Option<StringMap>,
     /// Memory limit.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -325,7 +369,11 @@ pub struct Build {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target: Option<String>,
     /// Labels on the image.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "string_map")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "string_map"
+    )]
     pub labels: Option<StringMap>,
     /// Network during RUN steps.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -343,7 +391,11 @@ pub struct Build {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pull: Option<bool>,
     /// Extra hosts during the build.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "extra_hosts")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "extra_hosts"
+    )]
     pub extra_hosts: Option<Vec<String>>,
     /// Size of /dev/shm during the build.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -467,7 +519,11 @@ fn env_files<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<EnvFile>>, D:
 #[serde(deny_unknown_fields)]
 pub struct Healthcheck {
     /// `["CMD", ...]`, `["CMD-SHELL", "..."]` or `["NONE"]`.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "health_test")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "health_test"
+    )]
     pub test: Option<Vec<String>>,
     /// Time between probes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -492,7 +548,11 @@ pub struct Healthcheck {
 impl Healthcheck {
     /// Whether this definition switches health checking off.
     pub fn is_disabled(&self) -> bool {
-        self.disable || self.test.as_ref().is_some_and(|t| t.first().map(String::as_str) == Some("NONE"))
+        self.disable
+            || self
+                .test
+                .as_ref()
+                .is_some_and(|t| t.first().map(String::as_str) == Some("NONE"))
     }
 }
 
@@ -565,7 +625,9 @@ impl DependsOn {
     }
 }
 
-fn depends_on<'de, D: Deserializer<'de>>(d: D) -> Result<Option<BTreeMap<String, DependsOn>>, D::Error> {
+fn depends_on<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Option<BTreeMap<String, DependsOn>>, D::Error> {
     struct V;
     impl<'de> Visitor<'de> for V {
         type Value = BTreeMap<String, DependsOn>;
@@ -693,7 +755,12 @@ fn file_refs<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<FileRef>>, D:
             d.deserialize_any(V)
         }
     }
-    Ok(Some(Vec::<Item>::deserialize(d)?.into_iter().map(|i| i.0).collect()))
+    Ok(Some(
+        Vec::<Item>::deserialize(d)?
+            .into_iter()
+            .map(|i| i.0)
+            .collect(),
+    ))
 }
 
 /// A resource limit: one value, or soft and hard.
@@ -729,7 +796,11 @@ pub struct Logging {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub driver: Option<String>,
     /// Driver options.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "string_map")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "string_map"
+    )]
     pub options: Option<StringMap>,
 }
 
@@ -744,7 +815,11 @@ pub struct Deploy {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replicas: Option<u32>,
     /// Labels on the service (Swarm).
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "string_map")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "string_map"
+    )]
     pub labels: Option<StringMap>,
     /// Resource limits and reservations.
     #[serde(default, skip_serializing_if = "Option::is_none")]

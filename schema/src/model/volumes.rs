@@ -156,8 +156,16 @@ pub fn parse_short(spec: &str) -> Result<ServiceVolume, String> {
             other => {
                 return Err(format!(
                     "`{other}` is not a mount option for a {} mount (use ro, rw{})",
-                    if kind == MountType::Bind { "bind" } else { "volume" },
-                    if kind == MountType::Bind { ", z, Z, shared, rslave..." } else { ", nocopy" }
+                    if kind == MountType::Bind {
+                        "bind"
+                    } else {
+                        "volume"
+                    },
+                    if kind == MountType::Bind {
+                        ", z, Z, shared, rslave..."
+                    } else {
+                        ", nocopy"
+                    }
                 ))
             }
         }
@@ -180,10 +188,13 @@ pub fn volumes<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<ServiceVolu
                     parse_short(v).map(Item).map_err(E::custom)
                 }
                 fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Item, A::Error> {
-                    let mut v = ServiceVolume::deserialize(de::value::MapAccessDeserializer::new(map))?;
+                    let mut v =
+                        ServiceVolume::deserialize(de::value::MapAccessDeserializer::new(map))?;
                     // Compose always prints the options block of the mount's kind.
                     match v.kind {
-                        MountType::Volume if v.volume.is_none() => v.volume = Some(Default::default()),
+                        MountType::Volume if v.volume.is_none() => {
+                            v.volume = Some(Default::default())
+                        }
                         MountType::Bind => {
                             let b = v.bind.get_or_insert_with(Default::default);
                             b.create_host_path.get_or_insert(true);
@@ -234,7 +245,9 @@ mod tests {
 
     #[test]
     fn bad_options_are_refused() {
-        assert!(parse_short("data:/d:rox").unwrap_err().contains("not a mount option"));
+        assert!(parse_short("data:/d:rox")
+            .unwrap_err()
+            .contains("not a mount option"));
         assert!(parse_short("a:b:c:d").is_err());
         assert!(parse_short("data:").unwrap_err().contains("no target"));
     }

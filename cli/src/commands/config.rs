@@ -1,0 +1,82 @@
+//! `stack config`: the resolved stack, in the shape `docker compose config`
+//! prints, with keys sorted so outputs can be diffed.
+
+use std::process::ExitCode;
+
+use clap::ValueEnum;
+
+use crate::project::ProjectArgs;
+
+/// Output format.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Format {
+    /// YAML (default).
+    Yaml,
+    /// JSON.
+    Json,
+}
+
+/// Arguments of `stack config`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Output format.
+    #[arg(long, value_enum, default_value = "yaml")]
+    format: Format,
+    /// Only validate: print nothing, exit 0 when the stack is valid.
+    #[arg(short, long)]
+    quiet: bool,
+    /// List the enabled services, one per line.
+    #[arg(long = "services")]
+    list_services: bool,
+    /// List the named volumes.
+    #[arg(long = "volumes")]
+    list_volumes: bool,
+    /// List the networks.
+    #[arg(long = "networks")]
+    list_networks: bool,
+    /// List every profile the file names.
+    #[arg(long = "profiles")]
+    list_profiles: bool,
+    /// Write to this file instead of stdout.
+    #[arg(short, long, value_name = "FILE")]
+    output: Option<std::path::PathBuf>,
+    /// Services to enable explicitly (whatever their profiles).
+    service: Vec<String>,
+}
+
+/// Run `stack config`.
+pub fn run(project: &ProjectArgs, args: &Args) -> anyhow::Result<ExitCode> {
+    let Ok(loaded) = project.load(&args.service)? else {
+        return Ok(ExitCode::FAILURE);
+    };
+    if args.quiet {
+        return Ok(ExitCode::SUCCESS);
+    }
+    let p = &loaded.project;
+    let names = |keys: Vec<&String>| {
+        keys.into_iter()
+            .map(|k| format!("{k}\n"))
+            .collect::<String>()
+    };
+    let text = if args.list_services {
+        names(p.services.keys().collect())
+    } else if args.list_volumes {
+        names(p.volumes.keys().collect())
+    } else if args.list_networks {
+        names(p.networks.keys().collect())
+    } else if args.list_profiles {
+        names(loaded.all_profiles.iter().collect())
+    } else {
+        // Through serde_json::Value so every mapping comes out sorted.
+        let value = serde_json::to_value(p)?;
+        match args.format {
+            Format::Json => serde_json::to_string_pretty(&value)? + "\n",
+            Format::Yaml => serde_yaml::to_string(&value)?,
+        }
+    };
+    match &args.output {
+        Some(path) => std::fs::write(path, text)?,
+        None => print!("{text}"),
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,66 @@
+//! The options every subcommand shares (`-f`, `-p`, `--profile`...) and
+//! loading the stack they describe.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use schema::{Diagnostic, Loaded};
+
+/// Which stack, and how to read it.
+#[derive(Debug, Clone, Args)]
+pub struct ProjectArgs {
+    /// Stack file; repeat to merge several, later ones override earlier ones.
+    #[arg(short = 'f', long = "file", global = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+
+    /// Project name (default: `name:` in the file, else the directory name).
+    #[arg(short = 'p', long = "project-name", global = true, value_name = "NAME")]
+    pub project_name: Option<String>,
+
+    /// Directory relative paths are resolved against (default: the first file's).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub project_directory: Option<PathBuf>,
+
+    /// Read variables from this file instead of `.env`; repeatable.
+    #[arg(long = "env-file", global = true, value_name = "FILE")]
+    pub env_files: Vec<PathBuf>,
+
+    /// Enable services of this profile; repeatable.
+    #[arg(long = "profile", global = true, value_name = "NAME")]
+    pub profiles: Vec<String>,
+}
+
+/// A load failure, already rendered for the terminal.
+#[derive(Debug)]
+pub struct LoadFailed;
+
+impl ProjectArgs {
+    /// Load the stack, printing warnings; on failure print every
+    /// diagnostic and return [`LoadFailed`].
+    pub fn load(&self, services: &[String]) -> anyhow::Result<Result<Loaded, LoadFailed>> {
+        let mut opts = schema::Options::from_process()?;
+        opts.files = self.files.clone();
+        opts.project_name = self.project_name.clone();
+        opts.project_directory = self.project_directory.clone();
+        opts.env_files = self.env_files.clone();
+        opts.profiles = self.profiles.clone();
+        opts.services = services.to_vec();
+        match schema::load(&opts) {
+            Ok(loaded) => {
+                print_diagnostics(&loaded.warnings);
+                Ok(Ok(loaded))
+            }
+            Err(diags) => {
+                eprintln!("{diags}");
+                Ok(Err(LoadFailed))
+            }
+        }
+    }
+}
+
+/// Print findings to stderr, if there are any.
+pub fn print_diagnostics(diags: &[Diagnostic]) {
+    if !diags.is_empty() {
+        eprintln!("{}", schema::diag::render_all(diags));
+    }
+}
