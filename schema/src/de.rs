@@ -54,12 +54,26 @@ impl fmt::Display for DeError {
 
 impl std::error::Error for DeError {}
 
+/// Separates a message from its hint in `serde::de::Error::custom` text,
+/// so visitors (which only have `custom`) can say what to do.
+pub const HINT: &str = "\n= hint: ";
+
+/// `message` with `hint` attached, for `E::custom` in visitors.
+pub fn with_hint(message: impl fmt::Display, hint: impl fmt::Display) -> String {
+    format!("{message}{HINT}{hint}")
+}
+
 impl de::Error for DeError {
     fn custom<T: fmt::Display>(msg: T) -> Self {
+        let text = msg.to_string();
+        let (message, hint) = match text.split_once(HINT) {
+            Some((m, h)) => (m.to_string(), Some(h.to_string())),
+            None => (text, None),
+        };
         DeError {
             span: None,
-            message: msg.to_string(),
-            hint: None,
+            message,
+            hint,
         }
     }
 
@@ -71,7 +85,13 @@ impl de::Error for DeError {
             de::Unexpected::Unit | de::Unexpected::Option => "an empty value".into(),
             other => other.to_string(),
         };
-        DeError::custom(format!("expected {exp}, found {found}"))
+        let mut e = DeError::custom(format!("expected {exp}, found {found}"));
+        if let de::Unexpected::Str(s) = unexp {
+            if exp.to_string().contains("list") {
+                e.hint = Some(format!("write it as a list: `[{s}]`"));
+            }
+        }
+        e
     }
 
     fn unknown_field(field: &str, expected: &'static [&'static str]) -> Self {
@@ -144,6 +164,11 @@ impl<'a, 'u> NodeDeserializer<'a, 'u> {
             Value::Seq(items) => Ok(SeqAccess {
                 iter: items.iter(),
                 unknown: self.unknown,
+            }),
+            Value::Scalar(s) => Err(DeError {
+                span: Some(self.node.span.clone()),
+                message: format!("expected a list, found the text \"{}\"", s.text),
+                hint: Some(format!("write it as a list: `[\"{}\"]`", s.text)),
             }),
             _ => Err(
                 DeError::custom(format!("expected a list, found {}", self.node.kind()))
@@ -469,6 +494,7 @@ mod tests {
         let n = node("imgae: x\nreplicas: 2\nfoo: 1\nx-note: kept\n");
         let (svc, unknown) = from_node::<Svc>(&n);
         let svc = svc.unwrap();
+        assert_eq!(svc.image, None);
         assert_eq!(svc.replicas, Some(2));
         assert_eq!(unknown.len(), 2);
         assert_eq!(unknown[0].hint.as_deref(), Some("did you mean `image`?"));

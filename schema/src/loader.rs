@@ -115,6 +115,7 @@ fn load_inner(opts: &Options, diags: &mut Vec<Diagnostic>) -> Option<Loaded> {
         home: vars.get("HOME").map(PathBuf::from),
         diags,
         including: Vec::new(),
+        reported_cycles: BTreeSet::new(),
     };
     let mut merged: Option<Node> = None;
     for file in &files {
@@ -143,6 +144,7 @@ fn load_inner(opts: &Options, diags: &mut Vec<Diagnostic>) -> Option<Loaded> {
     profiles::select(&mut project, &active, &opts.services, &tree, loader.diags);
     validate::validate(&project, &tree, loader.diags);
     lint::lint(&project, &tree, loader.diags);
+    drop_consequential(loader.diags);
     Some(Loaded {
         project,
         project_dir,
@@ -150,6 +152,22 @@ fn load_inner(opts: &Options, diags: &mut Vec<Diagnostic>) -> Option<Loaded> {
         all_profiles,
         warnings: Vec::new(),
     })
+}
+
+/// A service with an unknown key (most often a typo of `image` or
+/// `build`) also "has no image": say only the first, which has the fix.
+fn drop_consequential(diags: &mut Vec<Diagnostic>) {
+    let typo_services: BTreeSet<String> = diags
+        .iter()
+        .filter(|d| d.code == "unknown-key")
+        .filter_map(|d| d.service.clone())
+        .collect();
+    diags.retain(|d| {
+        !(d.code == "no-image"
+            && d.service
+                .as_ref()
+                .is_some_and(|s| typo_services.contains(s)))
+    });
 }
 
 fn find_files(opts: &Options, diags: &mut Vec<Diagnostic>) -> Option<Vec<PathBuf>> {
@@ -233,6 +251,8 @@ struct Loader<'a> {
     diags: &'a mut Vec<Diagnostic>,
     /// Files being included, to refuse include cycles.
     including: Vec<PathBuf>,
+    /// `extends` cycles already reported (as sets of links), to report each once.
+    reported_cycles: BTreeSet<Vec<String>>,
 }
 
 impl Loader<'_> {
@@ -469,6 +489,11 @@ impl Loader<'_> {
         };
         let link = format!("{}:{name}", entry.key_span.path().display());
         if chain.contains(&link) {
+            let mut members: Vec<String> = chain.clone();
+            members.sort();
+            if !self.reported_cycles.insert(members) {
+                return None;
+            }
             chain.push(link);
             let names: Vec<&str> = chain
                 .iter()

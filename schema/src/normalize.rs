@@ -48,10 +48,10 @@ pub fn normalize(
             }
         }
         for secret in svc.secrets.iter_mut().flatten() {
+            // A relative target stays relative, as Compose prints it; the
+            // engine mounts it under /run/secrets.
             if secret.target.is_none() {
                 secret.target = Some(format!("/run/secrets/{}", secret.source));
-            } else if let Some(t) = secret.target.as_mut().filter(|t| !t.starts_with('/')) {
-                *t = format!("/run/secrets/{t}");
             }
         }
         for config in svc.configs.iter_mut().flatten() {

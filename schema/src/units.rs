@@ -15,12 +15,20 @@ pub struct Duration(pub StdDuration);
 
 impl Duration {
     /// Parse Go-style durations: a sequence of number+unit pairs, units
-    /// `ns us µs ms s m h`, decimals allowed (`1.5s`). A bare number is
+    /// `ns us µs ms s m h d`, decimals allowed (`1.5s`). A bare number is
     /// seconds, as Compose accepts for integer fields.
     pub fn parse(text: &str) -> Result<Self, String> {
-        let s = text.trim();
+        Self::parse_inner(text.trim()).map_err(|why| {
+            crate::de::with_hint(
+                format!("`{text}` is not a duration: {why}"),
+                "write a number and a unit, without spaces: 30s, 1m30s, 500ms, 2h",
+            )
+        })
+    }
+
+    fn parse_inner(s: &str) -> Result<Self, String> {
         if s.is_empty() {
-            return Err("empty duration".into());
+            return Err("it is empty".into());
         }
         if let Ok(secs) = s.parse::<u64>() {
             return Ok(Duration(StdDuration::from_secs(secs)));
@@ -30,15 +38,13 @@ impl Duration {
         while !rest.is_empty() {
             let num_len = rest
                 .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-                .ok_or_else(|| format!("`{text}` has a number without a unit (use s, m or h)"))?;
+                .ok_or("a number has no unit")?;
             if num_len == 0 {
-                return Err(format!(
-                    "`{text}` is not a duration like 30s, 1m30s or 500ms"
-                ));
+                return Err("it does not start with a number".into());
             }
             let value: f64 = rest[..num_len]
                 .parse()
-                .map_err(|_| format!("`{text}` has a malformed number"))?;
+                .map_err(|_| "a number is malformed")?;
             rest = &rest[num_len..];
             let unit_len = rest
                 .find(|c: char| c.is_ascii_digit() || c == '.')
@@ -51,13 +57,13 @@ impl Duration {
                 "m" => 60e9,
                 "h" => 3600e9,
                 "d" => 86400e9,
-                other => return Err(format!("`{other}` is not a time unit (use ms, s, m or h)")),
+                other => return Err(format!("`{other}` is not a time unit")),
             };
             total += value * nanos_per;
             rest = &rest[unit_len..];
         }
         if !total.is_finite() || total > u64::MAX as f64 {
-            return Err(format!("`{text}` is too long a duration"));
+            return Err("it is too long".into());
         }
         Ok(Duration(StdDuration::from_nanos(total as u64)))
     }
@@ -137,25 +143,31 @@ impl ByteSize {
     /// Parse `512m`, `1g`, `1.5gb`, `64k`, `1024` (bytes). Units are binary
     /// (k = 1024) as in Docker.
     pub fn parse(text: &str) -> Result<Self, String> {
-        let s = text.trim().to_ascii_lowercase();
+        Self::parse_inner(&text.trim().to_ascii_lowercase()).map_err(|why| {
+            crate::de::with_hint(
+                format!("`{text}` is not a size: {why}"),
+                "write a number and a unit, without spaces: 512m, 1g, 64k",
+            )
+        })
+    }
+
+    fn parse_inner(s: &str) -> Result<Self, String> {
         let split = s
             .find(|c: char| !(c.is_ascii_digit() || c == '.'))
             .unwrap_or(s.len());
         let (num, unit) = s.split_at(split);
-        let value: f64 = num
-            .parse()
-            .map_err(|_| format!("`{text}` is not a size like 512m or 1g"))?;
-        let mult: u64 = match unit.trim() {
+        let value: f64 = num.parse().map_err(|_| "it does not start with a number")?;
+        let mult: u64 = match unit {
             "" | "b" => 1,
             "k" | "kb" | "kib" => 1 << 10,
             "m" | "mb" | "mib" => 1 << 20,
             "g" | "gb" | "gib" => 1 << 30,
             "t" | "tb" | "tib" => 1 << 40,
-            other => return Err(format!("`{other}` is not a size unit (use b, k, m or g)")),
+            other => return Err(format!("`{other}` is not a size unit")),
         };
         let bytes = value * mult as f64;
         if !bytes.is_finite() || bytes > u64::MAX as f64 {
-            return Err(format!("`{text}` is too large"));
+            return Err("it is too large".into());
         }
         Ok(ByteSize(bytes as u64))
     }
@@ -191,6 +203,71 @@ impl<'de> Deserialize<'de> for ByteSize {
     }
 }
 
+/// A file permission mode. Written with a leading `0` (`0440`) or `0o` it
+/// is octal, as YAML 1.1 and Compose read it; otherwise decimal. Printed in
+/// octal with a leading zero, as `docker compose config` does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct FileMode(pub u32);
+
+impl Serialize for FileMode {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&format_args!("0{:o}", self.0))
+    }
+}
+
+impl FileMode {
+    /// Parse `0440`, `0o440` (octal) or `288` (decimal).
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let t = text.trim();
+        let octal = t
+            .strip_prefix("0o")
+            .or_else(|| t.strip_prefix('0').filter(|r| !r.is_empty()));
+        let parsed = match octal {
+            Some(digits) => u32::from_str_radix(digits, 8),
+            None => t.parse(),
+        };
+        parsed.map(FileMode).map_err(|_| {
+            crate::de::with_hint(
+                format!("`{text}` is not a file mode"),
+                "write it in octal with a leading zero, e.g. 0440 or 0644",
+            )
+        })
+    }
+}
+
+impl FileMode {
+    /// Serialize as a plain number (Compose prints tmpfs modes this way).
+    pub fn as_number<S: Serializer>(mode: &Option<FileMode>, s: S) -> Result<S::Ok, S::Error> {
+        match mode {
+            Some(m) => s.serialize_u32(m.0),
+            None => s.serialize_none(),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for FileMode {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl de::Visitor<'_> for V {
+            type Value = FileMode;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a file mode like 0440")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<FileMode, E> {
+                FileMode::parse(v).map_err(E::custom)
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<FileMode, E> {
+                u32::try_from(v).map(FileMode).map_err(E::custom)
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<FileMode, E> {
+                u32::try_from(v).map(FileMode).map_err(E::custom)
+            }
+        }
+        // As text, so a leading zero survives.
+        d.deserialize_str(V)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -219,6 +296,15 @@ mod tests {
         assert!(Duration::parse("").is_err());
         assert!(Duration::parse("s").is_err());
         assert!(Duration::parse("1.2.3s").is_err());
+    }
+
+    #[test]
+    fn file_modes() {
+        assert_eq!(FileMode::parse("0440").unwrap().0, 0o440);
+        assert_eq!(FileMode::parse("0o644").unwrap().0, 0o644);
+        assert_eq!(FileMode::parse("288").unwrap().0, 288);
+        assert_eq!(FileMode::parse("0").unwrap().0, 0);
+        assert!(FileMode::parse("0999").is_err());
     }
 
     #[test]

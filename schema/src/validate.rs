@@ -31,6 +31,9 @@ pub fn validate(project: &Project, tree: &Node, diags: &mut Vec<Diagnostic>) {
     v.externals();
 }
 
+/// Published host ports so far: (host ip, protocol) -> (first, last, service).
+type PortClaims = BTreeMap<(String, String), Vec<(u16, u16, String)>>;
+
 struct Validator<'a> {
     project: &'a Project,
     tree: &'a Node,
@@ -67,7 +70,8 @@ impl Validator<'_> {
             p.extend_from_slice(rest);
             p
         }
-        if svc.image.is_none() && svc.build.is_none() {
+        // An unresolved `extends` was reported already; its image is unknown.
+        if svc.image.is_none() && svc.build.is_none() && svc.extends.is_none() {
             self.err(
                 "no-image",
                 name,
@@ -76,8 +80,14 @@ impl Validator<'_> {
                 Some("add `image: busybox:1.36` (or another image), or a `build:` context".into()),
             );
         }
+        let borrowed: Vec<&str> = svc
+            .borrowed_services()
+            .into_iter()
+            .map(|(_, s)| s)
+            .collect();
         for dep in svc.depends_on.iter().flat_map(|d| d.keys()) {
-            if !services.contains_key(dep) {
+            // Implied by network_mode/pid/ipc/volumes_from: reported there.
+            if !services.contains_key(dep) && !borrowed.contains(&dep.as_str()) {
                 self.err(
                     "unknown-service",
                     name,
@@ -206,7 +216,7 @@ impl Validator<'_> {
                 self.err(
                     "volume-target",
                     name,
-                    &at(name, &["volumes", &idx]),
+                    &at(name, &["volumes", &idx, "target"]),
                     format!(
                         "mount target `{}` is not an absolute path in the container",
                         vol.target
@@ -314,7 +324,7 @@ impl Validator<'_> {
     }
 
     fn static_address(&mut self, service: &str, net: &str, addr: &str) {
-        let path = ["services", service, "networks", net];
+        let path = ["services", service, "networks", net, "ipv4_address"];
         let Ok(ip) = addr.parse::<IpAddr>() else {
             self.err(
                 "ip-address",
@@ -383,7 +393,7 @@ impl Validator<'_> {
 
     fn published_ports(&mut self) {
         // (host ip, protocol) -> [(first port, last port, service)]
-        let mut taken: BTreeMap<(String, String), Vec<(u16, u16, String)>> = BTreeMap::new();
+        let mut taken: PortClaims = BTreeMap::new();
         for (name, svc) in &self.project.services {
             let replicas = svc.replicas();
             for port in svc.ports.iter().flatten() {
@@ -488,7 +498,8 @@ impl Validator<'_> {
                 let parsed: IpNet = match subnet.parse() {
                     Ok(s) => s,
                     Err(_) => {
-                        self.net_err(
+                        self.resource_err(
+                            "network",
                             &path,
                             format!("network `{net}`: `{subnet}` is not a subnet in CIDR form"),
                             Some("write it like 172.28.0.0/16".into()),
@@ -497,7 +508,8 @@ impl Validator<'_> {
                     }
                 };
                 if parsed != parsed.trunc() {
-                    self.net_err(
+                    self.resource_err(
+                        "network",
                         &path,
                         format!("network `{net}`: `{subnet}` has host bits set"),
                         Some(format!("did you mean {}?", parsed.trunc())),
@@ -514,12 +526,14 @@ impl Validator<'_> {
                     ];
                     match gw.parse::<IpAddr>() {
                         Ok(ip) if parsed.contains(&ip) => {}
-                        Ok(_) => self.net_err(
+                        Ok(_) => self.resource_err(
+                            "network",
                             &gw_path,
                             format!("network `{net}`: gateway {gw} is outside the subnet {subnet}"),
                             None,
                         ),
-                        Err(_) => self.net_err(
+                        Err(_) => self.resource_err(
+                            "network",
                             &gw_path,
                             format!("network `{net}`: gateway `{gw}` is not an IP address"),
                             None,
@@ -530,7 +544,8 @@ impl Validator<'_> {
                     .iter()
                     .find(|(s, _)| s.contains(&parsed.network()) || parsed.contains(&s.network()))
                 {
-                    self.net_err(
+                    self.resource_err(
+                        "network",
                         &path,
                         format!("network `{net}`: subnet {parsed} overlaps {other} of network `{other_net}`"),
                         Some("give each network its own address range".into()),
@@ -541,61 +556,84 @@ impl Validator<'_> {
         }
     }
 
-    fn net_err(&mut self, path: &[&str], message: String, hint: Option<String>) {
-        let mut d = Diagnostic::error("network", span_of(self.tree, path), message);
+    fn resource_err(
+        &mut self,
+        code: &'static str,
+        path: &[&str],
+        message: String,
+        hint: Option<String>,
+    ) {
+        let mut d = Diagnostic::error(code, span_of(self.tree, path), message);
         d.hint = hint;
         self.diags.push(d);
     }
 
     /// Static checks of NFS volume options (the network preflight is the
-    /// reconciler's, before anything is created).
+    /// reconciler's, before anything is created). Findings point at the
+    /// option as written: in `driver_opts`, or in our `nfs:` shorthand.
     fn volumes(&mut self) {
         for (name, vol) in &self.project.volumes {
             let Some(opts) = &vol.driver_opts else {
                 continue;
             };
-            if opts.get("type").map(String::as_str) != Some("nfs")
-                && opts.get("type").map(String::as_str) != Some("nfs4")
-            {
+            if !matches!(opts.get("type").map(String::as_str), Some("nfs" | "nfs4")) {
                 continue;
             }
-            let path = ["volumes", name.as_str()];
+            let written = |opt: &'static str, short: &'static str| -> Vec<&str> {
+                let short_path = ["volumes", name.as_str(), "nfs", short];
+                if crate::locate::value_span(self.tree, &short_path).is_some() {
+                    short_path.to_vec()
+                } else {
+                    vec!["volumes", name.as_str(), "driver_opts", opt]
+                }
+            };
             let o = opts.get("o").cloned().unwrap_or_default();
             if !o.split(',').any(|opt| opt.starts_with("addr=")) {
-                self.net_err_volume(&path, format!("NFS volume `{name}` has no `addr=` in its `o` option"), "write `o: \"addr=<server>,rw,nfsvers=4\"`, or use `nfs: {server: ..., path: ...}`".into());
+                self.resource_err(
+                    "nfs",
+                    &written("o", "server"),
+                    format!("NFS volume `{name}` has no `addr=` in its `o` option"),
+                    Some("write `o: \"addr=<server>,rw,nfsvers=4\"`, or use `nfs: {server: ..., path: ...}`".into()),
+                );
             }
             match opts.get("device") {
                 Some(d) if d.starts_with(':') => {}
-                Some(d) => self.net_err_volume(&path, format!("NFS volume `{name}`: device `{d}` must start with `:` followed by the exported path"), format!("write `device: \":{}\"`", d.trim_start_matches(|c: char| c != '/'))),
-                None => self.net_err_volume(&path, format!("NFS volume `{name}` has no `device` option"), "write `device: \":/exported/path\"`".into()),
+                Some(d) => self.resource_err(
+                    "nfs",
+                    &written("device", "path"),
+                    format!("NFS volume `{name}`: device `{d}` must start with `:` followed by the exported path"),
+                    Some(format!("write `device: \":{}\"`", d.trim_start_matches(|c: char| c != '/'))),
+                ),
+                None => self.resource_err(
+                    "nfs",
+                    &written("device", "path"),
+                    format!("NFS volume `{name}` has no `device` option"),
+                    Some("write `device: \":/exported/path\"`".into()),
+                ),
             }
             for opt in o.split(',').filter(|s| !s.is_empty()) {
                 let key = opt.split('=').next().unwrap_or(opt);
                 if !NFS_OPTIONS.contains(&key) {
-                    let mut d = Diagnostic::error(
-                        "nfs-option",
-                        span_of(self.tree, &path),
-                        format!("NFS volume `{name}`: unknown mount option `{key}`"),
-                    );
-                    d.hint = Some(match did_you_mean(key, NFS_OPTIONS.iter().copied()) {
+                    let hint = match did_you_mean(key, NFS_OPTIONS.iter().copied()) {
                         Some(s) => format!("did you mean `{s}`?"),
                         None => "see `man 5 nfs` for mount options".into(),
-                    });
-                    self.diags.push(d);
+                    };
+                    self.resource_err(
+                        "nfs-option",
+                        &written("o", "options"),
+                        format!("NFS volume `{name}`: unknown mount option `{key}`"),
+                        Some(hint),
+                    );
                 }
             }
         }
     }
 
-    fn net_err_volume(&mut self, path: &[&str], message: String, hint: String) {
-        self.diags
-            .push(Diagnostic::error("nfs", span_of(self.tree, path), message).with_hint(hint));
-    }
-
     fn externals(&mut self) {
         for (name, vol) in &self.project.volumes {
             if vol.external && (vol.driver.is_some() || vol.driver_opts.is_some()) {
-                self.net_err(
+                self.resource_err(
+                    "external",
                     &["volumes", name, "external"],
                     format!(
                         "volume `{name}` is external, so its driver and options cannot be set here"
@@ -608,7 +646,7 @@ impl Validator<'_> {
             if net.external
                 && (net.driver.is_some() || net.ipam.as_ref().is_some_and(|i| i.config.is_some()))
             {
-                self.net_err(&["networks", name, "external"], format!("network `{name}` is external, so its driver and addresses cannot be set here"), Some("remove `driver`/`ipam`, or `external: true`".into()));
+                self.resource_err("external", &["networks", name, "external"], format!("network `{name}` is external, so its driver and addresses cannot be set here"), Some("remove `driver`/`ipam`, or `external: true`".into()));
             }
         }
     }

@@ -485,6 +485,14 @@ impl MarkedEventReceiver for Builder {
                     if !merges.is_empty() {
                         self.apply_merges(&mut node, merges);
                     }
+                    // The parser marks a block mapping at its first `:`;
+                    // the first key is where a reader sees it start.
+                    if let Some(first) = node.as_map().and_then(|m| m.values().next()) {
+                        let k = &first.key_span;
+                        if k.line == node.span.line && k.col < node.span.col {
+                            node.span = k.clone();
+                        }
+                    }
                     self.expanded += 1;
                     self.push_value(node, anchor);
                 }

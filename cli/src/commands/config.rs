@@ -67,8 +67,10 @@ pub fn run(project: &ProjectArgs, args: &Args) -> anyhow::Result<ExitCode> {
     } else if args.list_profiles {
         names(loaded.all_profiles.iter().collect())
     } else {
-        // Through serde_json::Value so every mapping comes out sorted.
-        let value = serde_json::to_value(p)?;
+        // Through serde_json::Value so every mapping comes out sorted, with
+        // literal `$` escaped so the output loads back as it is.
+        let mut value = serde_json::to_value(p)?;
+        escape_dollars(&mut value);
         match args.format {
             Format::Json => serde_json::to_string_pretty(&value)? + "\n",
             Format::Yaml => serde_yaml::to_string(&value)?,
@@ -79,4 +81,14 @@ pub fn run(project: &ProjectArgs, args: &Args) -> anyhow::Result<ExitCode> {
         None => print!("{text}"),
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `$` -> `$$` in every string value, as `docker compose config` prints.
+fn escape_dollars(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::String(s) if s.contains('$') => *s = s.replace('$', "$$"),
+        serde_json::Value::Array(items) => items.iter_mut().for_each(escape_dollars),
+        serde_json::Value::Object(map) => map.values_mut().for_each(escape_dollars),
+        _ => {}
+    }
 }

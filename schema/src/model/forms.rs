@@ -90,8 +90,9 @@ impl<'de> Deserialize<'de> for Command {
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Command, E> {
                 shlex::split(v).map(Command).ok_or_else(|| {
-                    E::custom(format!(
-                        "cannot split the command `{v}` into words: a quote is not closed"
+                    E::custom(crate::de::with_hint(
+                        format!("cannot split the command `{v}` into words: a quote is not closed"),
+                        "close the quote, or write the command as a list: [\"sh\", \"-c\", \"...\"]",
                     ))
                 })
             }
@@ -185,7 +186,11 @@ pub fn extra_hosts<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<String>
             Ok(out)
         }
     }
-    Ok(Some(d.deserialize_any(V)?))
+    // Sorted, as Compose prints them; order does not matter in /etc/hosts
+    // for distinct names.
+    let mut hosts = d.deserialize_any(V)?;
+    hosts.sort();
+    Ok(Some(hosts))
 }
 
 #[cfg(test)]

