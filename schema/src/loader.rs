@@ -449,30 +449,34 @@ impl Loader<'_> {
         }
     }
 
-    /// Replace every service's `extends` by the merged definition.
+    /// Replace every service's `extends` by the merged definition. Only
+    /// services that extend another are touched (no copies otherwise).
     fn resolve_extends(&mut self, tree: &mut Node, dir: &Path) {
-        let Some(services) = tree.as_map_mut().and_then(|m| m.get_mut("services")) else {
+        let Some(map) = tree.get("services").and_then(Node::as_map) else {
             return;
         };
-        let Some(map) = services.value.as_map() else {
-            return;
-        };
-        let snapshot = map.clone();
-        let mut resolved = Mapping::new();
-        for (name, entry) in &snapshot {
+        let mut resolved = Vec::new();
+        for (name, entry) in map {
+            if entry.value.get("extends").is_none() {
+                continue;
+            }
             let mut chain = Vec::new();
-            let value = self
-                .resolve_service(&snapshot, name, dir, &mut chain)
-                .unwrap_or_else(|| entry.value.clone());
-            resolved.insert(
-                name.clone(),
-                Entry {
-                    key_span: entry.key_span.clone(),
-                    value,
-                },
-            );
+            if let Some(value) = self.resolve_service(map, name, dir, &mut chain) {
+                resolved.push((name.clone(), value));
+            }
         }
-        services.value.value = Value::Map(resolved);
+        let Some(map) = tree
+            .as_map_mut()
+            .and_then(|m| m.get_mut("services"))
+            .and_then(|s| s.value.as_map_mut())
+        else {
+            return;
+        };
+        for (name, value) in resolved {
+            if let Some(entry) = map.get_mut(&name) {
+                entry.value = value;
+            }
+        }
     }
 
     fn resolve_service(
