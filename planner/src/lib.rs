@@ -1,0 +1,28 @@
+//! Planning: desired state + observed state -> an ordered plan of actions.
+//!
+//! Invariant: everything here is a pure function. No async, no engine
+//! calls, no file I/O: the reconciler reads the engine ([`Observed`]) and
+//! the secret files ([`Desired::files`]), and executes what [`plan_up`] or
+//! [`plan_down`] return. That keeps the plan engine-neutral and every
+//! decision unit-testable.
+//!
+//! - [`spec`]: the engine-neutral container to create for a replica.
+//! - [`hash`]: what makes a container "the same" (the config hash).
+//! - [`plan`]: the diff, with a reason for every step.
+//! - [`observed`]: what the engine runs, read from labels.
+
+pub mod hash;
+pub mod observed;
+pub mod plan;
+pub mod resource;
+pub mod spec;
+
+#[cfg(test)]
+mod testing;
+
+pub use observed::{labels, Health, Observed, ObservedContainer, ObservedResource, RunState};
+pub use plan::{
+    hash_inputs, plan_down, plan_up, ref_name, state_labels, Action, Blocker, Desired, Plan, Step,
+    UpOptions, Wait,
+};
+pub use spec::{container_spec, Attachment, ContainerSpec, Namespace, Networking, Ref};

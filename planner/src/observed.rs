@@ -1,0 +1,119 @@
+//! What the engine runs for a project, as the planner sees it: read back
+//! from engine labels only, engine-neutral.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// Labels `stack` puts on everything it creates.
+pub mod labels {
+    /// The project a resource belongs to.
+    pub const PROJECT: &str = "io.stack.project";
+    /// The service a container runs.
+    pub const SERVICE: &str = "io.stack.service";
+    /// The replica number of a container (1-based).
+    pub const REPLICA: &str = "io.stack.replica";
+    /// Hash of everything that defines a container; a new value means a new container.
+    pub const CONFIG_HASH: &str = "io.stack.config-hash";
+    /// The normalised service definition a container was made from (JSON),
+    /// to explain drift field by field and to roll back.
+    pub const CONFIG: &str = "io.stack.config";
+    /// Container ids of the services whose namespaces or volumes a container
+    /// borrows (JSON: field -> id).
+    pub const PARENTS: &str = "io.stack.parents";
+    /// Digests of the secret and config files a container mounts (JSON).
+    pub const FILES: &str = "io.stack.files";
+    /// The network or volume key in the stack file.
+    pub const RESOURCE: &str = "io.stack.resource";
+    /// Hash of a network or volume definition.
+    pub const RESOURCE_HASH: &str = "io.stack.resource-hash";
+}
+
+/// A container's run state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "state")]
+pub enum RunState {
+    /// Created, never started.
+    Created,
+    /// Running (or restarting, or paused: the process exists).
+    Running,
+    /// Exited with this code.
+    Exited {
+        /// Exit code.
+        code: i64,
+    },
+    /// Being removed, or dead.
+    Dead,
+}
+
+/// Health as the engine reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Health {
+    /// Within its start period, or not checked yet.
+    Starting,
+    /// Passing.
+    Healthy,
+    /// Failing.
+    Unhealthy,
+}
+
+/// One container of the project.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ObservedContainer {
+    /// Engine id.
+    pub id: String,
+    /// Container name.
+    pub name: String,
+    /// `io.stack.service`.
+    pub service: String,
+    /// `io.stack.replica`.
+    pub replica: u32,
+    /// `io.stack.config-hash`.
+    pub config_hash: String,
+    /// All labels.
+    pub labels: BTreeMap<String, String>,
+    /// Run state.
+    pub state: RunState,
+    /// Health, when the container has a healthcheck.
+    pub health: Option<Health>,
+    /// Id of the image it runs.
+    pub image_id: String,
+}
+
+/// A network or volume of the project.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ObservedResource {
+    /// Engine-side name.
+    pub name: String,
+    /// The key in the stack file (`io.stack.resource`).
+    pub key: String,
+    /// `io.stack.resource-hash`.
+    pub hash: String,
+}
+
+/// Everything the engine has for one project, plus the images the desired
+/// state names.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Observed {
+    /// Containers labelled with the project.
+    pub containers: Vec<ObservedContainer>,
+    /// Networks labelled with the project.
+    pub networks: Vec<ObservedResource>,
+    /// Volumes labelled with the project.
+    pub volumes: Vec<ObservedResource>,
+    /// Image reference -> image id, for the images present on the engine.
+    pub images: BTreeMap<String, String>,
+    /// Names of networks and volumes that exist on the engine but are not
+    /// the project's (for `external: true`).
+    pub external_networks: Vec<String>,
+    /// See `external_networks`.
+    pub external_volumes: Vec<String>,
+}
+
+impl ObservedContainer {
+    /// Whether the process exists.
+    pub fn is_running(&self) -> bool {
+        self.state == RunState::Running
+    }
+}

@@ -1,0 +1,689 @@
+//! Desired state + observed state -> an ordered plan of actions.
+//!
+//! Every step says why it exists ("recreate web-1: environment.API_URL
+//! changed") and which earlier steps it must follow; container steps also
+//! carry the `depends_on` conditions to wait for before they run. The plan
+//! is a DAG the reconciler executes in parallel. Nothing here performs I/O.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use schema::{Condition, Project, Service, ServiceGraph};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::hash::{changed_fields, config_hash, definition, HashInputs};
+use crate::observed::{labels, Observed, ObservedContainer, RunState};
+use crate::resource::{network_hash, volume_hash};
+use crate::spec::{container_name, container_spec, ContainerSpec, Mount, Networking, Ref};
+
+/// What the user wants, with what the planner cannot read itself.
+#[derive(Debug, Clone)]
+pub struct Desired<'a> {
+    /// The loaded stack.
+    pub project: &'a Project,
+    /// `secret:<name>` / `config:<name>` -> digest of the file's content.
+    pub files: BTreeMap<String, String>,
+}
+
+/// How `up` may change things.
+#[derive(Debug, Clone, Default)]
+pub struct UpOptions {
+    /// Only these services (and what they depend on); empty means all.
+    pub services: Vec<String>,
+    /// Recreate every container, changed or not.
+    pub force_recreate: bool,
+    /// Never recreate; only create missing containers and start stopped ones.
+    pub no_recreate: bool,
+    /// Remove containers of services no longer in the stack file.
+    pub remove_orphans: bool,
+}
+
+/// One thing to do.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum Action {
+    /// Create a network of the stack.
+    CreateNetwork {
+        /// Key in the stack file.
+        key: String,
+        /// Engine-side name.
+        name: String,
+        /// Its definition.
+        #[serde(skip)]
+        network: schema::Network,
+    },
+    /// Create a named volume of the stack.
+    CreateVolume {
+        /// Key in the stack file.
+        key: String,
+        /// Engine-side name.
+        name: String,
+        /// Its definition.
+        #[serde(skip)]
+        volume: schema::Volume,
+    },
+    /// Create and start a container.
+    CreateContainer {
+        /// What to create.
+        spec: Box<ContainerSpec>,
+    },
+    /// Stop and remove a container, then create and start its replacement.
+    RecreateContainer {
+        /// The container to replace.
+        old_id: String,
+        /// What to create.
+        spec: Box<ContainerSpec>,
+    },
+    /// Start an existing container.
+    StartContainer {
+        /// Container id.
+        id: String,
+        /// Container name.
+        name: String,
+    },
+    /// Stop (if running) and remove a container.
+    RemoveContainer {
+        /// Container id.
+        id: String,
+        /// Container name.
+        name: String,
+    },
+    /// Remove a network of the stack.
+    RemoveNetwork {
+        /// Engine-side name.
+        name: String,
+    },
+    /// Remove a named volume of the stack (only `down -v`).
+    RemoveVolume {
+        /// Engine-side name.
+        name: String,
+    },
+}
+
+impl Action {
+    /// A short verb for display.
+    pub fn verb(&self) -> &'static str {
+        match self {
+            Action::CreateNetwork { .. }
+            | Action::CreateVolume { .. }
+            | Action::CreateContainer { .. } => "create",
+            Action::RecreateContainer { .. } => "recreate",
+            Action::StartContainer { .. } => "start",
+            Action::RemoveContainer { .. }
+            | Action::RemoveNetwork { .. }
+            | Action::RemoveVolume { .. } => "remove",
+        }
+    }
+
+    /// What the action is about, e.g. `network shop_default`, `web-1`.
+    pub fn subject(&self) -> String {
+        match self {
+            Action::CreateNetwork { name, .. } | Action::RemoveNetwork { name } => {
+                format!("network {name}")
+            }
+            Action::CreateVolume { name, .. } | Action::RemoveVolume { name } => {
+                format!("volume {name}")
+            }
+            Action::CreateContainer { spec } | Action::RecreateContainer { spec, .. } => {
+                spec.name.clone()
+            }
+            Action::StartContainer { name, .. } | Action::RemoveContainer { name, .. } => {
+                name.clone()
+            }
+        }
+    }
+}
+
+/// A `depends_on` condition to satisfy before a container step runs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Wait {
+    /// The dependency.
+    pub service: String,
+    /// What it must reach.
+    pub condition: Condition,
+}
+
+/// One step of a plan.
+#[derive(Debug, Clone, Serialize)]
+pub struct Step {
+    /// The action.
+    #[serde(flatten)]
+    pub action: Action,
+    /// Why.
+    pub reason: String,
+    /// Indices of the steps that must finish first.
+    pub after: Vec<usize>,
+    /// Conditions on dependencies to wait for before running.
+    pub waits: Vec<Wait>,
+}
+
+/// Something that stops a plan from being applied.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Blocker {
+    /// What is wrong.
+    pub message: String,
+    /// What to do.
+    pub hint: String,
+}
+
+/// An ordered plan.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Plan {
+    /// Steps, each after the steps it names in `after`.
+    pub steps: Vec<Step>,
+    /// Things the user should know that need no action (orphans kept...).
+    pub warnings: Vec<String>,
+    /// Reasons the plan must not run.
+    pub blockers: Vec<Blocker>,
+}
+
+impl Plan {
+    /// Whether applying the plan would change nothing.
+    pub fn is_empty(&self) -> bool {
+        self.steps.is_empty()
+    }
+
+    fn push(
+        &mut self,
+        action: Action,
+        reason: impl Into<String>,
+        after: Vec<usize>,
+        waits: Vec<Wait>,
+    ) -> usize {
+        self.steps.push(Step {
+            action,
+            reason: reason.into(),
+            after,
+            waits,
+        });
+        self.steps.len() - 1
+    }
+}
+
+/// The services `up` works on: the named ones and what they depend on.
+fn selected(project: &Project, named: &[String]) -> BTreeSet<String> {
+    if named.is_empty() {
+        return project.services.keys().cloned().collect();
+    }
+    let mut out = BTreeSet::new();
+    let mut queue: Vec<String> = named.to_vec();
+    while let Some(s) = queue.pop() {
+        if !out.insert(s.clone()) {
+            continue;
+        }
+        if let Some(svc) = project.services.get(&s) {
+            queue.extend(svc.depends_on.iter().flat_map(|d| d.keys().cloned()));
+        }
+    }
+    out
+}
+
+/// The hash inputs of `spec` given container ids for its references.
+pub fn hash_inputs(
+    spec: &ContainerSpec,
+    image_id: &str,
+    parent_id: &dyn Fn(&Ref) -> Option<String>,
+    project: &Project,
+    files: &BTreeMap<String, String>,
+) -> HashInputs {
+    let project_name = project.name.clone().unwrap_or_default();
+    let mut parents = BTreeMap::new();
+    for (field, r) in spec.refs() {
+        let name = ref_name(project, &project_name, r);
+        parents.insert(format!("{field}:{name}"), parent_id(r).unwrap_or_default());
+    }
+    let svc = &spec.service;
+    let mut file_digests = BTreeMap::new();
+    for (kind, refs) in [("secret", &svc.secrets), ("config", &svc.configs)] {
+        for r in refs.iter().flatten() {
+            let key = format!("{kind}:{}", r.source);
+            if let Some(d) = files.get(&key) {
+                file_digests.insert(key, d.clone());
+            }
+        }
+    }
+    HashInputs {
+        image_id: image_id.to_string(),
+        parents,
+        files: file_digests,
+    }
+}
+
+/// The container name a [`Ref`] stands for.
+pub fn ref_name(project: &Project, project_name: &str, r: &Ref) -> String {
+    match project.services.get(&r.service) {
+        Some(svc) => container_name(project_name, &r.service, svc, r.replica),
+        None => format!("{project_name}-{}-{}", r.service, r.replica),
+    }
+}
+
+/// Labels a container carries so the next plan can read it back.
+pub fn state_labels(spec: &ContainerSpec, inputs: &HashInputs) -> BTreeMap<String, String> {
+    let def = definition(&spec.service);
+    let mut out = BTreeMap::new();
+    out.insert(labels::CONFIG_HASH.to_string(), config_hash(&def, inputs));
+    out.insert(labels::CONFIG.to_string(), def.to_string());
+    out.insert(
+        labels::PARENTS.to_string(),
+        serde_json::to_string(&inputs.parents).unwrap_or_default(),
+    );
+    out.insert(
+        labels::FILES.to_string(),
+        serde_json::to_string(&inputs.files).unwrap_or_default(),
+    );
+    out
+}
+
+/// Plan `up`.
+pub fn plan_up(desired: &Desired<'_>, observed: &Observed, opts: &UpOptions) -> Plan {
+    let project = desired.project;
+    let project_name = project.name.clone().unwrap_or_default();
+    let mut plan = Plan::default();
+    let services = selected(project, &opts.services);
+
+    let mut network_steps: BTreeMap<String, usize> = BTreeMap::new();
+    for (key, net) in &project.networks {
+        let name = net
+            .name
+            .clone()
+            .unwrap_or_else(|| format!("{project_name}_{key}"));
+        let used = services.iter().any(|s| {
+            project.services[s]
+                .networks
+                .as_ref()
+                .is_some_and(|n| n.contains_key(key))
+        });
+        if !used {
+            continue;
+        }
+        if net.external {
+            if !observed.external_networks.contains(&name)
+                && !observed.networks.iter().any(|n| n.name == name)
+            {
+                plan.blockers.push(Blocker {
+                    message: format!("external network `{name}` does not exist"),
+                    hint: format!("create it first (`docker network create {name}`), or drop `external: true` to let stack create it"),
+                });
+            }
+            continue;
+        }
+        match observed.networks.iter().find(|n| n.name == name) {
+            None => {
+                let id = plan.push(
+                    Action::CreateNetwork {
+                        key: key.clone(),
+                        name: name.clone(),
+                        network: net.clone(),
+                    },
+                    "not created yet",
+                    vec![],
+                    vec![],
+                );
+                network_steps.insert(name, id);
+            }
+            Some(o) if o.hash != network_hash(net) => plan.blockers.push(Blocker {
+                message: format!("network `{name}` exists with another definition (driver, options or addresses changed)"),
+                hint: "run `stack down` and `stack up` to recreate it with its containers".into(),
+            }),
+            Some(_) => {}
+        }
+    }
+
+    let mut volume_steps: BTreeMap<String, usize> = BTreeMap::new();
+    for (key, vol) in &project.volumes {
+        let name = vol
+            .name
+            .clone()
+            .unwrap_or_else(|| format!("{project_name}_{key}"));
+        if vol.external {
+            if !observed.external_volumes.contains(&name)
+                && !observed.volumes.iter().any(|v| v.name == name)
+            {
+                plan.blockers.push(Blocker {
+                    message: format!("external volume `{name}` does not exist"),
+                    hint: format!(
+                        "create it first (`docker volume create {name}`), or drop `external: true`"
+                    ),
+                });
+            }
+            continue;
+        }
+        match observed.volumes.iter().find(|v| v.name == name) {
+            None => {
+                let id = plan.push(
+                    Action::CreateVolume {
+                        key: key.clone(),
+                        name: name.clone(),
+                        volume: vol.clone(),
+                    },
+                    "not created yet",
+                    vec![],
+                    vec![],
+                );
+                volume_steps.insert(name, id);
+            }
+            Some(o) if o.hash != volume_hash(vol) => plan.blockers.push(Blocker {
+                message: format!("volume `{name}` exists with another definition (driver or options changed); its data would be lost by recreating it"),
+                hint: format!("copy the data out, then `docker volume rm {name}` and run `stack up` again"),
+            }),
+            Some(_) => {}
+        }
+    }
+
+    let by_service = group(&observed.containers);
+    let graph = ServiceGraph::new(project);
+    let mut service_steps: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    // Replicas that get a new container in this plan: their dependents
+    // borrowing namespaces or volumes must follow.
+    let mut renewed: BTreeSet<Ref> = BTreeSet::new();
+
+    for name in graph.start_order() {
+        if !services.contains(&name) {
+            continue;
+        }
+        let svc = &project.services[&name];
+        let image = svc.image.clone().unwrap_or_default();
+        let Some(image_id) = observed.images.get(&image).cloned() else {
+            plan.blockers.push(Blocker {
+                message: format!("service `{name}`: image `{image}` is not on the engine"),
+                hint: "pull or build it first (`stack pull`, `stack build`, or `stack up --pull missing`)".into(),
+            });
+            continue;
+        };
+        let mut after: Vec<usize> = Vec::new();
+        let mut waits = Vec::new();
+        for (dep, cond) in svc.depends_on.iter().flatten() {
+            after.extend(service_steps.get(dep).into_iter().flatten());
+            if project.services.contains_key(dep) && services.contains(dep) {
+                waits.push(Wait {
+                    service: dep.clone(),
+                    condition: cond.condition,
+                });
+            }
+        }
+        let replicas = svc.replicas();
+        let existing = by_service.get(name.as_str()).cloned().unwrap_or_default();
+        let mut steps = Vec::new();
+        for r in 1..=replicas {
+            let spec = container_spec(project, &name, svc, r);
+            let mut step_after = after.clone();
+            step_after.extend(resource_steps(&spec, &network_steps, &volume_steps));
+            let parent_id = |p: &Ref| current_id(&by_service, p);
+            let inputs = hash_inputs(&spec, &image_id, &parent_id, project, &desired.files);
+            let expected = config_hash(&definition(svc), &inputs);
+            let candidates: Vec<&ObservedContainer> = existing
+                .iter()
+                .filter(|c| c.replica == r)
+                .copied()
+                .collect();
+            let (keep, extra) = pick(&candidates, &expected);
+            for dup in extra {
+                steps.push(plan.push(
+                    Action::RemoveContainer {
+                        id: dup.id.clone(),
+                        name: dup.name.clone(),
+                    },
+                    format!("duplicate of replica {r}"),
+                    vec![],
+                    vec![],
+                ));
+            }
+            let reference = spec.of.clone();
+            match keep {
+                None => {
+                    steps.push(plan.push(
+                        Action::CreateContainer {
+                            spec: Box::new(spec),
+                        },
+                        "not created yet",
+                        step_after,
+                        waits.clone(),
+                    ));
+                    renewed.insert(reference);
+                }
+                Some(c) => {
+                    let renewed_parent = spec
+                        .refs()
+                        .into_iter()
+                        .find(|(_, p)| renewed.contains(*p))
+                        .map(|(f, p)| (f, p.clone()));
+                    let drift = c.config_hash != expected || renewed_parent.is_some();
+                    if opts.force_recreate || (drift && !opts.no_recreate) {
+                        let reason = if let Some((field, p)) = renewed_parent {
+                            format!(
+                                "its {field} parent {} gets a new container",
+                                ref_name(project, &project_name, &p)
+                            )
+                        } else if drift {
+                            explain(c, svc, &image, &inputs)
+                        } else {
+                            "--force-recreate".into()
+                        };
+                        steps.push(plan.push(
+                            Action::RecreateContainer {
+                                old_id: c.id.clone(),
+                                spec: Box::new(spec),
+                            },
+                            reason,
+                            step_after,
+                            waits.clone(),
+                        ));
+                        renewed.insert(reference);
+                    } else if !c.is_running() && !completed(c, svc) {
+                        steps.push(plan.push(
+                            Action::StartContainer {
+                                id: c.id.clone(),
+                                name: c.name.clone(),
+                            },
+                            describe_stopped(&c.state),
+                            step_after,
+                            waits.clone(),
+                        ));
+                    }
+                }
+            }
+        }
+        let highest = existing.iter().map(|c| c.replica).max().unwrap_or(0);
+        let mut surplus: Vec<&ObservedContainer> = existing
+            .iter()
+            .filter(|c| c.replica > replicas)
+            .copied()
+            .collect();
+        surplus.sort_by(|a, b| b.replica.cmp(&a.replica));
+        for c in surplus {
+            steps.push(plan.push(
+                Action::RemoveContainer {
+                    id: c.id.clone(),
+                    name: c.name.clone(),
+                },
+                format!("scaled from {highest} to {replicas}"),
+                vec![],
+                vec![],
+            ));
+        }
+        service_steps.insert(name.clone(), steps);
+    }
+
+    for c in &observed.containers {
+        if project.services.contains_key(&c.service) {
+            continue;
+        }
+        if opts.remove_orphans {
+            plan.push(
+                Action::RemoveContainer {
+                    id: c.id.clone(),
+                    name: c.name.clone(),
+                },
+                format!(
+                    "orphan (service `{}` is no longer in the stack file)",
+                    c.service
+                ),
+                vec![],
+                vec![],
+            );
+        } else {
+            plan.warnings.push(format!(
+                "{} is an orphan: service `{}` is no longer in the stack file (remove it with --remove-orphans)",
+                c.name, c.service
+            ));
+        }
+    }
+    plan
+}
+
+/// Plan `down`: every container of the project, then its networks, and
+/// its named volumes only when `remove_volumes`.
+pub fn plan_down(observed: &Observed, remove_volumes: bool) -> Plan {
+    let mut plan = Plan::default();
+    let mut containers = Vec::new();
+    let mut sorted: Vec<&ObservedContainer> = observed.containers.iter().collect();
+    sorted.sort_by(|a, b| (&a.service, b.replica).cmp(&(&b.service, a.replica)));
+    for c in sorted {
+        containers.push(plan.push(
+            Action::RemoveContainer {
+                id: c.id.clone(),
+                name: c.name.clone(),
+            },
+            "down",
+            vec![],
+            vec![],
+        ));
+    }
+    for n in &observed.networks {
+        plan.push(
+            Action::RemoveNetwork {
+                name: n.name.clone(),
+            },
+            "down",
+            containers.clone(),
+            vec![],
+        );
+    }
+    if remove_volumes {
+        for v in &observed.volumes {
+            plan.push(
+                Action::RemoveVolume {
+                    name: v.name.clone(),
+                },
+                "down -v",
+                containers.clone(),
+                vec![],
+            );
+        }
+    }
+    plan
+}
+
+fn group(containers: &[ObservedContainer]) -> BTreeMap<&str, Vec<&ObservedContainer>> {
+    let mut out: BTreeMap<&str, Vec<&ObservedContainer>> = BTreeMap::new();
+    for c in containers {
+        out.entry(c.service.as_str()).or_default().push(c);
+    }
+    out
+}
+
+/// The id of the container currently holding replica `r`, if any.
+fn current_id(by_service: &BTreeMap<&str, Vec<&ObservedContainer>>, r: &Ref) -> Option<String> {
+    by_service
+        .get(r.service.as_str())?
+        .iter()
+        .find(|c| c.replica == r.replica)
+        .map(|c| c.id.clone())
+}
+
+/// Of several containers claiming one replica, keep the best (matching
+/// hash, then running) and return the rest as duplicates.
+fn pick<'a>(
+    candidates: &[&'a ObservedContainer],
+    expected: &str,
+) -> (Option<&'a ObservedContainer>, Vec<&'a ObservedContainer>) {
+    let mut sorted = candidates.to_vec();
+    sorted.sort_by_key(|c| (c.config_hash != expected, !c.is_running(), c.name.clone()));
+    let mut iter = sorted.into_iter();
+    let keep = iter.next();
+    (keep, iter.collect())
+}
+
+/// Network and volume creation steps a container must follow.
+fn resource_steps(
+    spec: &ContainerSpec,
+    networks: &BTreeMap<String, usize>,
+    volumes: &BTreeMap<String, usize>,
+) -> Vec<usize> {
+    let mut out = Vec::new();
+    if let Networking::Networks(list) = &spec.networking {
+        out.extend(list.iter().filter_map(|a| networks.get(&a.network)));
+    }
+    out.extend(
+        spec.mounts
+            .iter()
+            .filter_map(|m: &Mount| m.source.as_ref().and_then(|s| volumes.get(s))),
+    );
+    out
+}
+
+/// A one-shot container that ran to success is done, not drift.
+fn completed(c: &ObservedContainer, svc: &Service) -> bool {
+    let restarts = matches!(svc.restart.as_deref(), Some("always" | "unless-stopped"));
+    c.state == RunState::Exited { code: 0 } && !restarts
+}
+
+fn describe_stopped(state: &RunState) -> String {
+    match state {
+        RunState::Exited { code } => format!("not running (exited with {code})"),
+        RunState::Created => "created but never started".into(),
+        RunState::Dead => "dead".into(),
+        RunState::Running => "running".into(),
+    }
+}
+
+/// Why an existing container no longer matches, from its labels.
+fn explain(c: &ObservedContainer, svc: &Service, image: &str, inputs: &HashInputs) -> String {
+    let mut reasons = Vec::new();
+    let old_def: Option<Value> = c
+        .labels
+        .get(labels::CONFIG)
+        .and_then(|s| serde_json::from_str(s).ok());
+    if let Some(old) = old_def {
+        let fields = changed_fields(&old, &definition(svc));
+        if !fields.is_empty() {
+            let shown: Vec<&str> = fields.iter().take(3).map(String::as_str).collect();
+            let more = fields.len().saturating_sub(3);
+            reasons.push(if more > 0 {
+                format!("{} and {more} more changed", shown.join(", "))
+            } else {
+                format!("{} changed", shown.join(", "))
+            });
+        }
+    }
+    if !c.image_id.is_empty() && c.image_id != inputs.image_id {
+        reasons.push(format!("image {image} now has a different id"));
+    }
+    let old_parents: BTreeMap<String, String> = c
+        .labels
+        .get(labels::PARENTS)
+        .and_then(|s| serde_json::from_str(s).ok())
+        .unwrap_or_default();
+    for (key, id) in &inputs.parents {
+        if old_parents.get(key) != Some(id) {
+            let (field, parent) = key.split_once(':').unwrap_or((key, ""));
+            reasons.push(format!("its {field} parent {parent} was replaced"));
+        }
+    }
+    let old_files: BTreeMap<String, String> = c
+        .labels
+        .get(labels::FILES)
+        .and_then(|s| serde_json::from_str(s).ok())
+        .unwrap_or_default();
+    for (key, digest) in &inputs.files {
+        if old_files.get(key) != Some(digest) {
+            let (kind, name) = key.split_once(':').unwrap_or(("file", key));
+            reasons.push(format!("{kind} {name} changed"));
+        }
+    }
+    if reasons.is_empty() {
+        "its definition changed".into()
+    } else {
+        reasons.join("; ")
+    }
+}

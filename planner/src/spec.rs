@@ -1,0 +1,467 @@
+//! The engine-neutral description of one container to create, derived from
+//! a service definition and a replica number. Engines translate it into
+//! their own API; references to other services stay symbolic ([`Ref`]) and
+//! are resolved to container ids when the container is created.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use schema::{MountType, Project, Service};
+use serde::{Deserialize, Serialize};
+
+use crate::observed::labels;
+
+/// A replica of a service, to be resolved to a container when needed.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Ref {
+    /// Service name.
+    pub service: String,
+    /// Replica number (1-based).
+    pub replica: u32,
+}
+
+/// Whose namespace a container joins.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Namespace {
+    /// A replica of another service of the stack.
+    Service(Ref),
+    /// A container outside the stack, by name or id.
+    Container(String),
+    /// Anything else the engine understands as is (`host`, `shareable`, `private`).
+    Mode(String),
+}
+
+/// A network the container joins.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attachment {
+    /// Engine-side network name.
+    pub network: String,
+    /// DNS names on that network (the service name first).
+    pub aliases: Vec<String>,
+    /// Static IPv4 address.
+    pub ipv4_address: Option<String>,
+    /// Static IPv6 address.
+    pub ipv6_address: Option<String>,
+}
+
+/// How the container is networked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Networking {
+    /// Join these networks (the first at create time, the rest before start).
+    Networks(Vec<Attachment>),
+    /// Share a namespace (`network_mode: service:x` / `container:x`).
+    Shared(Namespace),
+    /// `host`, `none` or `bridge`.
+    Mode(String),
+}
+
+/// One mount.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Mount {
+    /// Kind.
+    pub kind: MountType,
+    /// Engine volume name or absolute host path; `None` for anonymous
+    /// volumes and tmpfs.
+    pub source: Option<String>,
+    /// Path in the container.
+    pub target: String,
+    /// Read-only.
+    pub read_only: bool,
+    /// Create a missing bind source as a directory.
+    pub create_host_path: bool,
+    /// Volume: do not copy image content into an empty volume.
+    pub nocopy: bool,
+    /// Tmpfs size in bytes.
+    pub tmpfs_size: Option<u64>,
+    /// Tmpfs mode.
+    pub tmpfs_mode: Option<u32>,
+}
+
+/// One published port.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PortBinding {
+    /// Container port.
+    pub target: u16,
+    /// `tcp`, `udp`, `sctp`.
+    pub protocol: String,
+    /// Host address; all when `None`.
+    pub host_ip: Option<String>,
+    /// Host port or range; random when `None`.
+    pub published: Option<String>,
+}
+
+/// The health probe, with defaults applied by the engine.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HealthProbe {
+    /// `["CMD", ...]`, `["CMD-SHELL", ...]` or `["NONE"]`.
+    pub test: Vec<String>,
+    /// Between probes.
+    pub interval: Option<Duration>,
+    /// Per probe.
+    pub timeout: Option<Duration>,
+    /// Failures before unhealthy.
+    pub retries: Option<u32>,
+    /// Grace after start.
+    pub start_period: Option<Duration>,
+    /// Probe interval during the start period.
+    pub start_interval: Option<Duration>,
+}
+
+/// Everything needed to create one container.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ContainerSpec {
+    /// Which replica this is.
+    pub of: Ref,
+    /// Container name.
+    pub name: String,
+    /// Image reference.
+    pub image: String,
+    /// CMD override.
+    pub command: Option<Vec<String>>,
+    /// ENTRYPOINT override.
+    pub entrypoint: Option<Vec<String>>,
+    /// `KEY=VALUE`, sorted.
+    pub env: Vec<String>,
+    /// Labels, ours included (the hash labels are added when created).
+    pub labels: BTreeMap<String, String>,
+    /// Networking.
+    pub networking: Networking,
+    /// PID namespace.
+    pub pid: Option<Namespace>,
+    /// IPC namespace.
+    pub ipc: Option<Namespace>,
+    /// Mounts.
+    pub mounts: Vec<Mount>,
+    /// Mount all volumes of these (read-only when `true`).
+    pub volumes_from: Vec<(Namespace, bool)>,
+    /// Published ports.
+    pub ports: Vec<PortBinding>,
+    /// Exposed (unpublished) ports as `port/proto`.
+    pub expose: Vec<String>,
+    /// Restart policy name (`no`, `always`, `on-failure`, `unless-stopped`) and max retries.
+    pub restart: Option<(String, Option<u32>)>,
+    /// Health probe.
+    pub healthcheck: Option<HealthProbe>,
+    /// The service definition itself, for every other setting
+    /// (user, working_dir, capabilities, limits...).
+    pub service: Service,
+}
+
+impl ContainerSpec {
+    /// Every [`Ref`] this container needs resolved to a container id.
+    pub fn refs(&self) -> Vec<(&'static str, &Ref)> {
+        let mut out = Vec::new();
+        if let Networking::Shared(Namespace::Service(r)) = &self.networking {
+            out.push(("network_mode", r));
+        }
+        if let Some(Namespace::Service(r)) = &self.pid {
+            out.push(("pid", r));
+        }
+        if let Some(Namespace::Service(r)) = &self.ipc {
+            out.push(("ipc", r));
+        }
+        for (ns, _) in &self.volumes_from {
+            if let Namespace::Service(r) = ns {
+                out.push(("volumes_from", r));
+            }
+        }
+        out
+    }
+}
+
+/// `<project>-<service>-<replica>`, or the fixed `container_name`.
+pub fn container_name(project: &str, service: &str, svc: &Service, replica: u32) -> String {
+    svc.container_name
+        .clone()
+        .unwrap_or_else(|| format!("{project}-{service}-{replica}"))
+}
+
+/// The replica of `parent` a sidecar replica attaches to: the same number,
+/// or the parent's last replica when the parent has fewer.
+fn parent_ref(project: &Project, parent: &str, replica: u32) -> Ref {
+    let parent_replicas = project
+        .services
+        .get(parent)
+        .map_or(1, Service::replicas)
+        .max(1);
+    Ref {
+        service: parent.to_string(),
+        replica: replica.min(parent_replicas),
+    }
+}
+
+fn namespace(project: &Project, value: &str, replica: u32) -> Namespace {
+    if let Some(s) = value.strip_prefix("service:") {
+        Namespace::Service(parent_ref(project, s, replica))
+    } else if let Some(c) = value.strip_prefix("container:") {
+        Namespace::Container(c.to_string())
+    } else {
+        Namespace::Mode(value.to_string())
+    }
+}
+
+/// Build the spec of `replica` of service `name`.
+pub fn container_spec(project: &Project, name: &str, svc: &Service, replica: u32) -> ContainerSpec {
+    let project_name = project.name.clone().unwrap_or_default();
+    let mut labels: BTreeMap<String, String> = svc.labels.clone().unwrap_or_default();
+    labels.insert(labels::PROJECT.into(), project_name.clone());
+    labels.insert(labels::SERVICE.into(), name.to_string());
+    labels.insert(labels::REPLICA.into(), replica.to_string());
+
+    let env: Vec<String> = svc
+        .environment
+        .iter()
+        .flat_map(|e| e.0.iter())
+        .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}={v}")))
+        .collect();
+
+    let networking = match svc.network_mode.as_deref() {
+        Some(mode) if mode.starts_with("service:") || mode.starts_with("container:") => {
+            Networking::Shared(namespace(project, mode, replica))
+        }
+        Some(mode) => Networking::Mode(mode.to_string()),
+        None => {
+            let mut attachments: Vec<(i64, Attachment)> = svc
+                .networks
+                .iter()
+                .flatten()
+                .map(|(key, cfg)| {
+                    let engine_name = project
+                        .networks
+                        .get(key)
+                        .and_then(|n| n.name.clone())
+                        .unwrap_or_else(|| format!("{project_name}_{key}"));
+                    let mut aliases = vec![name.to_string()];
+                    aliases.extend(
+                        cfg.as_ref()
+                            .and_then(|c| c.aliases.clone())
+                            .unwrap_or_default(),
+                    );
+                    let priority = cfg.as_ref().and_then(|c| c.priority).unwrap_or(0);
+                    (
+                        priority,
+                        Attachment {
+                            network: engine_name,
+                            aliases,
+                            ipv4_address: cfg.as_ref().and_then(|c| c.ipv4_address.clone()),
+                            ipv6_address: cfg.as_ref().and_then(|c| c.ipv6_address.clone()),
+                        },
+                    )
+                })
+                .collect();
+            // Higher priority first; ties keep name order.
+            attachments.sort_by(|a, b| b.0.cmp(&a.0));
+            Networking::Networks(attachments.into_iter().map(|(_, a)| a).collect())
+        }
+    };
+
+    let mounts = svc
+        .volumes
+        .iter()
+        .flatten()
+        .map(|v| {
+            let source = match (v.kind, &v.source) {
+                (MountType::Volume, Some(key)) => Some(
+                    project
+                        .volumes
+                        .get(key)
+                        .and_then(|vol| vol.name.clone())
+                        .unwrap_or_else(|| key.clone()),
+                ),
+                (_, s) => s.clone(),
+            };
+            Mount {
+                kind: v.kind,
+                source,
+                target: v.target.clone(),
+                read_only: v.read_only,
+                create_host_path: v
+                    .bind
+                    .as_ref()
+                    .and_then(|b| b.create_host_path)
+                    .unwrap_or(true),
+                nocopy: v.volume.as_ref().and_then(|o| o.nocopy).unwrap_or(false),
+                tmpfs_size: v.tmpfs.as_ref().and_then(|t| t.size).map(|s| s.0),
+                tmpfs_mode: v.tmpfs.as_ref().and_then(|t| t.mode).map(|m| m.0),
+            }
+        })
+        .collect();
+
+    let volumes_from = svc
+        .volumes_from
+        .iter()
+        .flatten()
+        .map(|entry| {
+            let (target, ro) = match entry.rsplit_once(':') {
+                Some((t, "ro")) => (t, true),
+                Some((t, "rw")) => (t, false),
+                _ => (entry.as_str(), false),
+            };
+            let ns = if target.starts_with("container:") {
+                namespace(project, target, replica)
+            } else {
+                let service = target.strip_prefix("service:").unwrap_or(target);
+                Namespace::Service(parent_ref(project, service, replica))
+            };
+            (ns, ro)
+        })
+        .collect();
+
+    let ports = svc
+        .ports
+        .iter()
+        .flatten()
+        .map(|p| PortBinding {
+            target: p.target,
+            protocol: p.protocol.clone(),
+            host_ip: p.host_ip.clone(),
+            published: replica_port(p, svc.replicas(), replica),
+        })
+        .collect();
+
+    let expose = svc
+        .expose
+        .iter()
+        .flat_map(|e| e.0.iter())
+        .map(|e| {
+            if e.contains('/') {
+                e.clone()
+            } else {
+                format!("{e}/tcp")
+            }
+        })
+        .collect();
+
+    let restart = svc.restart.as_deref().map(|r| match r.split_once(':') {
+        Some((name, max)) => (name.to_string(), max.parse().ok()),
+        None => (r.to_string(), None),
+    });
+
+    let healthcheck = svc.healthcheck.as_ref().map(|h| HealthProbe {
+        test: if h.disable {
+            vec!["NONE".into()]
+        } else {
+            h.test.clone().unwrap_or_default()
+        },
+        interval: h.interval.map(|d| d.0),
+        timeout: h.timeout.map(|d| d.0),
+        retries: h.retries,
+        start_period: h.start_period.map(|d| d.0),
+        start_interval: h.start_interval.map(|d| d.0),
+    });
+
+    ContainerSpec {
+        of: Ref {
+            service: name.to_string(),
+            replica,
+        },
+        name: container_name(&project_name, name, svc, replica),
+        image: svc
+            .image
+            .clone()
+            .unwrap_or_else(|| format!("{project_name}-{name}")),
+        command: svc.command.as_ref().map(|c| c.0.clone()),
+        entrypoint: svc.entrypoint.as_ref().map(|c| c.0.clone()),
+        env,
+        labels,
+        networking,
+        pid: svc.pid.as_deref().map(|p| namespace(project, p, replica)),
+        ipc: svc.ipc.as_deref().map(|p| namespace(project, p, replica)),
+        mounts,
+        volumes_from,
+        ports,
+        expose,
+        restart,
+        healthcheck,
+        service: svc.clone(),
+    }
+}
+
+/// The host port of `replica` for a port published as a range on a
+/// replicated service: one port of the range per replica. A single port or
+/// a single replica keeps the published value as written.
+fn replica_port(p: &schema::PortConfig, replicas: u32, replica: u32) -> Option<String> {
+    let published = p.published.clone()?;
+    match p.published_range() {
+        Some((lo, hi)) if replicas > 1 && lo != hi => {
+            let port = u32::from(lo) + replica - 1;
+            Some(port.min(u32::from(hi)).to_string())
+        }
+        _ => Some(published),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn project(yaml: &str) -> Project {
+        crate::testing::project(yaml)
+    }
+
+    #[test]
+    fn names_labels_and_env() {
+        let p = project("services:\n  web:\n    image: busybox:1.36\n    environment: {B: '2', A: '1', UNSET: null}\n    labels: {x: y}\n");
+        let s = container_spec(&p, "web", &p.services["web"], 2);
+        assert_eq!(s.name, "test-web-2");
+        assert_eq!(s.env, vec!["A=1", "B=2"]);
+        assert_eq!(s.labels["io.stack.replica"], "2");
+        assert_eq!(s.labels["x"], "y");
+        assert_eq!(
+            s.networking,
+            Networking::Networks(vec![Attachment {
+                network: "test_default".into(),
+                aliases: vec!["web".into()],
+                ipv4_address: None,
+                ipv6_address: None
+            }])
+        );
+    }
+
+    #[test]
+    fn sidecars_attach_to_the_matching_replica() {
+        let p = project(
+            "services:\n  app:\n    image: busybox:1.36\n    deploy: {replicas: 3}\n  side:\n    image: busybox:1.36\n    network_mode: service:app\n    pid: service:app\n    deploy: {replicas: 3}\n",
+        );
+        let s = container_spec(&p, "side", &p.services["side"], 2);
+        let want = Ref {
+            service: "app".into(),
+            replica: 2,
+        };
+        assert_eq!(
+            s.networking,
+            Networking::Shared(Namespace::Service(want.clone()))
+        );
+        assert_eq!(s.pid, Some(Namespace::Service(want)));
+        assert_eq!(s.refs().len(), 2);
+    }
+
+    #[test]
+    fn port_ranges_spread_over_replicas() {
+        let p = project("services:\n  web:\n    image: busybox:1.36\n    deploy: {replicas: 3}\n    ports: ['8080-8082:80']\n");
+        let ports: Vec<_> = (1..=3)
+            .map(|r| {
+                container_spec(&p, "web", &p.services["web"], r).ports[0]
+                    .published
+                    .clone()
+            })
+            .collect();
+        assert_eq!(
+            ports,
+            vec![
+                Some("8080".into()),
+                Some("8081".into()),
+                Some("8082".into())
+            ]
+        );
+    }
+
+    #[test]
+    fn named_volumes_use_engine_names() {
+        let p = project("services:\n  db:\n    image: busybox:1.36\n    volumes: ['data:/data:ro', '/anon']\nvolumes:\n  data: {}\n");
+        let s = container_spec(&p, "db", &p.services["db"], 1);
+        assert_eq!(s.mounts[0].source.as_deref(), Some("test_data"));
+        assert!(s.mounts[0].read_only);
+        assert_eq!(s.mounts[1].source, None);
+    }
+}

@@ -1,0 +1,851 @@
+//! [`Engine`] for Docker, over its HTTP API with bollard.
+//!
+//! Connects like the docker CLI (`DOCKER_HOST`, unix socket or tcp) and
+//! negotiates the API version with the daemon instead of assuming the
+//! newest. The translation from a `planner::ContainerSpec` to the API's create body
+//! lives in [`create_body`], apart from the calls.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bollard::errors::Error as BollardError;
+use bollard::models::{
+    ContainerCreateBody, ContainerSummary, ContainerSummaryStateEnum, DeviceMapping,
+    EndpointIpamConfig, EndpointSettings, HealthConfig, HealthStatusEnum, HostConfig,
+    HostConfigLogConfig, Ipam, IpamConfig, Mount, MountTmpfsOptions, MountType as ApiMountType,
+    MountVolumeOptions, NetworkConnectRequest, NetworkCreateRequest, NetworkingConfig,
+    PortBinding as ApiPortBinding, ResourcesUlimits, RestartPolicy, RestartPolicyNameEnum,
+    VolumeCreateRequest,
+};
+use bollard::query_parameters::{
+    BuildImageOptions, CreateImageOptions, EventsOptions, ListContainersOptions,
+    ListNetworksOptions, ListVolumesOptions, LogsOptions, RemoveContainerOptions,
+    StopContainerOptions,
+};
+use bollard::Docker;
+use futures::stream::{BoxStream, StreamExt, TryStreamExt};
+use planner::{
+    labels, Attachment, Health, Namespace, Networking, ObservedContainer, ObservedResource, Ref,
+    RunState,
+};
+use schema::MountType;
+
+use crate::engine::{
+    BuildRequest, ContainerStatus, CreateRequest, Engine, EngineError, EngineEvent, ExecOutput,
+    LogLine, LogOptions, NetworkRequest, Result, VolumeRequest,
+};
+
+/// The Docker engine.
+#[derive(Debug, Clone)]
+pub struct DockerEngine {
+    docker: Docker,
+}
+
+impl DockerEngine {
+    /// Connect as the docker CLI would and negotiate the API version.
+    pub async fn connect() -> Result<Self> {
+        let docker =
+            Docker::connect_with_defaults().map_err(|e| EngineError::Unreachable(e.to_string()))?;
+        let docker = docker
+            .negotiate_version()
+            .await
+            .map_err(|e| EngineError::Unreachable(e.to_string()))?;
+        Ok(DockerEngine { docker })
+    }
+}
+
+fn map_err(e: BollardError) -> EngineError {
+    match e {
+        BollardError::DockerResponseServerError {
+            status_code,
+            message,
+        } => match status_code {
+            404 => EngineError::NotFound(message),
+            409 => EngineError::Conflict(message),
+            _ => EngineError::Api(message),
+        },
+        BollardError::IOError { err } => EngineError::Unreachable(err.to_string()),
+        other => EngineError::Api(other.to_string()),
+    }
+}
+
+fn project_filter(project: &str) -> HashMap<String, Vec<String>> {
+    HashMap::from([(
+        "label".to_string(),
+        vec![format!("{}={project}", labels::PROJECT)],
+    )])
+}
+
+/// `Exited (137) 5 seconds ago` -> 137.
+fn exit_code_from_status(status: &str) -> i64 {
+    status
+        .split_once('(')
+        .and_then(|(_, rest)| rest.split_once(')'))
+        .and_then(|(code, _)| code.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Health from the list API's status text (`Up 3s (healthy)`), which
+/// every API version has.
+fn health_from_status(status: &str) -> Option<Health> {
+    if status.contains("(healthy)") {
+        Some(Health::Healthy)
+    } else if status.contains("(unhealthy)") {
+        Some(Health::Unhealthy)
+    } else if status.contains("(health: starting)") {
+        Some(Health::Starting)
+    } else {
+        None
+    }
+}
+
+fn observed_container(c: ContainerSummary) -> ObservedContainer {
+    let labels: BTreeMap<String, String> = c.labels.unwrap_or_default().into_iter().collect();
+    let status = c.status.unwrap_or_default();
+    let state = match c.state {
+        Some(ContainerSummaryStateEnum::CREATED) => RunState::Created,
+        Some(ContainerSummaryStateEnum::EXITED) => RunState::Exited {
+            code: exit_code_from_status(&status),
+        },
+        Some(ContainerSummaryStateEnum::DEAD | ContainerSummaryStateEnum::REMOVING) => {
+            RunState::Dead
+        }
+        _ => RunState::Running,
+    };
+    ObservedContainer {
+        id: c.id.unwrap_or_default(),
+        name: c
+            .names
+            .and_then(|n| n.into_iter().next())
+            .map(|n| n.trim_start_matches('/').to_string())
+            .unwrap_or_default(),
+        service: labels.get(labels::SERVICE).cloned().unwrap_or_default(),
+        replica: labels
+            .get(labels::REPLICA)
+            .and_then(|r| r.parse().ok())
+            .unwrap_or(0),
+        config_hash: labels.get(labels::CONFIG_HASH).cloned().unwrap_or_default(),
+        labels,
+        state,
+        health: health_from_status(&status),
+        image_id: c.image_id.unwrap_or_default(),
+    }
+}
+
+fn resource(name: String, labels: Option<HashMap<String, String>>) -> ObservedResource {
+    let labels = labels.unwrap_or_default();
+    ObservedResource {
+        name,
+        key: labels.get(labels::RESOURCE).cloned().unwrap_or_default(),
+        hash: labels
+            .get(labels::RESOURCE_HASH)
+            .cloned()
+            .unwrap_or_default(),
+    }
+}
+
+/// `busybox` -> `busybox:latest`; references with a tag or digest stay.
+fn with_tag(reference: &str) -> String {
+    let last = reference.rsplit('/').next().unwrap_or(reference);
+    if reference.contains('@') || last.contains(':') {
+        reference.to_string()
+    } else {
+        format!("{reference}:latest")
+    }
+}
+
+fn nanos(d: Option<Duration>) -> Option<i64> {
+    d.and_then(|d| i64::try_from(d.as_nanos()).ok())
+}
+
+/// How a namespace reference reads in the API (`container:<id>`, `host`...).
+fn namespace_mode(ns: &Namespace, refs: &BTreeMap<Ref, String>) -> String {
+    match ns {
+        Namespace::Service(r) => format!("container:{}", refs.get(r).cloned().unwrap_or_default()),
+        Namespace::Container(name) => format!("container:{name}"),
+        Namespace::Mode(m) => m.clone(),
+    }
+}
+
+fn endpoint(a: &Attachment) -> EndpointSettings {
+    let ipam = (a.ipv4_address.is_some() || a.ipv6_address.is_some()).then(|| EndpointIpamConfig {
+        ipv4_address: a.ipv4_address.clone(),
+        ipv6_address: a.ipv6_address.clone(),
+        ..Default::default()
+    });
+    EndpointSettings {
+        aliases: Some(a.aliases.clone()),
+        ipam_config: ipam,
+        ..Default::default()
+    }
+}
+
+/// The API's create body for a resolved request.
+pub fn create_body(req: &CreateRequest) -> ContainerCreateBody {
+    let spec = &req.spec;
+    let svc = &spec.service;
+    let mut labels: HashMap<String, String> = spec.labels.clone().into_iter().collect();
+    labels.extend(req.state_labels.clone());
+
+    let mut exposed: Vec<String> = spec.expose.clone();
+    let mut bindings: HashMap<String, Option<Vec<ApiPortBinding>>> = HashMap::new();
+    for p in &spec.ports {
+        let key = format!("{}/{}", p.target, p.protocol);
+        if !exposed.contains(&key) {
+            exposed.push(key.clone());
+        }
+        bindings
+            .entry(key)
+            .or_insert_with(|| Some(Vec::new()))
+            .get_or_insert_with(Vec::new)
+            .push(ApiPortBinding {
+                host_ip: p.host_ip.clone(),
+                host_port: p.published.clone(),
+            });
+    }
+
+    let (network_mode, networking_config) = match &spec.networking {
+        Networking::Networks(list) => match list.first() {
+            Some(first) => (
+                Some(first.network.clone()),
+                Some(NetworkingConfig {
+                    endpoints_config: Some(HashMap::from([(
+                        first.network.clone(),
+                        endpoint(first),
+                    )])),
+                }),
+            ),
+            None => (None, None),
+        },
+        Networking::Shared(ns) => (Some(namespace_mode(ns, &req.refs)), None),
+        Networking::Mode(m) => (Some(m.clone()), None),
+    };
+
+    let mounts: Vec<Mount> = spec
+        .mounts
+        .iter()
+        .map(|m| Mount {
+            target: Some(m.target.clone()),
+            source: m.source.clone(),
+            typ: Some(match m.kind {
+                MountType::Bind => ApiMountType::BIND,
+                MountType::Tmpfs => ApiMountType::TMPFS,
+                MountType::Npipe => ApiMountType::NPIPE,
+                MountType::Image => ApiMountType::IMAGE,
+                MountType::Cluster => ApiMountType::CLUSTER,
+                MountType::Volume => ApiMountType::VOLUME,
+            }),
+            read_only: Some(m.read_only),
+            volume_options: (m.kind == MountType::Volume && m.nocopy).then(|| MountVolumeOptions {
+                no_copy: Some(true),
+                ..Default::default()
+            }),
+            tmpfs_options: (m.kind == MountType::Tmpfs).then(|| MountTmpfsOptions {
+                size_bytes: m.tmpfs_size.and_then(|s| i64::try_from(s).ok()),
+                mode: m.tmpfs_mode.map(i64::from),
+                ..Default::default()
+            }),
+            ..Default::default()
+        })
+        .collect();
+
+    let volumes_from: Vec<String> = spec
+        .volumes_from
+        .iter()
+        .map(|(ns, ro)| {
+            let target = match ns {
+                Namespace::Service(r) => req.refs.get(r).cloned().unwrap_or_default(),
+                Namespace::Container(n) | Namespace::Mode(n) => n.clone(),
+            };
+            if *ro {
+                format!("{target}:ro")
+            } else {
+                target
+            }
+        })
+        .collect();
+
+    let limits = svc
+        .deploy
+        .as_ref()
+        .and_then(|d| d.resources.as_ref())
+        .and_then(|r| r.limits.as_ref());
+    let reservations = svc
+        .deploy
+        .as_ref()
+        .and_then(|d| d.resources.as_ref())
+        .and_then(|r| r.reservations.as_ref());
+    let memory = svc
+        .mem_limit
+        .or(limits.and_then(|l| l.memory))
+        .and_then(|m| i64::try_from(m.0).ok());
+    let cpus = svc.cpus.or(limits.and_then(|l| l.cpus));
+    let tmpfs: HashMap<String, String> = svc
+        .tmpfs
+        .iter()
+        .flat_map(|t| t.0.iter())
+        .map(|t| match t.split_once(':') {
+            Some((path, opts)) => (path.to_string(), opts.to_string()),
+            None => (t.clone(), String::new()),
+        })
+        .collect();
+
+    let host_config = HostConfig {
+        network_mode,
+        pid_mode: spec.pid.as_ref().map(|ns| namespace_mode(ns, &req.refs)),
+        ipc_mode: spec.ipc.as_ref().map(|ns| namespace_mode(ns, &req.refs)),
+        uts_mode: svc.uts.clone(),
+        userns_mode: svc.userns_mode.clone(),
+        mounts: (!mounts.is_empty()).then_some(mounts),
+        volumes_from: (!volumes_from.is_empty()).then_some(volumes_from),
+        port_bindings: (!bindings.is_empty()).then_some(bindings),
+        restart_policy: spec.restart.as_ref().map(|(name, max)| RestartPolicy {
+            name: Some(match name.as_str() {
+                "always" => RestartPolicyNameEnum::ALWAYS,
+                "unless-stopped" => RestartPolicyNameEnum::UNLESS_STOPPED,
+                "on-failure" => RestartPolicyNameEnum::ON_FAILURE,
+                _ => RestartPolicyNameEnum::NO,
+            }),
+            maximum_retry_count: max.map(i64::from),
+        }),
+        init: svc.init,
+        privileged: svc.privileged,
+        readonly_rootfs: svc.read_only,
+        cap_add: svc.cap_add.clone(),
+        cap_drop: svc.cap_drop.clone(),
+        security_opt: svc.security_opt.clone(),
+        dns: svc.dns.as_ref().map(|d| d.0.clone()),
+        dns_search: svc.dns_search.as_ref().map(|d| d.0.clone()),
+        dns_options: svc.dns_opt.clone(),
+        extra_hosts: svc
+            .extra_hosts
+            .as_ref()
+            .map(|h| h.iter().map(|e| e.replacen('=', ":", 1)).collect()),
+        sysctls: svc.sysctls.clone().map(|s| s.into_iter().collect()),
+        ulimits: svc.ulimits.as_ref().map(|u| {
+            u.iter()
+                .map(|(name, l)| {
+                    let (soft, hard) = l.limits();
+                    ResourcesUlimits {
+                        name: Some(name.clone()),
+                        soft: Some(soft),
+                        hard: Some(hard),
+                    }
+                })
+                .collect()
+        }),
+        tmpfs: (!tmpfs.is_empty()).then_some(tmpfs),
+        shm_size: svc.shm_size.and_then(|s| i64::try_from(s.0).ok()),
+        memory,
+        memory_reservation: svc
+            .mem_reservation
+            .or(reservations.and_then(|r| r.memory))
+            .and_then(|m| i64::try_from(m.0).ok()),
+        memory_swap: svc.memswap_limit.and_then(|m| i64::try_from(m.0).ok()),
+        nano_cpus: cpus.map(|c| (c * 1e9) as i64),
+        cpu_shares: svc.cpu_shares,
+        cpuset_cpus: svc.cpuset.clone(),
+        pids_limit: svc.pids_limit.or(limits.and_then(|l| l.pids)),
+        oom_score_adj: svc.oom_score_adj,
+        group_add: svc
+            .group_add
+            .as_ref()
+            .map(|g| g.iter().map(|t| t.0.clone()).collect()),
+        runtime: svc.runtime.clone(),
+        cgroup_parent: svc.cgroup_parent.clone(),
+        devices: svc.devices.as_ref().map(|d| {
+            d.iter()
+                .filter_map(|v| v.as_str())
+                .map(|s| {
+                    let mut parts = s.split(':');
+                    let host = parts.next().map(str::to_string);
+                    let container = parts.next().map(str::to_string).or_else(|| host.clone());
+                    DeviceMapping {
+                        path_on_host: host,
+                        path_in_container: container,
+                        cgroup_permissions: Some(parts.next().unwrap_or("rwm").to_string()),
+                    }
+                })
+                .collect()
+        }),
+        log_config: svc.logging.as_ref().map(|l| HostConfigLogConfig {
+            typ: l.driver.clone(),
+            config: l.options.clone().map(|o| o.into_iter().collect()),
+        }),
+        ..Default::default()
+    };
+
+    ContainerCreateBody {
+        image: Some(spec.image.clone()),
+        cmd: spec.command.clone(),
+        entrypoint: spec.entrypoint.clone(),
+        env: Some(spec.env.clone()),
+        labels: Some(labels),
+        hostname: svc.hostname.clone(),
+        domainname: svc.domainname.clone(),
+        user: svc.user.as_ref().map(|u| u.0.clone()),
+        working_dir: svc.working_dir.clone(),
+        tty: svc.tty,
+        open_stdin: svc.stdin_open,
+        stop_signal: svc.stop_signal.clone(),
+        stop_timeout: svc
+            .stop_grace_period
+            .and_then(|d| i64::try_from(d.0.as_secs()).ok()),
+        exposed_ports: (!exposed.is_empty()).then_some(exposed),
+        healthcheck: spec.healthcheck.as_ref().map(|h| HealthConfig {
+            test: Some(h.test.clone()),
+            interval: nanos(h.interval),
+            timeout: nanos(h.timeout),
+            retries: h.retries.map(i64::from),
+            start_period: nanos(h.start_period),
+            start_interval: nanos(h.start_interval),
+        }),
+        host_config: Some(host_config),
+        networking_config,
+        ..Default::default()
+    }
+}
+
+#[async_trait]
+impl Engine for DockerEngine {
+    async fn describe(&self) -> Result<String> {
+        let v = self.docker.version().await.map_err(map_err)?;
+        Ok(format!(
+            "Docker Engine {} (API {}, using {})",
+            v.version.unwrap_or_default(),
+            v.api_version.unwrap_or_default(),
+            self.docker.client_version()
+        ))
+    }
+
+    async fn list_containers(&self, project: &str) -> Result<Vec<ObservedContainer>> {
+        let list = self
+            .docker
+            .list_containers(Some(ListContainersOptions {
+                all: true,
+                filters: Some(project_filter(project)),
+                ..Default::default()
+            }))
+            .await
+            .map_err(map_err)?;
+        Ok(list.into_iter().map(observed_container).collect())
+    }
+
+    async fn list_networks(&self, project: &str) -> Result<Vec<ObservedResource>> {
+        let list = self
+            .docker
+            .list_networks(Some(ListNetworksOptions {
+                filters: Some(project_filter(project)),
+            }))
+            .await
+            .map_err(map_err)?;
+        Ok(list
+            .into_iter()
+            .map(|n| resource(n.name.unwrap_or_default(), n.labels))
+            .collect())
+    }
+
+    async fn list_volumes(&self, project: &str) -> Result<Vec<ObservedResource>> {
+        let list = self
+            .docker
+            .list_volumes(Some(ListVolumesOptions {
+                filters: Some(project_filter(project)),
+            }))
+            .await
+            .map_err(map_err)?;
+        Ok(list
+            .volumes
+            .unwrap_or_default()
+            .into_iter()
+            .map(|v| resource(v.name, Some(v.labels)))
+            .collect())
+    }
+
+    async fn network_exists(&self, name: &str) -> Result<bool> {
+        match self.docker.inspect_network(name, None).await {
+            Ok(_) => Ok(true),
+            Err(e) => match map_err(e) {
+                EngineError::NotFound(_) => Ok(false),
+                other => Err(other),
+            },
+        }
+    }
+
+    async fn volume_exists(&self, name: &str) -> Result<bool> {
+        match self.docker.inspect_volume(name).await {
+            Ok(_) => Ok(true),
+            Err(e) => match map_err(e) {
+                EngineError::NotFound(_) => Ok(false),
+                other => Err(other),
+            },
+        }
+    }
+
+    async fn image_id(&self, reference: &str) -> Result<Option<String>> {
+        match self.docker.inspect_image(reference).await {
+            Ok(i) => Ok(i.id),
+            Err(e) => match map_err(e) {
+                EngineError::NotFound(_) => Ok(None),
+                other => Err(other),
+            },
+        }
+    }
+
+    async fn pull_image(&self, reference: &str) -> Result<()> {
+        let options = CreateImageOptions {
+            from_image: Some(with_tag(reference)),
+            ..Default::default()
+        };
+        let mut stream = self.docker.create_image(Some(options), None, None);
+        while let Some(item) = stream.next().await {
+            match item {
+                Ok(info) => {
+                    if let Some(detail) = info.error_detail.and_then(|d| d.message) {
+                        return Err(EngineError::Pull {
+                            image: reference.into(),
+                            message: detail,
+                        });
+                    }
+                }
+                Err(e) => {
+                    return Err(EngineError::Pull {
+                        image: reference.into(),
+                        message: map_err(e).to_string(),
+                    })
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn build_image(&self, request: BuildRequest) -> Result<()> {
+        let options = BuildImageOptions {
+            dockerfile: request.dockerfile.clone(),
+            t: Some(request.tag.clone()),
+            buildargs: Some(request.args.clone().into_iter().collect()),
+            target: request.target.clone().unwrap_or_default(),
+            rm: true,
+            ..Default::default()
+        };
+        let body = bollard::body_full(request.context_tar.into());
+        let mut stream = self.docker.build_image(options, None, Some(body));
+        while let Some(item) = stream.next().await {
+            let info = item.map_err(map_err)?;
+            if let Some(message) = info.error_detail.and_then(|d| d.message) {
+                return Err(EngineError::Api(format!(
+                    "building {}: {message}",
+                    request.tag
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    async fn create_network(&self, request: NetworkRequest) -> Result<()> {
+        let net = &request.network;
+        let ipam = net.ipam.as_ref().map(|i| Ipam {
+            driver: i.driver.clone(),
+            config: i.config.as_ref().map(|pools| {
+                pools
+                    .iter()
+                    .map(|p| IpamConfig {
+                        subnet: p.subnet.clone(),
+                        ip_range: p.ip_range.clone(),
+                        gateway: p.gateway.clone(),
+                        auxiliary_addresses: p
+                            .aux_addresses
+                            .clone()
+                            .map(|a| a.into_iter().collect()),
+                    })
+                    .collect()
+            }),
+            options: i.options.clone().map(|o| o.into_iter().collect()),
+        });
+        let mut labels: HashMap<String, String> =
+            net.labels.clone().unwrap_or_default().into_iter().collect();
+        labels.extend(request.labels.clone());
+        self.docker
+            .create_network(NetworkCreateRequest {
+                name: request.name.clone(),
+                driver: Some(net.driver.clone().unwrap_or_else(|| "bridge".into())),
+                internal: Some(net.internal),
+                attachable: Some(net.attachable),
+                ipam,
+                options: net.driver_opts.clone().map(|o| o.into_iter().collect()),
+                labels: Some(labels),
+                ..Default::default()
+            })
+            .await
+            .map(|_| ())
+            .map_err(map_err)
+    }
+
+    async fn remove_network(&self, name: &str) -> Result<()> {
+        self.docker.remove_network(name).await.map_err(map_err)
+    }
+
+    async fn create_volume(&self, request: VolumeRequest) -> Result<()> {
+        let vol = &request.volume;
+        self.docker
+            .create_volume(VolumeCreateRequest {
+                name: Some(request.name.clone()),
+                driver: vol.driver.clone(),
+                driver_opts: vol.driver_opts.clone().map(|o| o.into_iter().collect()),
+                labels: Some(request.labels.clone().into_iter().collect()),
+                ..Default::default()
+            })
+            .await
+            .map(|_| ())
+            .map_err(map_err)
+    }
+
+    async fn remove_volume(&self, name: &str) -> Result<()> {
+        self.docker
+            .remove_volume(name, None::<bollard::query_parameters::RemoveVolumeOptions>)
+            .await
+            .map_err(map_err)
+    }
+
+    async fn create_container(&self, request: CreateRequest) -> Result<String> {
+        let body = create_body(&request);
+        let created = self
+            .docker
+            .create_container(
+                Some(bollard::query_parameters::CreateContainerOptions {
+                    name: Some(request.spec.name.clone()),
+                    ..Default::default()
+                }),
+                body,
+            )
+            .await
+            .map_err(map_err)?;
+        // API < 1.44 takes one network at create; connect the others now,
+        // before the container starts, so it starts on all of them.
+        if let Networking::Networks(list) = &request.spec.networking {
+            for a in list.iter().skip(1) {
+                let connected = self
+                    .docker
+                    .connect_network(
+                        &a.network,
+                        NetworkConnectRequest {
+                            container: created.id.clone(),
+                            endpoint_config: Some(endpoint(a)),
+                        },
+                    )
+                    .await;
+                if let Err(e) = connected {
+                    // Do not leave a half-attached container behind.
+                    let _ = self.remove_container(&created.id).await;
+                    return Err(map_err(e));
+                }
+            }
+        }
+        Ok(created.id)
+    }
+
+    async fn start_container(&self, id: &str) -> Result<()> {
+        self.docker
+            .start_container(id, None::<bollard::query_parameters::StartContainerOptions>)
+            .await
+            .map_err(map_err)
+    }
+
+    async fn stop_container(&self, id: &str, timeout: Duration) -> Result<()> {
+        let t = i32::try_from(timeout.as_secs()).unwrap_or(i32::MAX);
+        match self
+            .docker
+            .stop_container(
+                id,
+                Some(StopContainerOptions {
+                    t: Some(t),
+                    ..Default::default()
+                }),
+            )
+            .await
+        {
+            // 304: already stopped.
+            Err(BollardError::DockerResponseServerError {
+                status_code: 304, ..
+            }) => Ok(()),
+            other => other.map_err(map_err),
+        }
+    }
+
+    async fn remove_container(&self, id: &str) -> Result<()> {
+        self.docker
+            .remove_container(
+                id,
+                Some(RemoveContainerOptions {
+                    v: true,
+                    force: true,
+                    ..Default::default()
+                }),
+            )
+            .await
+            .map_err(map_err)
+    }
+
+    async fn inspect_container(&self, id: &str) -> Result<ContainerStatus> {
+        let c = self
+            .docker
+            .inspect_container(
+                id,
+                None::<bollard::query_parameters::InspectContainerOptions>,
+            )
+            .await
+            .map_err(map_err)?;
+        let state = c.state.unwrap_or_default();
+        let run = match state.status {
+            Some(bollard::models::ContainerStateStatusEnum::CREATED) => RunState::Created,
+            Some(bollard::models::ContainerStateStatusEnum::EXITED) => RunState::Exited {
+                code: state.exit_code.unwrap_or(0),
+            },
+            Some(
+                bollard::models::ContainerStateStatusEnum::DEAD
+                | bollard::models::ContainerStateStatusEnum::REMOVING,
+            ) => RunState::Dead,
+            _ => RunState::Running,
+        };
+        let health = state.health.as_ref().and_then(|h| match h.status {
+            Some(HealthStatusEnum::HEALTHY) => Some(Health::Healthy),
+            Some(HealthStatusEnum::UNHEALTHY) => Some(Health::Unhealthy),
+            Some(HealthStatusEnum::STARTING) => Some(Health::Starting),
+            _ => None,
+        });
+        let last_health_output = state
+            .health
+            .and_then(|h| h.log)
+            .and_then(|log| log.into_iter().last())
+            .and_then(|r| r.output)
+            .map(|o| o.trim().to_string());
+        let ports = c
+            .network_settings
+            .and_then(|n| n.ports)
+            .map(|ports| {
+                let mut out: Vec<String> = ports
+                    .into_iter()
+                    .flat_map(|(port, bindings)| {
+                        bindings.unwrap_or_default().into_iter().map(move |b| {
+                            format!(
+                                "{}:{}->{port}",
+                                b.host_ip.unwrap_or_default(),
+                                b.host_port.unwrap_or_default()
+                            )
+                        })
+                    })
+                    .collect();
+                out.sort();
+                out
+            })
+            .unwrap_or_default();
+        Ok(ContainerStatus {
+            state: run,
+            health,
+            last_health_output,
+            ports,
+        })
+    }
+
+    fn logs(&self, id: &str, options: LogOptions) -> BoxStream<'static, Result<LogLine>> {
+        let opts = LogsOptions {
+            follow: options.follow,
+            stdout: true,
+            stderr: true,
+            timestamps: options.timestamps,
+            tail: options
+                .tail
+                .map_or_else(|| "all".to_string(), |n| n.to_string()),
+            ..Default::default()
+        };
+        self.docker
+            .logs(id, Some(opts))
+            .map_ok(|out| {
+                let stderr = matches!(out, bollard::container::LogOutput::StdErr { .. });
+                LogLine {
+                    stderr,
+                    text: String::from_utf8_lossy(&out.into_bytes()).into_owned(),
+                }
+            })
+            .map_err(map_err)
+            .boxed()
+    }
+
+    fn events(&self, project: &str) -> BoxStream<'static, Result<EngineEvent>> {
+        let opts = EventsOptions {
+            filters: Some(project_filter(project)),
+            ..Default::default()
+        };
+        self.docker
+            .events(Some(opts))
+            .map_ok(|e| {
+                let actor = e.actor.unwrap_or_default();
+                EngineEvent {
+                    kind: e.typ.map(|t| t.to_string()).unwrap_or_default(),
+                    action: e.action.unwrap_or_default(),
+                    id: actor.id.unwrap_or_default(),
+                    attributes: actor.attributes.unwrap_or_default().into_iter().collect(),
+                }
+            })
+            .map_err(map_err)
+            .boxed()
+    }
+
+    async fn exec(&self, id: &str, command: Vec<String>) -> Result<ExecOutput> {
+        let exec = self
+            .docker
+            .create_exec(
+                id,
+                bollard::models::ExecConfig {
+                    cmd: Some(command),
+                    attach_stdout: Some(true),
+                    attach_stderr: Some(true),
+                    ..Default::default()
+                },
+            )
+            .await
+            .map_err(map_err)?;
+        let mut output = String::new();
+        if let bollard::exec::StartExecResults::Attached {
+            output: mut stream, ..
+        } = self
+            .docker
+            .start_exec(&exec.id, None)
+            .await
+            .map_err(map_err)?
+        {
+            while let Some(chunk) = stream.next().await {
+                output.push_str(&String::from_utf8_lossy(
+                    &chunk.map_err(map_err)?.into_bytes(),
+                ));
+            }
+        }
+        let inspect = self.docker.inspect_exec(&exec.id).await.map_err(map_err)?;
+        Ok(ExecOutput {
+            code: inspect.exit_code.unwrap_or(-1),
+            output,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_text_parsing() {
+        assert_eq!(exit_code_from_status("Exited (137) 5 seconds ago"), 137);
+        assert_eq!(
+            health_from_status("Up 3 seconds (healthy)"),
+            Some(Health::Healthy)
+        );
+        assert_eq!(
+            health_from_status("Up 1 second (health: starting)"),
+            Some(Health::Starting)
+        );
+        assert_eq!(health_from_status("Up 2 minutes"), None);
+        assert_eq!(with_tag("busybox"), "busybox:latest");
+        assert_eq!(with_tag("registry:5000/app"), "registry:5000/app:latest");
+        assert_eq!(with_tag("busybox:1.36"), "busybox:1.36");
+    }
+}

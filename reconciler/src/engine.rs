@@ -1,0 +1,197 @@
+//! The `Engine` trait: everything `stack` asks of a container engine, in
+//! engine-neutral terms. Docker implements it through its HTTP API
+//! ([`crate::docker`]); [`crate::fake`] implements it in memory for tests.
+//! Podman's Docker-compatible API fits the same trait.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use futures::stream::BoxStream;
+use planner::{ContainerSpec, Health, ObservedContainer, ObservedResource, Ref, RunState};
+
+/// What went wrong talking to the engine.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// The engine cannot be reached.
+    #[error("cannot reach the container engine: {0}")]
+    Unreachable(String),
+    /// The thing asked about does not exist.
+    #[error("{0} not found")]
+    NotFound(String),
+    /// A name is taken.
+    #[error("{0} already exists")]
+    Conflict(String),
+    /// An image could not be pulled.
+    #[error("cannot pull image {image}: {message}")]
+    Pull {
+        /// The image reference.
+        image: String,
+        /// The engine's message.
+        message: String,
+    },
+    /// Anything else the engine refused, with its message.
+    #[error("{0}")]
+    Api(String),
+}
+
+/// Shorthand for engine results.
+pub type Result<T> = std::result::Result<T, EngineError>;
+
+/// A container's detailed status.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ContainerStatus {
+    /// Run state.
+    pub state: RunState,
+    /// Health, when it has a healthcheck.
+    pub health: Option<Health>,
+    /// Output of the last health probe.
+    pub last_health_output: Option<String>,
+    /// Published ports as `host_ip:host_port->port/proto`.
+    pub ports: Vec<String>,
+}
+
+/// A network to create.
+#[derive(Debug, Clone)]
+pub struct NetworkRequest {
+    /// Engine-side name.
+    pub name: String,
+    /// Labels (project, key, definition hash).
+    pub labels: BTreeMap<String, String>,
+    /// The stack file's definition.
+    pub network: schema::Network,
+}
+
+/// A volume to create.
+#[derive(Debug, Clone)]
+pub struct VolumeRequest {
+    /// Engine-side name.
+    pub name: String,
+    /// Labels (project, key, definition hash, and the file's own).
+    pub labels: BTreeMap<String, String>,
+    /// The stack file's definition.
+    pub volume: schema::Volume,
+}
+
+/// A container to create: the spec, its references resolved, and the
+/// state labels computed at the moment of creation.
+#[derive(Debug, Clone)]
+pub struct CreateRequest {
+    /// What to create.
+    pub spec: ContainerSpec,
+    /// Container id of every [`Ref`] the spec names.
+    pub refs: BTreeMap<Ref, String>,
+    /// Labels added to the spec's (hash, definition, parents, files).
+    pub state_labels: BTreeMap<String, String>,
+}
+
+/// An image to build.
+#[derive(Debug, Clone)]
+pub struct BuildRequest {
+    /// Tag to give the image.
+    pub tag: String,
+    /// The build context as a tar archive.
+    pub context_tar: Vec<u8>,
+    /// Dockerfile path inside the context.
+    pub dockerfile: String,
+    /// Build arguments.
+    pub args: BTreeMap<String, String>,
+    /// Target stage.
+    pub target: Option<String>,
+}
+
+/// One chunk of container output.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogLine {
+    /// `true` for stderr.
+    pub stderr: bool,
+    /// The text (with the engine's timestamp first when asked for).
+    pub text: String,
+}
+
+/// Options for reading logs.
+#[derive(Debug, Clone, Default)]
+pub struct LogOptions {
+    /// Keep streaming new output.
+    pub follow: bool,
+    /// Only the last N lines.
+    pub tail: Option<usize>,
+    /// Prefix lines with the engine's timestamp.
+    pub timestamps: bool,
+}
+
+/// Something that happened on the engine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EngineEvent {
+    /// `container`, `network`, `volume`, `image`.
+    pub kind: String,
+    /// `create`, `start`, `die`, `destroy`, `health_status: healthy`...
+    pub action: String,
+    /// Id of the object.
+    pub id: String,
+    /// Its labels / attributes.
+    pub attributes: BTreeMap<String, String>,
+}
+
+/// What a command run in a container returned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExecOutput {
+    /// Exit code.
+    pub code: i64,
+    /// Combined output.
+    pub output: String,
+}
+
+/// The operations the planner's actions need, and the ones the CLI needs
+/// to show state (logs, events, exec).
+#[async_trait]
+pub trait Engine: Send + Sync {
+    /// A one-line description (engine name, version, API version).
+    async fn describe(&self) -> Result<String>;
+
+    /// Containers labelled with `project`, stopped ones included.
+    async fn list_containers(&self, project: &str) -> Result<Vec<ObservedContainer>>;
+    /// Networks labelled with `project`.
+    async fn list_networks(&self, project: &str) -> Result<Vec<ObservedResource>>;
+    /// Volumes labelled with `project`.
+    async fn list_volumes(&self, project: &str) -> Result<Vec<ObservedResource>>;
+    /// Whether a network of this name exists (for `external: true`).
+    async fn network_exists(&self, name: &str) -> Result<bool>;
+    /// Whether a volume of this name exists (for `external: true`).
+    async fn volume_exists(&self, name: &str) -> Result<bool>;
+
+    /// The id of a local image, if present.
+    async fn image_id(&self, reference: &str) -> Result<Option<String>>;
+    /// Pull an image from its registry.
+    async fn pull_image(&self, reference: &str) -> Result<()>;
+    /// Build an image.
+    async fn build_image(&self, request: BuildRequest) -> Result<()>;
+
+    /// Create a network.
+    async fn create_network(&self, request: NetworkRequest) -> Result<()>;
+    /// Remove a network.
+    async fn remove_network(&self, name: &str) -> Result<()>;
+    /// Create a volume.
+    async fn create_volume(&self, request: VolumeRequest) -> Result<()>;
+    /// Remove a volume.
+    async fn remove_volume(&self, name: &str) -> Result<()>;
+
+    /// Create a container (attached to all its networks, not started);
+    /// returns its id.
+    async fn create_container(&self, request: CreateRequest) -> Result<String>;
+    /// Start a container.
+    async fn start_container(&self, id: &str) -> Result<()>;
+    /// Stop a container, killing it after `timeout`.
+    async fn stop_container(&self, id: &str, timeout: Duration) -> Result<()>;
+    /// Remove a stopped container and its anonymous volumes.
+    async fn remove_container(&self, id: &str) -> Result<()>;
+    /// Detailed status.
+    async fn inspect_container(&self, id: &str) -> Result<ContainerStatus>;
+
+    /// Container output.
+    fn logs(&self, id: &str, options: LogOptions) -> BoxStream<'static, Result<LogLine>>;
+    /// Engine events about `project`'s objects.
+    fn events(&self, project: &str) -> BoxStream<'static, Result<EngineEvent>>;
+    /// Run a command in a container and collect its output.
+    async fn exec(&self, id: &str, command: Vec<String>) -> Result<ExecOutput>;
+}

@@ -1,0 +1,548 @@
+//! Executing a plan: steps run in parallel as far as their `after` edges
+//! allow, on a bounded pool, each waiting first for the `depends_on`
+//! conditions it carries.
+//!
+//! Failure and cancellation behave the same way: no new step starts, the
+//! steps in flight finish their engine calls, and the error comes back.
+//! Containers are created with all their labels in one call, so whatever
+//! an interrupted run leaves behind is visible to the next plan, which
+//! converges from there.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use planner::{
+    hash_inputs, ref_name, state_labels, Action, ContainerSpec, Plan, RunState, Step, Wait,
+};
+use schema::{Condition, MountType, Project};
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use crate::engine::{
+    CreateRequest, Engine, EngineError, LogOptions, NetworkRequest, VolumeRequest,
+};
+use crate::resource_labels;
+
+/// Why a plan did not complete.
+#[derive(Debug, thiserror::Error)]
+pub enum ExecError {
+    /// An engine call failed.
+    #[error("{subject}: {source}")]
+    Engine {
+        /// What the step was about.
+        subject: String,
+        /// The engine's error.
+        source: EngineError,
+    },
+    /// A dependency reported unhealthy.
+    #[error("service `{service}` is unhealthy ({container}); last health check output:\n{output}")]
+    Unhealthy {
+        /// The dependency.
+        service: String,
+        /// Its container.
+        container: String,
+        /// Last probe output.
+        output: String,
+    },
+    /// A dependency that must complete successfully exited non-zero.
+    #[error("service `{service}` ({container}) exited with code {code}; its last output:\n{logs}")]
+    DependencyFailed {
+        /// The dependency.
+        service: String,
+        /// Its container.
+        container: String,
+        /// Exit code.
+        code: i64,
+        /// Last log lines.
+        logs: String,
+    },
+    /// A dependency never reached its condition.
+    #[error(
+        "gave up after {seconds}s waiting for service `{service}` to be {condition}: {status}"
+    )]
+    Timeout {
+        /// The dependency.
+        service: String,
+        /// What it had to reach.
+        condition: String,
+        /// How long we waited.
+        seconds: u64,
+        /// What it was doing instead.
+        status: String,
+    },
+    /// `service_healthy` on a service whose containers have no healthcheck.
+    #[error("service `{0}` has no healthcheck, so it can never be healthy; add one or wait for service_started")]
+    NoHealthcheck(String),
+    /// A container whose namespace or volumes another borrows is missing.
+    #[error("{0} must exist before the containers that borrow its namespace or volumes")]
+    MissingParent(String),
+    /// The run was interrupted.
+    #[error("interrupted; run the same command again to converge")]
+    Cancelled,
+    /// A step's task panicked (a bug).
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// How a step is doing, for progress output.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StepStatus {
+    /// Waiting for a dependency condition.
+    Waiting(String),
+    /// Engine calls in progress.
+    Running,
+    /// Finished after this long.
+    Done(Duration),
+    /// Failed.
+    Failed(String),
+}
+
+/// Receives progress of every step.
+pub trait Progress: Send + Sync {
+    /// Step `index` of the plan changed status.
+    fn update(&self, index: usize, step: &Step, status: StepStatus);
+}
+
+/// Progress that goes nowhere.
+pub struct NoProgress;
+
+impl Progress for NoProgress {
+    fn update(&self, _index: usize, _step: &Step, _status: StepStatus) {}
+}
+
+/// Knobs for execution.
+#[derive(Debug, Clone)]
+pub struct ExecuteOptions {
+    /// Steps running engine calls at once.
+    pub parallel: usize,
+    /// Stop timeout for containers whose service sets none.
+    pub stop_timeout: Duration,
+    /// How long to wait for a dependency condition.
+    pub wait_timeout: Duration,
+    /// How often to look at a dependency while waiting.
+    pub poll_interval: Duration,
+}
+
+impl Default for ExecuteOptions {
+    fn default() -> Self {
+        ExecuteOptions {
+            parallel: 8,
+            stop_timeout: Duration::from_secs(10),
+            wait_timeout: Duration::from_secs(300),
+            poll_interval: Duration::from_millis(200),
+        }
+    }
+}
+
+/// What a step runs against.
+struct Ctx {
+    engine: Arc<dyn Engine>,
+    project: Arc<Project>,
+    files: BTreeMap<String, String>,
+    plan: Arc<Plan>,
+    opts: ExecuteOptions,
+    progress: Arc<dyn Progress>,
+    cancel: CancellationToken,
+    pool: Semaphore,
+}
+
+/// Runs plans against an engine.
+pub struct Executor {
+    ctx_parts: (Arc<dyn Engine>, Arc<Project>, BTreeMap<String, String>),
+    opts: ExecuteOptions,
+    progress: Arc<dyn Progress>,
+    cancel: CancellationToken,
+}
+
+impl Executor {
+    /// An executor for `project` on `engine`; `files` are the secret and
+    /// config digests the plan was made with.
+    pub fn new(
+        engine: Arc<dyn Engine>,
+        project: Arc<Project>,
+        files: BTreeMap<String, String>,
+    ) -> Self {
+        Executor {
+            ctx_parts: (engine, project, files),
+            opts: ExecuteOptions::default(),
+            progress: Arc::new(NoProgress),
+            cancel: CancellationToken::new(),
+        }
+    }
+
+    /// Use these options.
+    pub fn with_options(mut self, opts: ExecuteOptions) -> Self {
+        self.opts = opts;
+        self
+    }
+
+    /// Report progress here.
+    pub fn with_progress(mut self, progress: Arc<dyn Progress>) -> Self {
+        self.progress = progress;
+        self
+    }
+
+    /// Stop starting steps once this token is cancelled.
+    pub fn with_cancel(mut self, cancel: CancellationToken) -> Self {
+        self.cancel = cancel;
+        self
+    }
+
+    /// Run `plan` to completion, or to the first failure.
+    pub async fn execute(&self, plan: Plan) -> Result<(), ExecError> {
+        let (engine, project, files) = self.ctx_parts.clone();
+        let ctx = Arc::new(Ctx {
+            engine,
+            project,
+            files,
+            plan: Arc::new(plan),
+            opts: self.opts.clone(),
+            progress: self.progress.clone(),
+            cancel: self.cancel.clone(),
+            pool: Semaphore::new(self.opts.parallel.max(1)),
+        });
+        let n = ctx.plan.steps.len();
+        let mut started = vec![false; n];
+        let mut done = vec![false; n];
+        let mut failure: Option<ExecError> = None;
+        let mut tasks = JoinSet::new();
+        loop {
+            if failure.is_none() && !ctx.cancel.is_cancelled() {
+                for i in 0..n {
+                    if !started[i] && ctx.plan.steps[i].after.iter().all(|d| done[*d]) {
+                        started[i] = true;
+                        let ctx = ctx.clone();
+                        tasks.spawn(async move { (i, run_step(&ctx, i).await) });
+                    }
+                }
+            }
+            match tasks.join_next().await {
+                None => break,
+                Some(Ok((i, Ok(())))) => done[i] = true,
+                Some(Ok((_, Err(e)))) => {
+                    failure.get_or_insert(e);
+                }
+                Some(Err(join)) => {
+                    failure.get_or_insert(ExecError::Internal(join.to_string()));
+                }
+            }
+        }
+        match failure {
+            Some(e) => Err(e),
+            None if done.iter().all(|d| *d) => Ok(()),
+            None => Err(ExecError::Cancelled),
+        }
+    }
+}
+
+async fn run_step(ctx: &Ctx, index: usize) -> Result<(), ExecError> {
+    let step = &ctx.plan.steps[index];
+    let start = Instant::now();
+    let result = async {
+        for wait in &step.waits {
+            ctx.progress.update(
+                index,
+                step,
+                StepStatus::Waiting(format!("waiting for {}", wait.service)),
+            );
+            wait_for(ctx, wait).await?;
+        }
+        let _permit = ctx
+            .pool
+            .acquire()
+            .await
+            .map_err(|e| ExecError::Internal(e.to_string()))?;
+        ctx.progress.update(index, step, StepStatus::Running);
+        apply(ctx, &step.action).await
+    }
+    .await;
+    match &result {
+        Ok(()) => ctx
+            .progress
+            .update(index, step, StepStatus::Done(start.elapsed())),
+        Err(e) => ctx
+            .progress
+            .update(index, step, StepStatus::Failed(e.to_string())),
+    }
+    result
+}
+
+fn engine_err(subject: &str) -> impl Fn(EngineError) -> ExecError + '_ {
+    move |source| ExecError::Engine {
+        subject: subject.to_string(),
+        source,
+    }
+}
+
+async fn apply(ctx: &Ctx, action: &Action) -> Result<(), ExecError> {
+    let subject = action.subject();
+    let err = engine_err(&subject);
+    let project_name = ctx.project.name.clone().unwrap_or_default();
+    match action {
+        Action::CreateNetwork { key, name, network } => {
+            let labels = resource_labels(
+                &project_name,
+                key,
+                &planner::resource::network_hash(network),
+                None,
+            );
+            ctx.engine
+                .create_network(NetworkRequest {
+                    name: name.clone(),
+                    labels,
+                    network: network.clone(),
+                })
+                .await
+                .map_err(err)
+        }
+        Action::CreateVolume { key, name, volume } => {
+            let labels = resource_labels(
+                &project_name,
+                key,
+                &planner::resource::volume_hash(volume),
+                volume.labels.as_ref(),
+            );
+            ctx.engine
+                .create_volume(VolumeRequest {
+                    name: name.clone(),
+                    labels,
+                    volume: volume.clone(),
+                })
+                .await
+                .map_err(err)
+        }
+        Action::CreateContainer { spec } => create_and_start(ctx, spec).await,
+        Action::RecreateContainer { old_id, spec } => {
+            stop_and_remove(
+                ctx,
+                old_id,
+                stop_timeout(ctx, Some(&spec.service)),
+                &subject,
+            )
+            .await?;
+            create_and_start(ctx, spec).await
+        }
+        Action::StartContainer { id, .. } => ctx.engine.start_container(id).await.map_err(err),
+        Action::RemoveContainer { id, .. } => {
+            stop_and_remove(ctx, id, ctx.opts.stop_timeout, &subject).await
+        }
+        Action::RemoveNetwork { name } => match ctx.engine.remove_network(name).await {
+            Err(EngineError::NotFound(_)) | Ok(()) => Ok(()),
+            Err(e) => Err(err(e)),
+        },
+        Action::RemoveVolume { name } => match ctx.engine.remove_volume(name).await {
+            Err(EngineError::NotFound(_)) | Ok(()) => Ok(()),
+            Err(e) => Err(err(e)),
+        },
+    }
+}
+
+fn stop_timeout(ctx: &Ctx, svc: Option<&schema::Service>) -> Duration {
+    svc.and_then(|s| s.stop_grace_period)
+        .map(|d| d.0)
+        .unwrap_or(ctx.opts.stop_timeout)
+}
+
+async fn stop_and_remove(
+    ctx: &Ctx,
+    id: &str,
+    timeout: Duration,
+    subject: &str,
+) -> Result<(), ExecError> {
+    let err = engine_err(subject);
+    match ctx.engine.stop_container(id, timeout).await {
+        Ok(()) | Err(EngineError::NotFound(_)) => {}
+        Err(e) => return Err(err(e)),
+    }
+    match ctx.engine.remove_container(id).await {
+        Ok(()) | Err(EngineError::NotFound(_)) => Ok(()),
+        Err(e) => Err(err(e)),
+    }
+}
+
+async fn create_and_start(ctx: &Ctx, spec: &ContainerSpec) -> Result<(), ExecError> {
+    let err = engine_err(&spec.name);
+    let image_id = ctx
+        .engine
+        .image_id(&spec.image)
+        .await
+        .map_err(&err)?
+        .ok_or_else(|| err(EngineError::NotFound(format!("image {}", spec.image))))?;
+    let mut refs = BTreeMap::new();
+    if !spec.refs().is_empty() {
+        let project_name = ctx.project.name.clone().unwrap_or_default();
+        let containers = ctx
+            .engine
+            .list_containers(&project_name)
+            .await
+            .map_err(&err)?;
+        for (_, r) in spec.refs() {
+            let name = ref_name(&ctx.project, &project_name, r);
+            let id = containers
+                .iter()
+                .find(|c| c.name == name)
+                .map(|c| c.id.clone())
+                .ok_or(ExecError::MissingParent(name))?;
+            refs.insert(r.clone(), id);
+        }
+    }
+    let inputs = hash_inputs(
+        spec,
+        &image_id,
+        &|r| refs.get(r).cloned(),
+        &ctx.project,
+        &ctx.files,
+    );
+    prepare_bind_sources(spec).map_err(|e| err(EngineError::Api(e)))?;
+    let id = ctx
+        .engine
+        .create_container(CreateRequest {
+            spec: spec.clone(),
+            refs,
+            state_labels: state_labels(spec, &inputs),
+        })
+        .await
+        .map_err(&err)?;
+    ctx.engine.start_container(&id).await.map_err(err)
+}
+
+/// Bind mounts whose host directory is missing: create it (Compose's
+/// behaviour) unless the file says `create_host_path: false`.
+fn prepare_bind_sources(spec: &ContainerSpec) -> Result<(), String> {
+    for m in spec.mounts.iter().filter(|m| m.kind == MountType::Bind) {
+        let Some(source) = &m.source else { continue };
+        let path = std::path::Path::new(source);
+        if path.exists() {
+            continue;
+        }
+        if !m.create_host_path {
+            return Err(format!(
+                "bind mount source {source} does not exist (and create_host_path is false); create it first"
+            ));
+        }
+        std::fs::create_dir_all(path)
+            .map_err(|e| format!("cannot create bind mount source {source}: {e}"))?;
+    }
+    Ok(())
+}
+
+/// Wait until every replica of `wait.service` meets `wait.condition`.
+async fn wait_for(ctx: &Ctx, wait: &Wait) -> Result<(), ExecError> {
+    let project_name = ctx.project.name.clone().unwrap_or_default();
+    let deadline = Instant::now() + ctx.opts.wait_timeout;
+    let err = engine_err(&wait.service);
+    loop {
+        let containers: Vec<_> = ctx
+            .engine
+            .list_containers(&project_name)
+            .await
+            .map_err(&err)?
+            .into_iter()
+            .filter(|c| c.service == wait.service)
+            .collect();
+        let mut status = format!("no container of `{}` exists", wait.service);
+        let mut satisfied = !containers.is_empty();
+        for c in &containers {
+            match wait.condition {
+                Condition::ServiceStarted => {
+                    if c.state == RunState::Created {
+                        satisfied = false;
+                        status = format!("{} is not started", c.name);
+                    }
+                }
+                Condition::ServiceHealthy => {
+                    let st = ctx.engine.inspect_container(&c.id).await.map_err(&err)?;
+                    match st.health {
+                        Some(planner::Health::Healthy) => {}
+                        Some(planner::Health::Unhealthy) => {
+                            return Err(ExecError::Unhealthy {
+                                service: wait.service.clone(),
+                                container: c.name.clone(),
+                                output: st.last_health_output.unwrap_or_default(),
+                            })
+                        }
+                        Some(planner::Health::Starting) => {
+                            satisfied = false;
+                            status = format!("{} is still starting", c.name);
+                        }
+                        None if matches!(st.state, RunState::Exited { .. }) => {
+                            return Err(ExecError::DependencyFailed {
+                                service: wait.service.clone(),
+                                container: c.name.clone(),
+                                code: exit_code(&st.state),
+                                logs: last_lines(ctx, &c.id).await,
+                            })
+                        }
+                        None => return Err(ExecError::NoHealthcheck(wait.service.clone())),
+                    }
+                }
+                Condition::ServiceCompletedSuccessfully => match c.state {
+                    RunState::Exited { code: 0 } => {}
+                    RunState::Exited { code } => {
+                        return Err(ExecError::DependencyFailed {
+                            service: wait.service.clone(),
+                            container: c.name.clone(),
+                            code,
+                            logs: last_lines(ctx, &c.id).await,
+                        })
+                    }
+                    _ => {
+                        satisfied = false;
+                        status = format!("{} is still running", c.name);
+                    }
+                },
+            }
+        }
+        if satisfied {
+            return Ok(());
+        }
+        if Instant::now() >= deadline {
+            return Err(ExecError::Timeout {
+                service: wait.service.clone(),
+                condition: match wait.condition {
+                    Condition::ServiceStarted => "started",
+                    Condition::ServiceHealthy => "healthy",
+                    Condition::ServiceCompletedSuccessfully => "completed successfully",
+                }
+                .into(),
+                seconds: ctx.opts.wait_timeout.as_secs(),
+                status,
+            });
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(ctx.opts.poll_interval) => {}
+            _ = ctx.cancel.cancelled() => return Err(ExecError::Cancelled),
+        }
+    }
+}
+
+fn exit_code(state: &RunState) -> i64 {
+    match state {
+        RunState::Exited { code } => *code,
+        _ => -1,
+    }
+}
+
+/// The last lines a container printed, for error messages.
+async fn last_lines(ctx: &Ctx, id: &str) -> String {
+    let mut stream = ctx.engine.logs(
+        id,
+        LogOptions {
+            follow: false,
+            tail: Some(10),
+            timestamps: false,
+        },
+    );
+    let mut out = String::new();
+    while let Some(Ok(line)) = stream.next().await {
+        out.push_str(&line.text);
+    }
+    if out.is_empty() {
+        "(no output)".into()
+    } else {
+        out
+    }
+}

@@ -1,0 +1,405 @@
+//! An in-memory engine that behaves like the real one where the planner
+//! and executor can tell: labels, names that must be unique, states,
+//! health, exit codes. Tests steer it (a service's containers exit with a
+//! code when started, health is set by hand, the next call of an
+//! operation fails) and read back every mutation it performed.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use futures::stream::{self, BoxStream, StreamExt};
+use planner::{labels, Health, ObservedContainer, ObservedResource, RunState};
+
+use crate::engine::{
+    BuildRequest, ContainerStatus, CreateRequest, Engine, EngineError, EngineEvent, ExecOutput,
+    LogLine, LogOptions, NetworkRequest, Result, VolumeRequest,
+};
+
+/// A container held by the fake.
+#[derive(Debug, Clone)]
+pub struct FakeContainer {
+    /// Id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Labels.
+    pub labels: BTreeMap<String, String>,
+    /// Image id.
+    pub image_id: String,
+    /// State.
+    pub state: RunState,
+    /// Health (when it has a healthcheck).
+    pub health: Option<Health>,
+    /// Networks it is attached to.
+    pub networks: Vec<String>,
+    /// The request that created it.
+    pub request: CreateRequest,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    next_id: u64,
+    containers: BTreeMap<String, FakeContainer>,
+    networks: BTreeMap<String, BTreeMap<String, String>>,
+    volumes: BTreeMap<String, BTreeMap<String, String>>,
+    images: BTreeMap<String, String>,
+    pullable: BTreeMap<String, String>,
+    exit_codes: BTreeMap<String, i64>,
+    failures: BTreeMap<String, String>,
+    mutations: Vec<String>,
+}
+
+/// The fake engine. Cheap to clone; clones share state.
+#[derive(Debug, Clone, Default)]
+pub struct FakeEngine {
+    state: Arc<Mutex<State>>,
+}
+
+impl FakeEngine {
+    /// An empty engine.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panicking test thread poisons the lock; the state is still usable.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Put an image on the engine.
+    pub fn add_image(&self, reference: &str, id: &str) {
+        self.lock().images.insert(reference.into(), id.into());
+    }
+
+    /// Make an image available from the (fake) registry.
+    pub fn add_pullable(&self, reference: &str, id: &str) {
+        self.lock().pullable.insert(reference.into(), id.into());
+    }
+
+    /// Containers of `service` exit with `code` as soon as they start.
+    pub fn exit_on_start(&self, service: &str, code: i64) {
+        self.lock().exit_codes.insert(service.into(), code);
+    }
+
+    /// The next call of `operation` (e.g. `create_container`) fails with `message`.
+    pub fn fail_next(&self, operation: &str, message: &str) {
+        self.lock()
+            .failures
+            .insert(operation.into(), message.into());
+    }
+
+    /// Set the health of the container named `name`.
+    pub fn set_health(&self, name: &str, health: Health) {
+        let mut s = self.lock();
+        if let Some(c) = s.containers.values_mut().find(|c| c.name == name) {
+            c.health = Some(health);
+        }
+    }
+
+    /// Every mutation so far, as `operation target` lines.
+    pub fn mutations(&self) -> Vec<String> {
+        self.lock().mutations.clone()
+    }
+
+    /// Forget the mutation log.
+    pub fn clear_mutations(&self) {
+        self.lock().mutations.clear();
+    }
+
+    /// All containers, by name.
+    pub fn containers(&self) -> BTreeMap<String, FakeContainer> {
+        self.lock()
+            .containers
+            .values()
+            .map(|c| (c.name.clone(), c.clone()))
+            .collect()
+    }
+
+    /// Names of all networks.
+    pub fn networks(&self) -> Vec<String> {
+        self.lock().networks.keys().cloned().collect()
+    }
+
+    /// Names of all volumes.
+    pub fn volumes(&self) -> Vec<String> {
+        self.lock().volumes.keys().cloned().collect()
+    }
+
+    /// Stop a container as if it crashed or was stopped by hand.
+    pub fn kill(&self, name: &str, code: i64) {
+        let mut s = self.lock();
+        if let Some(c) = s.containers.values_mut().find(|c| c.name == name) {
+            c.state = RunState::Exited { code };
+        }
+    }
+
+    fn mutate(s: &mut State, op: &str, target: &str) -> Result<()> {
+        if let Some(message) = s.failures.remove(op) {
+            return Err(EngineError::Api(message));
+        }
+        s.mutations.push(format!("{op} {target}"));
+        Ok(())
+    }
+
+    fn find<'a>(s: &'a mut State, id: &str) -> Result<&'a mut FakeContainer> {
+        s.containers
+            .get_mut(id)
+            .ok_or_else(|| EngineError::NotFound(format!("container {id}")))
+    }
+}
+
+fn resources(
+    map: &BTreeMap<String, BTreeMap<String, String>>,
+    project: &str,
+) -> Vec<ObservedResource> {
+    map.iter()
+        .filter(|(_, l)| l.get(labels::PROJECT).map(String::as_str) == Some(project))
+        .map(|(name, l)| ObservedResource {
+            name: name.clone(),
+            key: l.get(labels::RESOURCE).cloned().unwrap_or_default(),
+            hash: l.get(labels::RESOURCE_HASH).cloned().unwrap_or_default(),
+        })
+        .collect()
+}
+
+#[async_trait]
+impl Engine for FakeEngine {
+    async fn describe(&self) -> Result<String> {
+        Ok("fake engine".into())
+    }
+
+    async fn list_containers(&self, project: &str) -> Result<Vec<ObservedContainer>> {
+        let s = self.lock();
+        Ok(s.containers
+            .values()
+            .filter(|c| c.labels.get(labels::PROJECT).map(String::as_str) == Some(project))
+            .map(|c| ObservedContainer {
+                id: c.id.clone(),
+                name: c.name.clone(),
+                service: c.labels.get(labels::SERVICE).cloned().unwrap_or_default(),
+                replica: c
+                    .labels
+                    .get(labels::REPLICA)
+                    .and_then(|r| r.parse().ok())
+                    .unwrap_or(0),
+                config_hash: c
+                    .labels
+                    .get(labels::CONFIG_HASH)
+                    .cloned()
+                    .unwrap_or_default(),
+                labels: c.labels.clone(),
+                state: c.state.clone(),
+                health: c.health,
+                image_id: c.image_id.clone(),
+            })
+            .collect())
+    }
+
+    async fn list_networks(&self, project: &str) -> Result<Vec<ObservedResource>> {
+        Ok(resources(&self.lock().networks, project))
+    }
+
+    async fn list_volumes(&self, project: &str) -> Result<Vec<ObservedResource>> {
+        Ok(resources(&self.lock().volumes, project))
+    }
+
+    async fn network_exists(&self, name: &str) -> Result<bool> {
+        Ok(self.lock().networks.contains_key(name))
+    }
+
+    async fn volume_exists(&self, name: &str) -> Result<bool> {
+        Ok(self.lock().volumes.contains_key(name))
+    }
+
+    async fn image_id(&self, reference: &str) -> Result<Option<String>> {
+        Ok(self.lock().images.get(reference).cloned())
+    }
+
+    async fn pull_image(&self, reference: &str) -> Result<()> {
+        let mut s = self.lock();
+        Self::mutate(&mut s, "pull_image", reference)?;
+        match s.pullable.get(reference).cloned() {
+            Some(id) => {
+                s.images.insert(reference.into(), id);
+                Ok(())
+            }
+            None => Err(EngineError::Pull {
+                image: reference.into(),
+                message: "no registry answers for it".into(),
+            }),
+        }
+    }
+
+    async fn build_image(&self, request: BuildRequest) -> Result<()> {
+        let mut s = self.lock();
+        Self::mutate(&mut s, "build_image", &request.tag)?;
+        let id = format!("sha256:built-{}", request.context_tar.len());
+        s.images.insert(request.tag, id);
+        Ok(())
+    }
+
+    async fn create_network(&self, request: NetworkRequest) -> Result<()> {
+        let mut s = self.lock();
+        Self::mutate(&mut s, "create_network", &request.name)?;
+        if s.networks.contains_key(&request.name) {
+            return Err(EngineError::Conflict(format!("network {}", request.name)));
+        }
+        s.networks.insert(request.name, request.labels);
+        Ok(())
+    }
+
+    async fn remove_network(&self, name: &str) -> Result<()> {
+        let mut s = self.lock();
+        Self::mutate(&mut s, "remove_network", name)?;
+        if s.containers
+            .values()
+            .any(|c| c.networks.iter().any(|n| n == name))
+        {
+            return Err(EngineError::Api(format!(
+                "network {name} has active endpoints"
+            )));
+        }
+        s.networks
+            .remove(name)
+            .map(|_| ())
+            .ok_or_else(|| EngineError::NotFound(format!("network {name}")))
+    }
+
+    async fn create_volume(&self, request: VolumeRequest) -> Result<()> {
+        let mut s = self.lock();
+        Self::mutate(&mut s, "create_volume", &request.name)?;
+        s.volumes.entry(request.name).or_insert(request.labels);
+        Ok(())
+    }
+
+    async fn remove_volume(&self, name: &str) -> Result<()> {
+        let mut s = self.lock();
+        Self::mutate(&mut s, "remove_volume", name)?;
+        s.volumes
+            .remove(name)
+            .map(|_| ())
+            .ok_or_else(|| EngineError::NotFound(format!("volume {name}")))
+    }
+
+    async fn create_container(&self, request: CreateRequest) -> Result<String> {
+        let mut s = self.lock();
+        Self::mutate(&mut s, "create_container", &request.spec.name)?;
+        if s.containers.values().any(|c| c.name == request.spec.name) {
+            return Err(EngineError::Conflict(format!(
+                "container name {}",
+                request.spec.name
+            )));
+        }
+        let image_id = s
+            .images
+            .get(&request.spec.image)
+            .cloned()
+            .ok_or_else(|| EngineError::NotFound(format!("image {}", request.spec.image)))?;
+        let networks = match &request.spec.networking {
+            planner::Networking::Networks(list) => list.iter().map(|a| a.network.clone()).collect(),
+            _ => Vec::new(),
+        };
+        for n in &networks {
+            if !s.networks.contains_key(n) {
+                return Err(EngineError::NotFound(format!("network {n}")));
+            }
+        }
+        s.next_id += 1;
+        let id = format!("fake{:08}", s.next_id);
+        let mut labels = request.spec.labels.clone();
+        labels.extend(request.state_labels.clone());
+        s.containers.insert(
+            id.clone(),
+            FakeContainer {
+                id: id.clone(),
+                name: request.spec.name.clone(),
+                labels,
+                image_id,
+                state: RunState::Created,
+                health: None,
+                networks,
+                request,
+            },
+        );
+        Ok(id)
+    }
+
+    async fn start_container(&self, id: &str) -> Result<()> {
+        let mut s = self.lock();
+        Self::mutate(&mut s, "start_container", id)?;
+        let exit_codes = s.exit_codes.clone();
+        let c = Self::find(&mut s, id)?;
+        let service = c.labels.get(labels::SERVICE).cloned().unwrap_or_default();
+        let checked = c
+            .request
+            .spec
+            .healthcheck
+            .as_ref()
+            .is_some_and(|h| h.test.first().map(String::as_str) != Some("NONE"));
+        c.state = match exit_codes.get(&service) {
+            Some(code) => RunState::Exited { code: *code },
+            None => RunState::Running,
+        };
+        c.health = checked.then_some(Health::Healthy);
+        Ok(())
+    }
+
+    async fn stop_container(&self, id: &str, _timeout: Duration) -> Result<()> {
+        let mut s = self.lock();
+        Self::mutate(&mut s, "stop_container", id)?;
+        let c = Self::find(&mut s, id)?;
+        if c.state == RunState::Running {
+            c.state = RunState::Exited { code: 137 };
+        }
+        Ok(())
+    }
+
+    async fn remove_container(&self, id: &str) -> Result<()> {
+        let mut s = self.lock();
+        Self::mutate(&mut s, "remove_container", id)?;
+        let c = Self::find(&mut s, id)?;
+        if c.state == RunState::Running {
+            return Err(EngineError::Api(format!("container {id} is running")));
+        }
+        s.containers.remove(id);
+        Ok(())
+    }
+
+    async fn inspect_container(&self, id: &str) -> Result<ContainerStatus> {
+        let mut s = self.lock();
+        let c = Self::find(&mut s, id)?;
+        Ok(ContainerStatus {
+            state: c.state.clone(),
+            health: c.health,
+            last_health_output: (c.health == Some(Health::Unhealthy))
+                .then(|| "probe failed".to_string()),
+            ports: Vec::new(),
+        })
+    }
+
+    fn logs(&self, id: &str, _options: LogOptions) -> BoxStream<'static, Result<LogLine>> {
+        let line = LogLine {
+            stderr: false,
+            text: format!("output of {id}\n"),
+        };
+        stream::iter(vec![Ok(line)]).boxed()
+    }
+
+    fn events(&self, _project: &str) -> BoxStream<'static, Result<EngineEvent>> {
+        stream::empty().boxed()
+    }
+
+    async fn exec(&self, id: &str, command: Vec<String>) -> Result<ExecOutput> {
+        let mut s = self.lock();
+        let c = Self::find(&mut s, id)?;
+        if c.state != RunState::Running {
+            return Err(EngineError::Api(format!("container {id} is not running")));
+        }
+        Ok(ExecOutput {
+            code: 0,
+            output: command.join(" "),
+        })
+    }
+}

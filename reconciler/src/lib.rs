@@ -1,0 +1,37 @@
+//! Effects: the `Engine` trait and its implementations, reading observed
+//! state, and executing plans.
+//!
+//! - [`engine`]: the trait, engine-neutral.
+//! - [`docker`]: Docker over its HTTP API (bollard), version negotiated.
+//! - [`fake`]: an in-memory engine for tests, with failure injection.
+//! - [`observe`](mod@observe): engine -> [`planner::Observed`].
+//! - [`execute`]: run a [`planner::Plan`] in dependency order, in parallel.
+//! - [`lock`]: one `stack` process at a time per project.
+
+pub mod docker;
+pub mod engine;
+pub mod execute;
+pub mod fake;
+pub mod lock;
+pub mod observe;
+
+use std::collections::BTreeMap;
+
+pub use engine::{Engine, EngineError};
+pub use execute::{ExecError, ExecuteOptions, Executor, Progress, StepStatus};
+pub use observe::observe;
+
+/// Labels of a network or volume `stack` creates: the project, the key in
+/// the stack file, the definition's hash, and the file's own labels.
+pub fn resource_labels(
+    project: &str,
+    key: &str,
+    hash: &str,
+    own: Option<&BTreeMap<String, String>>,
+) -> BTreeMap<String, String> {
+    let mut labels = own.cloned().unwrap_or_default();
+    labels.insert(planner::labels::PROJECT.into(), project.into());
+    labels.insert(planner::labels::RESOURCE.into(), key.into());
+    labels.insert(planner::labels::RESOURCE_HASH.into(), hash.into());
+    labels
+}

@@ -1,0 +1,49 @@
+//! Read what the engine runs for a project into the planner's terms.
+
+use std::collections::BTreeSet;
+
+use planner::Observed;
+use schema::Project;
+
+use crate::engine::{Engine, Result};
+
+/// Everything the planner needs to know about `project` on `engine`:
+/// its labelled containers, networks and volumes, the ids of the images
+/// its services name, and which external networks and volumes exist.
+pub async fn observe(engine: &dyn Engine, project: &Project) -> Result<Observed> {
+    let name = project.name.clone().unwrap_or_default();
+    let (containers, networks, volumes) = futures::try_join!(
+        engine.list_containers(&name),
+        engine.list_networks(&name),
+        engine.list_volumes(&name),
+    )?;
+    let mut observed = Observed {
+        containers,
+        networks,
+        volumes,
+        ..Default::default()
+    };
+    let images: BTreeSet<&String> = project
+        .services
+        .values()
+        .filter_map(|s| s.image.as_ref())
+        .collect();
+    for image in images {
+        if let Some(id) = engine.image_id(image).await? {
+            observed.images.insert(image.clone(), id);
+        }
+    }
+    for net in project.networks.values().filter(|n| n.external) {
+        let n = net.name.clone().unwrap_or_default();
+        if engine.network_exists(&n).await? {
+            observed.external_networks.push(n);
+        }
+    }
+    for vol in project.volumes.values().filter(|v| v.external) {
+        let n = vol.name.clone().unwrap_or_default();
+        if engine.volume_exists(&n).await? {
+            observed.external_volumes.push(n);
+        }
+    }
+    Ok(observed)
+}
