@@ -1,0 +1,392 @@
+//! The planner against the fake engine: plan, execute, change the stack
+//! file, plan again, and check every action and the reason it gives.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use planner::{plan_down, plan_up, Action, Desired, Plan, UpOptions};
+use reconciler::fake::FakeEngine;
+use reconciler::{observe, ExecError, ExecuteOptions, Executor};
+use schema::Project;
+
+static N: AtomicUsize = AtomicUsize::new(0);
+
+fn project(yaml: &str) -> Project {
+    let dir = std::env::temp_dir().join(format!(
+        "stack-fake-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("stack.yaml"), yaml).unwrap();
+    let loaded = schema::load(&schema::Options {
+        working_dir: dir.clone(),
+        project_name: Some("p".into()),
+        ..Default::default()
+    });
+    let _ = std::fs::remove_dir_all(&dir);
+    loaded.unwrap_or_else(|d| panic!("{d}")).project
+}
+
+fn engine() -> FakeEngine {
+    let e = FakeEngine::new();
+    e.add_image("busybox:1.36", "sha256:aaa");
+    e
+}
+
+async fn plan(
+    engine: &FakeEngine,
+    p: &Project,
+    opts: &UpOptions,
+    files: &BTreeMap<String, String>,
+) -> Plan {
+    let observed = observe(engine, p).await.unwrap();
+    plan_up(
+        &Desired {
+            project: p,
+            files: files.clone(),
+        },
+        &observed,
+        opts,
+    )
+}
+
+async fn run(engine: &FakeEngine, p: &Project, plan: Plan) -> Result<(), ExecError> {
+    Executor::new(
+        Arc::new(engine.clone()),
+        Arc::new(p.clone()),
+        BTreeMap::new(),
+    )
+    .with_options(ExecuteOptions {
+        wait_timeout: Duration::from_secs(2),
+        poll_interval: Duration::from_millis(5),
+        ..Default::default()
+    })
+    .execute(plan)
+    .await
+}
+
+async fn up(engine: &FakeEngine, p: &Project) -> Plan {
+    let pl = plan(engine, p, &UpOptions::default(), &BTreeMap::new()).await;
+    assert!(pl.blockers.is_empty(), "{:?}", pl.blockers);
+    run(engine, p, pl.clone()).await.unwrap();
+    pl
+}
+
+/// `verb subject: reason` for every step.
+fn lines(plan: &Plan) -> Vec<String> {
+    plan.steps
+        .iter()
+        .map(|s| format!("{} {}: {}", s.action.verb(), s.action.subject(), s.reason))
+        .collect()
+}
+
+const STACK: &str = "
+services:
+  db:
+    image: busybox:1.36
+    volumes: [data:/data]
+    healthcheck: {test: [CMD, 'true']}
+  api:
+    image: busybox:1.36
+    environment: {API_URL: http://db}
+    depends_on: {db: {condition: service_healthy}}
+  side:
+    image: busybox:1.36
+    network_mode: service:api
+  web:
+    image: busybox:1.36
+    depends_on: [api]
+volumes:
+  data: {}
+";
+
+#[tokio::test]
+async fn first_up_creates_everything_and_second_changes_nothing() {
+    let e = engine();
+    let p = project(STACK);
+    let first = up(&e, &p).await;
+    let mut l = lines(&first);
+    l.sort();
+    assert_eq!(
+        l,
+        vec![
+            "create network p_default: not created yet",
+            "create p-api-1: not created yet",
+            "create p-db-1: not created yet",
+            "create p-side-1: not created yet",
+            "create p-web-1: not created yet",
+            "create volume p_data: not created yet",
+        ]
+    );
+    e.clear_mutations();
+    let second = plan(&e, &p, &UpOptions::default(), &BTreeMap::new()).await;
+    assert!(second.is_empty(), "{:?}", lines(&second));
+    run(&e, &p, second).await.unwrap();
+    assert!(e.mutations().is_empty(), "{:?}", e.mutations());
+}
+
+#[tokio::test]
+async fn dependencies_start_first() {
+    let e = engine();
+    let p = project(STACK);
+    up(&e, &p).await;
+    let creates: Vec<String> = e
+        .mutations()
+        .into_iter()
+        .filter(|m| m.starts_with("create_container"))
+        .collect();
+    let pos = |name: &str| creates.iter().position(|m| m.ends_with(name)).unwrap();
+    assert!(pos("p-db-1") < pos("p-api-1"));
+    assert!(pos("p-api-1") < pos("p-side-1"));
+    assert!(pos("p-api-1") < pos("p-web-1"));
+}
+
+#[tokio::test]
+async fn an_env_change_recreates_that_service_and_its_sidecar_only() {
+    let e = engine();
+    up(&e, &project(STACK)).await;
+    let changed = project(&STACK.replace("http://db", "http://db:5432"));
+    let pl = plan(&e, &changed, &UpOptions::default(), &BTreeMap::new()).await;
+    assert_eq!(
+        lines(&pl),
+        vec![
+            "recreate p-api-1: environment.API_URL changed",
+            "recreate p-side-1: its network_mode parent p-api-1 gets a new container",
+        ]
+    );
+    run(&e, &changed, pl).await.unwrap();
+    assert!(plan(&e, &changed, &UpOptions::default(), &BTreeMap::new())
+        .await
+        .is_empty());
+}
+
+#[tokio::test]
+async fn a_sidecar_left_on_an_old_parent_is_recreated_next_time() {
+    let e = engine();
+    let p = project(STACK);
+    up(&e, &p).await;
+    // Replace the parent alone, as an interrupted run or another tool might.
+    let changed = project(&STACK.replace("http://db", "http://other"));
+    let mut pl = plan(&e, &changed, &UpOptions::default(), &BTreeMap::new()).await;
+    pl.steps.retain(|s| s.action.subject() == "p-api-1");
+    run(&e, &changed, pl).await.unwrap();
+    let next = plan(&e, &changed, &UpOptions::default(), &BTreeMap::new()).await;
+    assert_eq!(
+        lines(&next),
+        vec!["recreate p-side-1: its network_mode parent p-api-1 was replaced"]
+    );
+}
+
+#[tokio::test]
+async fn scaling_adds_and_removes_replicas_without_touching_the_rest() {
+    let e = engine();
+    let one = project("services:\n  w:\n    image: busybox:1.36\n");
+    up(&e, &one).await;
+    let three = project("services:\n  w:\n    image: busybox:1.36\n    deploy: {replicas: 3}\n");
+    let pl = plan(&e, &three, &UpOptions::default(), &BTreeMap::new()).await;
+    assert_eq!(
+        lines(&pl),
+        vec![
+            "create p-w-2: not created yet",
+            "create p-w-3: not created yet"
+        ]
+    );
+    run(&e, &three, pl).await.unwrap();
+    let pl = plan(&e, &one, &UpOptions::default(), &BTreeMap::new()).await;
+    assert_eq!(
+        lines(&pl),
+        vec![
+            "remove p-w-3: scaled from 3 to 1",
+            "remove p-w-2: scaled from 3 to 1"
+        ]
+    );
+    run(&e, &one, pl).await.unwrap();
+    assert_eq!(e.containers().keys().collect::<Vec<_>>(), vec!["p-w-1"]);
+}
+
+#[tokio::test]
+async fn orphans_are_reported_and_removed_on_request() {
+    let e = engine();
+    up(
+        &e,
+        &project("services:\n  a:\n    image: busybox:1.36\n  old:\n    image: busybox:1.36\n"),
+    )
+    .await;
+    let p = project("services:\n  a:\n    image: busybox:1.36\n");
+    let kept = plan(&e, &p, &UpOptions::default(), &BTreeMap::new()).await;
+    assert!(kept.is_empty());
+    assert!(
+        kept.warnings[0].contains("p-old-1 is an orphan"),
+        "{:?}",
+        kept.warnings
+    );
+    let opts = UpOptions {
+        remove_orphans: true,
+        ..Default::default()
+    };
+    let removed = plan(&e, &p, &opts, &BTreeMap::new()).await;
+    assert_eq!(
+        lines(&removed),
+        vec!["remove p-old-1: orphan (service `old` is no longer in the stack file)"]
+    );
+}
+
+#[tokio::test]
+async fn a_new_image_id_recreates_with_that_reason() {
+    let e = engine();
+    let p = project("services:\n  a:\n    image: busybox:1.36\n");
+    up(&e, &p).await;
+    e.add_image("busybox:1.36", "sha256:bbb");
+    let pl = plan(&e, &p, &UpOptions::default(), &BTreeMap::new()).await;
+    assert_eq!(
+        lines(&pl),
+        vec!["recreate p-a-1: image busybox:1.36 now has a different id"]
+    );
+}
+
+#[tokio::test]
+async fn a_changed_secret_file_recreates_with_that_reason() {
+    let e = engine();
+    let p = project("services:\n  a:\n    image: busybox:1.36\n    secrets: [key]\nsecrets:\n  key: {file: ./key}\n");
+    let files = BTreeMap::from([("secret:key".to_string(), "d1".to_string())]);
+    let pl = plan(&e, &p, &UpOptions::default(), &files).await;
+    Executor::new(Arc::new(e.clone()), Arc::new(p.clone()), files)
+        .execute(pl)
+        .await
+        .unwrap();
+    let changed = BTreeMap::from([("secret:key".to_string(), "d2".to_string())]);
+    let pl = plan(&e, &p, &UpOptions::default(), &changed).await;
+    assert_eq!(lines(&pl), vec!["recreate p-a-1: secret key changed"]);
+}
+
+#[tokio::test]
+async fn stopped_containers_start_and_finished_one_shots_stay_done() {
+    let e = engine();
+    e.exit_on_start("migrate", 0);
+    let p =
+        project("services:\n  a:\n    image: busybox:1.36\n  migrate:\n    image: busybox:1.36\n");
+    up(&e, &p).await;
+    e.kill("p-a-1", 137);
+    let pl = plan(&e, &p, &UpOptions::default(), &BTreeMap::new()).await;
+    assert_eq!(
+        lines(&pl),
+        vec!["start p-a-1: not running (exited with 137)"]
+    );
+}
+
+#[tokio::test]
+async fn force_and_no_recreate() {
+    let e = engine();
+    let p = project("services:\n  a:\n    image: busybox:1.36\n");
+    up(&e, &p).await;
+    let force = UpOptions {
+        force_recreate: true,
+        ..Default::default()
+    };
+    assert_eq!(
+        lines(&plan(&e, &p, &force, &BTreeMap::new()).await),
+        vec!["recreate p-a-1: --force-recreate"]
+    );
+    let changed = project("services:\n  a:\n    image: busybox:1.36\n    command: [sleep, '1']\n");
+    let keep = UpOptions {
+        no_recreate: true,
+        ..Default::default()
+    };
+    assert!(plan(&e, &changed, &keep, &BTreeMap::new()).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_failed_one_shot_stops_the_run_with_its_output() {
+    let e = engine();
+    e.exit_on_start("migrate", 3);
+    let p = project(
+        "services:\n  migrate:\n    image: busybox:1.36\n  app:\n    image: busybox:1.36\n    depends_on: {migrate: {condition: service_completed_successfully}}\n",
+    );
+    let pl = plan(&e, &p, &UpOptions::default(), &BTreeMap::new()).await;
+    let err = run(&e, &p, pl).await.unwrap_err();
+    assert!(
+        matches!(err, ExecError::DependencyFailed { code: 3, .. }),
+        "{err}"
+    );
+    assert!(err.to_string().contains("output of"), "{err}");
+    assert!(!e.containers().contains_key("p-app-1"));
+}
+
+#[tokio::test]
+async fn an_engine_failure_stops_the_run_and_a_rerun_converges_without_duplicates() {
+    let e = engine();
+    let p = project(STACK);
+    e.fail_next("create_container", "disk full");
+    let pl = plan(&e, &p, &UpOptions::default(), &BTreeMap::new()).await;
+    let err = run(&e, &p, pl).await.unwrap_err();
+    assert!(err.to_string().contains("disk full"), "{err}");
+    up(&e, &p).await;
+    assert_eq!(e.containers().len(), 4);
+    assert!(plan(&e, &p, &UpOptions::default(), &BTreeMap::new())
+        .await
+        .is_empty());
+}
+
+#[tokio::test]
+async fn up_of_one_service_brings_its_dependencies_only() {
+    let e = engine();
+    let p = project(STACK);
+    let opts = UpOptions {
+        services: vec!["api".into()],
+        ..Default::default()
+    };
+    let pl = plan(&e, &p, &opts, &BTreeMap::new()).await;
+    run(&e, &p, pl).await.unwrap();
+    assert_eq!(
+        e.containers().keys().collect::<Vec<_>>(),
+        vec!["p-api-1", "p-db-1"]
+    );
+}
+
+#[tokio::test]
+async fn down_keeps_volumes_unless_asked() {
+    let e = engine();
+    let p = project(STACK);
+    up(&e, &p).await;
+    let observed = observe(&e, &p).await.unwrap();
+    run(&e, &p, plan_down(&observed, false)).await.unwrap();
+    assert!(e.containers().is_empty());
+    assert!(e.networks().is_empty());
+    assert_eq!(e.volumes(), vec!["p_data"]);
+    let observed = observe(&e, &p).await.unwrap();
+    run(&e, &p, plan_down(&observed, true)).await.unwrap();
+    assert!(e.volumes().is_empty());
+}
+
+#[tokio::test]
+async fn a_changed_volume_definition_blocks_the_plan() {
+    let e = engine();
+    up(&e, &project(STACK)).await;
+    let changed = project(&STACK.replace(
+        "  data: {}",
+        "  data: {driver_opts: {type: tmpfs, device: tmpfs}}",
+    ));
+    let pl = plan(&e, &changed, &UpOptions::default(), &BTreeMap::new()).await;
+    assert_eq!(pl.blockers.len(), 1);
+    assert!(pl.blockers[0]
+        .message
+        .contains("volume `p_data` exists with another definition"));
+    assert!(!pl
+        .steps
+        .iter()
+        .any(|s| matches!(s.action, Action::CreateVolume { .. })));
+}
+
+#[tokio::test]
+async fn a_missing_image_blocks_the_plan_naming_service_and_image() {
+    let e = FakeEngine::new();
+    let p = project("services:\n  a:\n    image: nope:1\n");
+    let pl = plan(&e, &p, &UpOptions::default(), &BTreeMap::new()).await;
+    assert_eq!(
+        pl.blockers[0].message,
+        "service `a`: image `nope:1` is not on the engine"
+    );
+}
