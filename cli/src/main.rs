@@ -3,12 +3,15 @@
 //! errors; this crate turns them into reports and exit codes.
 
 mod commands;
+mod progress;
 mod project;
+mod session;
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use commands::lifecycle::Verb;
 use project::ProjectArgs;
 
 /// Declarative multi-container stacks, from a Compose-compatible file.
@@ -19,7 +22,7 @@ struct Cli {
     project: ProjectArgs,
 
     /// Log more (-v: debug, -vv: trace). `RUST_LOG` overrides.
-    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    #[arg(short, long, action = clap::ArgAction::Count)]
     verbose: u8,
 
     #[command(subcommand)]
@@ -28,6 +31,28 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Create and start the stack, or change it to match the file.
+    Up(commands::up::Args),
+    /// Stop and remove the stack's containers and networks (volumes with -v).
+    Down(commands::down::Args),
+    /// Show what `up` would change, and why (exit 2 when changes are pending).
+    Plan(commands::plan::Args),
+    /// List the stack's containers.
+    Ps(commands::ps::Args),
+    /// Show the containers' output.
+    Logs(commands::logs::Args),
+    /// Run a command in a running container.
+    Exec(commands::exec::Args),
+    /// Start existing containers.
+    Start(commands::lifecycle::Args),
+    /// Stop running containers.
+    Stop(commands::lifecycle::Args),
+    /// Restart containers.
+    Restart(commands::lifecycle::Args),
+    /// Pull the services' images.
+    Pull(commands::images::Args),
+    /// Build the images of services with `build:`.
+    Build(commands::images::Args),
     /// Print the fully resolved stack file, or parts of it.
     Config(commands::config::Args),
     /// Report risky settings (unpinned images, engine socket mounts...).
@@ -40,6 +65,7 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Config(args) => commands::config::run(&cli.project, args),
         Command::Lint => commands::lint::run(&cli.project),
+        command => run_async(&cli.project, command),
     };
     match result {
         Ok(code) => code,
@@ -47,6 +73,39 @@ fn main() -> ExitCode {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Commands that talk to the engine run on a tokio runtime.
+fn run_async(project: &ProjectArgs, command: &Command) -> anyhow::Result<ExitCode> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        match command {
+            Command::Up(a) => commands::up::run(project, a).await,
+            Command::Down(a) => commands::down::run(project, a).await,
+            Command::Plan(a) => commands::plan::run(project, a).await,
+            Command::Ps(a) => commands::ps::run(project, a).await,
+            Command::Logs(a) => commands::logs::run(project, a).await,
+            Command::Exec(a) => commands::exec::run(project, a).await,
+            Command::Start(a) => commands::lifecycle::run(project, a, Verb::Start).await,
+            Command::Stop(a) => commands::lifecycle::run(project, a, Verb::Stop).await,
+            Command::Restart(a) => commands::lifecycle::run(project, a, Verb::Restart).await,
+            Command::Pull(a) => commands::images::run(project, a, false).await,
+            Command::Build(a) => commands::images::run(project, a, true).await,
+            Command::Config(_) | Command::Lint => unreachable!("handled without a runtime"),
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn command_line_definition_is_consistent() {
+        super::Cli::command().debug_assert();
     }
 }
 

@@ -1,4 +1,5 @@
-//! The options every subcommand shares (`-f`, `-p`, `--profile`...) and
+//! The options every subcommand shares (`-f`, `-p`, `--profile`...; given
+//! before the subcommand, as with `docker compose`) and
 //! loading the stack they describe.
 
 use std::path::PathBuf;
@@ -10,23 +11,23 @@ use schema::{Diagnostic, Loaded};
 #[derive(Debug, Clone, Args)]
 pub struct ProjectArgs {
     /// Stack file; repeat to merge several, later ones override earlier ones.
-    #[arg(short = 'f', long = "file", global = true, value_name = "FILE")]
+    #[arg(short = 'f', long = "file", value_name = "FILE")]
     pub files: Vec<PathBuf>,
 
     /// Project name (default: `name:` in the file, else the directory name).
-    #[arg(short = 'p', long = "project-name", global = true, value_name = "NAME")]
+    #[arg(short = 'p', long = "project-name", value_name = "NAME")]
     pub project_name: Option<String>,
 
     /// Directory relative paths are resolved against (default: the first file's).
-    #[arg(long, global = true, value_name = "DIR")]
+    #[arg(long, value_name = "DIR")]
     pub project_directory: Option<PathBuf>,
 
     /// Read variables from this file instead of `.env`; repeatable.
-    #[arg(long = "env-file", global = true, value_name = "FILE")]
+    #[arg(long = "env-file", value_name = "FILE")]
     pub env_files: Vec<PathBuf>,
 
     /// Enable services of this profile; repeatable.
-    #[arg(long = "profile", global = true, value_name = "NAME")]
+    #[arg(long = "profile", value_name = "NAME")]
     pub profiles: Vec<String>,
 }
 

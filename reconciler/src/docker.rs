@@ -32,8 +32,8 @@ use planner::{
 use schema::MountType;
 
 use crate::engine::{
-    BuildRequest, ContainerStatus, CreateRequest, Engine, EngineError, EngineEvent, ExecOutput,
-    LogLine, LogOptions, NetworkRequest, Result, VolumeRequest,
+    AttachedIo, BuildRequest, ContainerStatus, CreateRequest, Engine, EngineError, EngineEvent,
+    ExecOutput, LogLine, LogOptions, NetworkRequest, Result, VolumeRequest,
 };
 
 /// The Docker engine.
@@ -825,6 +825,66 @@ impl Engine for DockerEngine {
             code: inspect.exit_code.unwrap_or(-1),
             output,
         })
+    }
+
+    async fn exec_attached(
+        &self,
+        id: &str,
+        command: Vec<String>,
+        tty: bool,
+        io: AttachedIo,
+    ) -> Result<i64> {
+        use tokio::io::AsyncWriteExt;
+        let exec = self
+            .docker
+            .create_exec(
+                id,
+                bollard::models::ExecConfig {
+                    cmd: Some(command),
+                    attach_stdin: Some(true),
+                    attach_stdout: Some(true),
+                    attach_stderr: Some(true),
+                    tty: Some(tty),
+                    ..Default::default()
+                },
+            )
+            .await
+            .map_err(map_err)?;
+        let started = self
+            .docker
+            .start_exec(
+                &exec.id,
+                Some(bollard::exec::StartExecOptions {
+                    tty,
+                    ..Default::default()
+                }),
+            )
+            .await
+            .map_err(map_err)?;
+        if let bollard::exec::StartExecResults::Attached {
+            output: mut stream,
+            mut input,
+        } = started
+        {
+            let mut reader = io.input;
+            let feeder = tokio::spawn(async move {
+                let _ = tokio::io::copy(&mut reader, &mut input).await;
+                let _ = input.shutdown().await;
+            });
+            let mut out = io.output;
+            while let Some(chunk) = stream.next().await {
+                let bytes = chunk.map_err(map_err)?.into_bytes();
+                out.write_all(&bytes)
+                    .await
+                    .map_err(|e| EngineError::Api(e.to_string()))?;
+                out.flush()
+                    .await
+                    .map_err(|e| EngineError::Api(e.to_string()))?;
+            }
+            feeder.abort();
+        }
+        let inspect = self.docker.inspect_exec(&exec.id).await.map_err(map_err)?;
+        Ok(inspect.exit_code.unwrap_or(-1))
     }
 }
 

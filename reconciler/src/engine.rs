@@ -6,9 +6,12 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use std::pin::Pin;
+
 use async_trait::async_trait;
 use futures::stream::BoxStream;
 use planner::{ContainerSpec, Health, ObservedContainer, ObservedResource, Ref, RunState};
+use tokio::io::{AsyncRead, AsyncWrite};
 
 /// What went wrong talking to the engine.
 #[derive(Debug, thiserror::Error)]
@@ -194,4 +197,21 @@ pub trait Engine: Send + Sync {
     fn events(&self, project: &str) -> BoxStream<'static, Result<EngineEvent>>;
     /// Run a command in a container and collect its output.
     async fn exec(&self, id: &str, command: Vec<String>) -> Result<ExecOutput>;
+    /// Run a command in a container wired to `input` and `output` (with a
+    /// pseudo-terminal when `tty`); returns its exit code.
+    async fn exec_attached(
+        &self,
+        id: &str,
+        command: Vec<String>,
+        tty: bool,
+        io: AttachedIo,
+    ) -> Result<i64>;
+}
+
+/// The two ends an attached exec talks to.
+pub struct AttachedIo {
+    /// What the command reads.
+    pub input: Pin<Box<dyn AsyncRead + Send>>,
+    /// Where its output goes.
+    pub output: Pin<Box<dyn AsyncWrite + Send>>,
 }

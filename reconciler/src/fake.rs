@@ -13,8 +13,8 @@ use futures::stream::{self, BoxStream, StreamExt};
 use planner::{labels, Health, ObservedContainer, ObservedResource, RunState};
 
 use crate::engine::{
-    BuildRequest, ContainerStatus, CreateRequest, Engine, EngineError, EngineEvent, ExecOutput,
-    LogLine, LogOptions, NetworkRequest, Result, VolumeRequest,
+    AttachedIo, BuildRequest, ContainerStatus, CreateRequest, Engine, EngineError, EngineEvent,
+    ExecOutput, LogLine, LogOptions, NetworkRequest, Result, VolumeRequest,
 };
 
 /// A container held by the fake.
@@ -401,5 +401,19 @@ impl Engine for FakeEngine {
             code: 0,
             output: command.join(" "),
         })
+    }
+
+    async fn exec_attached(
+        &self,
+        id: &str,
+        command: Vec<String>,
+        _tty: bool,
+        mut io: AttachedIo,
+    ) -> Result<i64> {
+        let out = self.exec(id, command).await?;
+        tokio::io::AsyncWriteExt::write_all(&mut io.output, out.output.as_bytes())
+            .await
+            .map_err(|e| EngineError::Api(e.to_string()))?;
+        Ok(out.code)
     }
 }

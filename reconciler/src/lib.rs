@@ -4,6 +4,7 @@
 //! - [`engine`]: the trait, engine-neutral.
 //! - [`docker`]: Docker over its HTTP API (bollard), version negotiated.
 //! - [`fake`]: an in-memory engine for tests, with failure injection.
+//! - [`images`]: pull or build images before planning; secret digests.
 //! - [`observe`](mod@observe): engine -> [`planner::Observed`].
 //! - [`execute`]: run a [`planner::Plan`] in dependency order, in parallel.
 //! - [`lock`]: one `stack` process at a time per project.
@@ -12,6 +13,7 @@ pub mod docker;
 pub mod engine;
 pub mod execute;
 pub mod fake;
+pub mod images;
 pub mod lock;
 pub mod observe;
 

@@ -1,0 +1,74 @@
+//! `stack exec SERVICE [--index N] CMD...`: run a command in a running
+//! replica, with a terminal when stdin is one, and exit with its code.
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use reconciler::engine::AttachedIo;
+
+use crate::project::ProjectArgs;
+use crate::session::Session;
+
+/// Arguments of `stack exec`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Which replica (1-based).
+    #[arg(long, default_value_t = 1)]
+    index: u32,
+    /// Never allocate a terminal, even when stdin is one.
+    #[arg(short = 'T', long = "no-tty")]
+    no_tty: bool,
+    /// The service.
+    service: String,
+    /// The command and its arguments.
+    #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
+    command: Vec<String>,
+}
+
+/// Puts the terminal in raw mode for as long as it lives.
+struct RawMode;
+
+impl RawMode {
+    fn enable() -> anyhow::Result<Self> {
+        crossterm::terminal::enable_raw_mode()?;
+        Ok(RawMode)
+    }
+}
+
+impl Drop for RawMode {
+    fn drop(&mut self) {
+        let _ = crossterm::terminal::disable_raw_mode();
+    }
+}
+
+/// Run `stack exec`.
+pub async fn run(project: &ProjectArgs, args: &Args) -> anyhow::Result<ExitCode> {
+    let Some(session) = Session::open(project, &[]).await? else {
+        return Ok(ExitCode::FAILURE);
+    };
+    let containers = session.engine.list_containers(&session.name()).await?;
+    let Some(c) = containers
+        .iter()
+        .find(|c| c.service == args.service && c.replica == args.index)
+    else {
+        anyhow::bail!(
+            "service `{}` has no replica {} running; start it with `stack up -d {}`",
+            args.service,
+            args.index,
+            args.service
+        );
+    };
+    let tty = !args.no_tty && std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
+    let _raw = if tty { Some(RawMode::enable()?) } else { None };
+    let io = AttachedIo {
+        input: Box::pin(tokio::io::stdin()),
+        output: Box::pin(tokio::io::stdout()),
+    };
+    let code = session
+        .engine
+        .exec_attached(&c.id, args.command.clone(), tty, io)
+        .await?;
+    Ok(ExitCode::from(
+        u8::try_from(code.clamp(0, 255)).unwrap_or(1),
+    ))
+}

@@ -1,0 +1,323 @@
+//! `stack up`: make the engine run what the file says. Images first (a
+//! missing image fails before any container is touched), then observe,
+//! plan, and execute in dependency order. Without `-d`, follow the logs
+//! and stop the stack on Ctrl-C, like Compose.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clap::ValueEnum;
+use planner::{plan_up, Desired, Health, RunState, UpOptions};
+use reconciler::images::{ensure_images, file_digests, PullPolicy};
+use reconciler::{ExecuteOptions, Executor};
+use schema::Project;
+use tokio_util::sync::CancellationToken;
+
+use crate::commands::logs::follow_services;
+use crate::progress::{Mode, Reporter};
+use crate::project::ProjectArgs;
+use crate::session::Session;
+
+/// `--pull`.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum PullArg {
+    /// Pull images that are missing (default).
+    Missing,
+    /// Pull every image.
+    Always,
+    /// Never pull.
+    Never,
+}
+
+/// Flags `up` and `plan` share.
+#[derive(Debug, Clone, clap::Args)]
+pub struct UpFlags {
+    /// Build images of services with `build:` before starting.
+    #[arg(long)]
+    pub build: bool,
+    /// When to pull images.
+    #[arg(long, value_enum, default_value = "missing")]
+    pub pull: PullArg,
+    /// Recreate containers even when nothing changed.
+    #[arg(long, conflicts_with = "no_recreate")]
+    pub force_recreate: bool,
+    /// Never recreate: only create missing containers and start stopped ones.
+    #[arg(long)]
+    pub no_recreate: bool,
+    /// Remove containers of services no longer in the file.
+    #[arg(long)]
+    pub remove_orphans: bool,
+    /// Run N replicas of SERVICE (overrides the file); repeatable.
+    #[arg(long, value_name = "SERVICE=N")]
+    pub scale: Vec<String>,
+}
+
+impl UpFlags {
+    /// Planner options for these flags.
+    pub fn up_options(&self, services: &[String]) -> UpOptions {
+        UpOptions {
+            services: services.to_vec(),
+            force_recreate: self.force_recreate,
+            no_recreate: self.no_recreate,
+            remove_orphans: self.remove_orphans,
+        }
+    }
+}
+
+/// What to do about images: `None` to leave them alone (`plan`).
+pub fn image_options(flags: &UpFlags, apply: bool) -> Option<(PullPolicy, bool)> {
+    apply.then(|| {
+        let policy = match flags.pull {
+            PullArg::Missing => PullPolicy::Missing,
+            PullArg::Always => PullPolicy::Always,
+            PullArg::Never => PullPolicy::Never,
+        };
+        (policy, flags.build)
+    })
+}
+
+/// Apply `--scale`, make images ready (when asked), and read secret
+/// digests. `None` when something was wrong (already reported).
+pub async fn prepare(
+    session: &Session,
+    flags: &UpFlags,
+    services: &[String],
+    images: Option<(PullPolicy, bool)>,
+    note: &dyn Fn(&str),
+) -> anyhow::Result<Option<(Arc<Project>, BTreeMap<String, String>)>> {
+    let mut project = (*session.project).clone();
+    for s in &flags.scale {
+        let (name, n) = s
+            .split_once('=')
+            .ok_or_else(|| anyhow::anyhow!("--scale takes SERVICE=N, got `{s}`"))?;
+        let n: u32 = n
+            .parse()
+            .map_err(|_| anyhow::anyhow!("--scale {s}: `{n}` is not a number"))?;
+        let svc = project
+            .services
+            .get_mut(name)
+            .ok_or_else(|| anyhow::anyhow!("--scale {s}: no service named `{name}`"))?;
+        if n > 1 && svc.container_name.is_some() {
+            anyhow::bail!("--scale {s}: `{name}` has a fixed container_name, so it cannot run more than one replica");
+        }
+        svc.deploy.get_or_insert_with(Default::default).replicas = Some(n);
+        svc.scale = None;
+    }
+    if let Some((policy, build)) = images {
+        let selected: BTreeSet<String> = services.iter().cloned().collect();
+        let selected = if selected.is_empty() {
+            selected
+        } else {
+            with_dependencies(&project, selected)
+        };
+        let report = |what: &str, image: &str| note(&format!("{what} {image}"));
+        if let Err(e) = ensure_images(
+            session.engine.as_ref(),
+            &project,
+            &selected,
+            policy,
+            build,
+            &report,
+        )
+        .await
+        {
+            eprintln!("error: {e}");
+            return Ok(None);
+        }
+    }
+    let environment: BTreeMap<String, String> = std::env::vars().collect();
+    let files = match file_digests(&project, &environment) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(None);
+        }
+    };
+    Ok(Some((Arc::new(project), files)))
+}
+
+fn with_dependencies(project: &Project, mut set: BTreeSet<String>) -> BTreeSet<String> {
+    let mut queue: Vec<String> = set.iter().cloned().collect();
+    while let Some(s) = queue.pop() {
+        for dep in project
+            .services
+            .get(&s)
+            .and_then(|s| s.depends_on.as_ref())
+            .into_iter()
+            .flat_map(|d| d.keys())
+        {
+            if set.insert(dep.clone()) {
+                queue.push(dep.clone());
+            }
+        }
+    }
+    set
+}
+
+/// Arguments of `stack up`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    flags: UpFlags,
+    /// Run in the background: return once the stack is up.
+    #[arg(short, long)]
+    detach: bool,
+    /// With -d: wait until every container runs (and is healthy, when it has a healthcheck).
+    #[arg(long)]
+    wait: bool,
+    /// Seconds to wait for a dependency condition or for --wait.
+    #[arg(long, default_value_t = 300)]
+    wait_timeout: u64,
+    /// Engine operations in flight at once.
+    #[arg(long, default_value_t = DEFAULT_PARALLEL)]
+    parallel: usize,
+    /// Seconds to wait for a container to stop before killing it.
+    #[arg(short, long, default_value_t = 10)]
+    timeout: u64,
+    /// Print nothing but errors.
+    #[arg(short, long)]
+    quiet: bool,
+    /// Progress as JSON lines.
+    #[arg(long, value_enum, default_value = "text")]
+    format: crate::commands::OutputFormat,
+    /// Services to bring up (default: all), with what they depend on.
+    services: Vec<String>,
+}
+
+/// Engine calls in flight at once. Compose's default is unlimited, which
+/// overloads small engines; see bench/ for how this was chosen.
+pub const DEFAULT_PARALLEL: usize = 8;
+
+/// Run `stack up`.
+pub async fn run(project: &ProjectArgs, args: &Args) -> anyhow::Result<ExitCode> {
+    let Some(session) = Session::open(project, &args.services).await? else {
+        return Ok(ExitCode::FAILURE);
+    };
+    let _lock = session.lock("up")?;
+    let mode = Mode::choose(
+        args.quiet,
+        matches!(args.format, crate::commands::OutputFormat::Json),
+    );
+    let reporter = Arc::new(Reporter::new(mode));
+    let note = |m: &str| reporter.note(m);
+    let Some((project_arc, files)) = prepare(
+        &session,
+        &args.flags,
+        &args.services,
+        image_options(&args.flags, true),
+        &note,
+    )
+    .await?
+    else {
+        return Ok(ExitCode::FAILURE);
+    };
+    let observed = reconciler::observe(session.engine.as_ref(), &project_arc).await?;
+    let plan = plan_up(
+        &Desired {
+            project: &project_arc,
+            files: files.clone(),
+        },
+        &observed,
+        &args.flags.up_options(&args.services),
+    );
+    for w in &plan.warnings {
+        reporter.note(&format!("warning: {w}"));
+    }
+    if !plan.blockers.is_empty() {
+        for b in &plan.blockers {
+            eprintln!("error: {}\n  = help: {}", b.message, b.hint);
+        }
+        return Ok(ExitCode::FAILURE);
+    }
+    let cancel = CancellationToken::new();
+    let on_signal = cancel.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            on_signal.cancel();
+        }
+    });
+    if plan.is_empty() {
+        reporter.note("Nothing to do: the stack runs as the file says.");
+    }
+    let opts = ExecuteOptions {
+        parallel: args.parallel,
+        stop_timeout: Duration::from_secs(args.timeout),
+        wait_timeout: Duration::from_secs(args.wait_timeout),
+        ..Default::default()
+    };
+    let executor = Executor::new(session.engine.clone(), project_arc.clone(), files)
+        .with_options(opts)
+        .with_progress(reporter.clone())
+        .with_cancel(cancel.clone());
+    if let Err(e) = executor.execute(plan).await {
+        eprintln!("error: {e}");
+        return Ok(ExitCode::FAILURE);
+    }
+    if args.detach {
+        if args.wait {
+            if let Err(e) = wait_running(
+                &session,
+                &project_arc,
+                Duration::from_secs(args.wait_timeout),
+            )
+            .await
+            {
+                eprintln!("error: {e}");
+                return Ok(ExitCode::FAILURE);
+            }
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    // Attached: follow the logs until Ctrl-C, then stop the stack.
+    let services: Vec<String> = args.services.clone();
+    follow_services(
+        session.engine.clone(),
+        &session.name(),
+        &services,
+        false,
+        None,
+        cancel.clone(),
+    )
+    .await?;
+    reporter.note("Stopping...");
+    crate::commands::lifecycle::stop_all(&session, &services, Duration::from_secs(args.timeout))
+        .await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Wait until every container of the project runs (healthy where it has a
+/// healthcheck; one-shots may have exited 0).
+async fn wait_running(
+    session: &Session,
+    project: &Project,
+    timeout: Duration,
+) -> anyhow::Result<()> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let containers = session.engine.list_containers(&session.name()).await?;
+        let mut pending = Vec::new();
+        for c in containers
+            .iter()
+            .filter(|c| project.services.contains_key(&c.service))
+        {
+            match (&c.state, c.health) {
+                (RunState::Exited { code: 0 }, _) => {}
+                (RunState::Exited { code }, _) => {
+                    anyhow::bail!("{} exited with code {code}", c.name)
+                }
+                (_, Some(Health::Unhealthy)) => anyhow::bail!("{} is unhealthy", c.name),
+                (RunState::Running, None | Some(Health::Healthy)) => {}
+                _ => pending.push(c.name.clone()),
+            }
+        }
+        if pending.is_empty() {
+            return Ok(());
+        }
+        if Instant::now() >= deadline {
+            anyhow::bail!("gave up waiting for {}", pending.join(", "));
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}

@@ -1,0 +1,132 @@
+//! Progress of a running plan: one line per resource with its state and
+//! elapsed time on a terminal, plain lines otherwise, JSON events for
+//! machines, nothing with `--quiet`.
+
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+use planner::Step;
+use reconciler::{Progress, StepStatus};
+
+/// How to show progress.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Live lines on a terminal.
+    Terminal,
+    /// One line per change.
+    Plain,
+    /// One JSON object per change.
+    Json,
+    /// Nothing.
+    Quiet,
+}
+
+impl Mode {
+    /// Pick the mode from the flags and whether stdout is a terminal.
+    pub fn choose(quiet: bool, json: bool) -> Mode {
+        if quiet {
+            Mode::Quiet
+        } else if json {
+            Mode::Json
+        } else if std::io::stdout().is_terminal() {
+            Mode::Terminal
+        } else {
+            Mode::Plain
+        }
+    }
+}
+
+/// Prints progress in one of the [`Mode`]s.
+pub struct Reporter {
+    mode: Mode,
+    multi: MultiProgress,
+    bars: Mutex<BTreeMap<usize, ProgressBar>>,
+}
+
+impl Reporter {
+    /// A reporter in `mode`.
+    pub fn new(mode: Mode) -> Self {
+        Reporter {
+            mode,
+            multi: MultiProgress::new(),
+            bars: Mutex::new(BTreeMap::new()),
+        }
+    }
+
+    /// A message outside any step (pulls, builds, notes).
+    pub fn note(&self, message: &str) {
+        match self.mode {
+            Mode::Quiet => {}
+            Mode::Json => println!("{}", serde_json::json!({ "note": message })),
+            Mode::Terminal => {
+                let _ = self.multi.println(message);
+            }
+            Mode::Plain => println!("{message}"),
+        }
+    }
+
+    fn bar(&self, index: usize) -> ProgressBar {
+        let mut bars = self.bars.lock().unwrap_or_else(|p| p.into_inner());
+        bars.entry(index)
+            .or_insert_with(|| {
+                let bar = self.multi.add(ProgressBar::new_spinner());
+                bar.set_style(
+                    ProgressStyle::with_template(" {spinner} {msg}")
+                        .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+                );
+                bar.enable_steady_tick(Duration::from_millis(100));
+                bar
+            })
+            .clone()
+    }
+}
+
+fn secs(d: Duration) -> String {
+    format!("{:.1}s", d.as_secs_f64())
+}
+
+impl Progress for Reporter {
+    fn update(&self, index: usize, step: &Step, status: StepStatus) {
+        let verb = step.action.verb();
+        let subject = step.action.subject();
+        match self.mode {
+            Mode::Quiet => {}
+            Mode::Json => {
+                let (state, extra) = match &status {
+                    StepStatus::Waiting(m) => ("waiting", serde_json::json!(m)),
+                    StepStatus::Running => ("running", serde_json::json!(step.reason)),
+                    StepStatus::Done(d) => ("done", serde_json::json!(d.as_millis() as u64)),
+                    StepStatus::Failed(e) => ("failed", serde_json::json!(e)),
+                };
+                println!(
+                    "{}",
+                    serde_json::json!({"step": index, "action": verb, "subject": subject, "status": state, "detail": extra})
+                );
+            }
+            Mode::Plain => match &status {
+                StepStatus::Waiting(m) => println!("{verb} {subject}: {m}"),
+                StepStatus::Running => println!("{verb} {subject} ({})", step.reason),
+                StepStatus::Done(d) => println!("{verb} {subject}: done in {}", secs(*d)),
+                StepStatus::Failed(e) => println!("{verb} {subject}: failed: {e}"),
+            },
+            Mode::Terminal => {
+                let bar = self.bar(index);
+                match &status {
+                    StepStatus::Waiting(m) => bar.set_message(format!("{verb} {subject}  {m}")),
+                    StepStatus::Running => {
+                        bar.set_message(format!("{verb} {subject}  ({})", step.reason))
+                    }
+                    StepStatus::Done(d) => {
+                        bar.finish_with_message(format!("✔ {verb} {subject}  {}", secs(*d)))
+                    }
+                    StepStatus::Failed(e) => {
+                        bar.finish_with_message(format!("✘ {verb} {subject}  {e}"))
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,55 @@
+//! What an engine command works with: the loaded stack, the engine
+//! connection, and (for commands that change things) the project lock.
+
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use reconciler::docker::DockerEngine;
+use reconciler::lock::ProjectLock;
+use reconciler::Engine;
+use schema::Project;
+
+use crate::project::ProjectArgs;
+
+/// A loaded stack and a connected engine.
+pub struct Session {
+    /// The project, shared with the executor.
+    pub project: Arc<Project>,
+    /// The engine.
+    pub engine: Arc<dyn Engine>,
+}
+
+impl Session {
+    /// Load the stack (services named on the command line are enabled
+    /// whatever their profiles) and connect to the engine. `None` when the
+    /// stack file has errors (already printed).
+    pub async fn open(args: &ProjectArgs, services: &[String]) -> anyhow::Result<Option<Session>> {
+        let Ok(loaded) = args.load(services)? else {
+            return Ok(None);
+        };
+        let engine = connect().await?;
+        Ok(Some(Session {
+            project: Arc::new(loaded.project),
+            engine,
+        }))
+    }
+
+    /// The project name.
+    pub fn name(&self) -> String {
+        self.project.name.clone().unwrap_or_default()
+    }
+
+    /// Take the project lock for `what` (`up`, `down`...).
+    pub fn lock(&self, what: &str) -> anyhow::Result<ProjectLock> {
+        Ok(ProjectLock::acquire(&self.name(), what)?)
+    }
+}
+
+/// Connect to the engine named by `DOCKER_HOST` (or the default socket).
+pub async fn connect() -> anyhow::Result<Arc<dyn Engine>> {
+    let engine = DockerEngine::connect().await.with_context(|| {
+        let host = std::env::var("DOCKER_HOST").unwrap_or_else(|_| "the default socket".into());
+        format!("cannot talk to the Docker engine at {host}; is it running, and may you use it?")
+    })?;
+    Ok(Arc::new(engine))
+}

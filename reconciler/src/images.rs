@@ -1,0 +1,249 @@
+//! Getting images onto the engine before anything else is touched: pull
+//! or build per the pull policy, so a missing image fails the run with the
+//! service and image named, before a single container changes.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use schema::{Project, Service};
+
+use crate::engine::{BuildRequest, Engine, EngineError};
+
+/// When to pull (`--pull`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PullPolicy {
+    /// Pull images that are not on the engine (default).
+    Missing,
+    /// Pull every image, present or not.
+    Always,
+    /// Never pull; a missing image is an error.
+    Never,
+}
+
+/// Why images could not be made ready.
+#[derive(Debug, thiserror::Error)]
+pub enum ImageError {
+    /// Pulling failed.
+    #[error(
+        "service `{service}`: image `{image}` is not on the engine and cannot be pulled: {message}"
+    )]
+    Pull {
+        /// The service.
+        service: String,
+        /// The image.
+        image: String,
+        /// Why.
+        message: String,
+    },
+    /// Missing with pulling disabled.
+    #[error("service `{service}`: image `{image}` is not on the engine, and pulling is disabled (--pull never / pull_policy: never)")]
+    Missing {
+        /// The service.
+        service: String,
+        /// The image.
+        image: String,
+    },
+    /// Building failed.
+    #[error("service `{service}`: building `{image}` failed: {message}")]
+    Build {
+        /// The service.
+        service: String,
+        /// The image.
+        image: String,
+        /// Why.
+        message: String,
+    },
+    /// The engine could not be asked.
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+}
+
+/// The image a service runs: `image:`, or `<project>-<service>` when it only builds.
+pub fn image_of(project: &Project, name: &str, svc: &Service) -> String {
+    svc.image
+        .clone()
+        .unwrap_or_else(|| format!("{}-{name}", project.name.clone().unwrap_or_default()))
+}
+
+/// Make the images of `services` (all when empty) present: build those
+/// with `build:` when `build` is set or their image is missing, pull the
+/// others per `policy` (a service's `pull_policy` wins). `report` is told
+/// each pull or build as it starts.
+pub async fn ensure_images(
+    engine: &dyn Engine,
+    project: &Project,
+    services: &BTreeSet<String>,
+    policy: PullPolicy,
+    build: bool,
+    report: &dyn Fn(&str, &str),
+) -> Result<(), ImageError> {
+    let mut done = BTreeSet::new();
+    for (name, svc) in project
+        .services
+        .iter()
+        .filter(|(n, _)| services.is_empty() || services.contains(*n))
+    {
+        let image = image_of(project, name, svc);
+        if !done.insert(image.clone()) {
+            continue;
+        }
+        let present = engine.image_id(&image).await?.is_some();
+        let own_policy = match svc.pull_policy.as_deref() {
+            Some("always") => PullPolicy::Always,
+            Some("never") => PullPolicy::Never,
+            Some("missing" | "if_not_present") => PullPolicy::Missing,
+            _ => policy,
+        };
+        if let Some(b) = &svc.build {
+            if build || !present || svc.pull_policy.as_deref() == Some("build") {
+                report("build", &image);
+                build_service(engine, name, &image, b).await?;
+                continue;
+            }
+        }
+        match (own_policy, present) {
+            (PullPolicy::Always, _) | (PullPolicy::Missing, false) => {
+                report("pull", &image);
+                engine
+                    .pull_image(&image)
+                    .await
+                    .map_err(|e| ImageError::Pull {
+                        service: name.clone(),
+                        image: image.clone(),
+                        message: match e {
+                            EngineError::Pull { message, .. } => message,
+                            other => other.to_string(),
+                        },
+                    })?;
+            }
+            (PullPolicy::Never, false) => {
+                return Err(ImageError::Missing {
+                    service: name.clone(),
+                    image,
+                })
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+async fn build_service(
+    engine: &dyn Engine,
+    service: &str,
+    image: &str,
+    b: &schema::Build,
+) -> Result<(), ImageError> {
+    let err = |message: String| ImageError::Build {
+        service: service.into(),
+        image: image.into(),
+        message,
+    };
+    let context = b.context.clone().unwrap_or_else(|| ".".into());
+    let context_tar = context_tar(Path::new(&context)).map_err(err)?;
+    let args: BTreeMap<String, String> = b
+        .args
+        .iter()
+        .flat_map(|a| a.0.iter())
+        .filter_map(|(k, v)| v.clone().map(|v| (k.clone(), v)))
+        .collect();
+    engine
+        .build_image(BuildRequest {
+            tag: image.into(),
+            context_tar,
+            dockerfile: b.dockerfile.clone().unwrap_or_else(|| "Dockerfile".into()),
+            args,
+            target: b.target.clone(),
+        })
+        .await
+        .map_err(|e| err(e.to_string()))
+}
+
+/// A tar of the build context, leaving out what `.dockerignore` excludes.
+pub fn context_tar(dir: &Path) -> Result<Vec<u8>, String> {
+    if !dir.is_dir() {
+        return Err(format!(
+            "build context {} is not a directory",
+            dir.display()
+        ));
+    }
+    let mut walker = ignore::WalkBuilder::new(dir);
+    walker
+        .standard_filters(false)
+        .hidden(false)
+        .add_custom_ignore_filename(".dockerignore");
+    let mut builder = tar::Builder::new(Vec::new());
+    builder.follow_symlinks(false);
+    for entry in walker.build() {
+        let entry = entry.map_err(|e| e.to_string())?;
+        let path = entry.path();
+        let Ok(rel) = path.strip_prefix(dir) else {
+            continue;
+        };
+        if rel.as_os_str().is_empty() || entry.file_type().is_some_and(|t| t.is_dir()) {
+            continue;
+        }
+        builder
+            .append_path_with_name(path, rel)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    builder.into_inner().map_err(|e| e.to_string())
+}
+
+/// Digests of every secret and config the project defines, keyed
+/// `secret:<name>` / `config:<name>`, for the config hash.
+pub fn file_digests(
+    project: &Project,
+    environment: &BTreeMap<String, String>,
+) -> Result<BTreeMap<String, String>, String> {
+    let mut out = BTreeMap::new();
+    for (kind, objects) in [("secret", &project.secrets), ("config", &project.configs)] {
+        for (name, obj) in objects {
+            let content: Option<Vec<u8>> = if let Some(file) = &obj.file {
+                Some(
+                    std::fs::read(file)
+                        .map_err(|e| format!("{kind} `{name}`: cannot read {file}: {e}"))?,
+                )
+            } else if let Some(c) = &obj.content {
+                Some(c.clone().into_bytes())
+            } else {
+                obj.environment.as_ref().map(|var| {
+                    environment
+                        .get(var)
+                        .cloned()
+                        .unwrap_or_default()
+                        .into_bytes()
+                })
+            };
+            if let Some(c) = content {
+                out.insert(format!("{kind}:{name}"), planner::hash::content_digest(&c));
+            }
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn context_tar_honours_dockerignore() {
+        let dir = std::env::temp_dir().join(format!("stack-ctx-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("skip")).unwrap();
+        std::fs::write(dir.join("Dockerfile"), "FROM scratch\n").unwrap();
+        std::fs::write(dir.join("keep.txt"), "x").unwrap();
+        std::fs::write(dir.join("skip/secret.txt"), "x").unwrap();
+        std::fs::write(dir.join(".dockerignore"), "skip\n").unwrap();
+        let tar = context_tar(&dir).unwrap();
+        let mut archive = tar::Archive::new(tar.as_slice());
+        let mut names: Vec<String> = archive
+            .entries()
+            .unwrap()
+            .map(|e| e.unwrap().path().unwrap().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(names, vec![".dockerignore", "Dockerfile", "keep.txt"]);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
