@@ -5,4 +5,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/test-image.sh
+# The end-to-end tests run the binary; build it first.
+cargo build --locked -p stack-cli
 cargo test --workspace --locked "$@"

@@ -489,7 +489,7 @@ pub fn plan_up(desired: &Desired<'_>, observed: &Observed, opts: &UpOptions) -> 
             .filter(|c| c.replica > replicas)
             .copied()
             .collect();
-        surplus.sort_by(|a, b| b.replica.cmp(&a.replica));
+        surplus.sort_by_key(|c| std::cmp::Reverse(c.replica));
         for c in surplus {
             steps.push(plan.push(
                 Action::RemoveContainer {

@@ -250,7 +250,7 @@ pub fn container_spec(project: &Project, name: &str, svc: &Service, replica: u32
                 })
                 .collect();
             // Higher priority first; ties keep name order.
-            attachments.sort_by(|a, b| b.0.cmp(&a.0));
+            attachments.sort_by_key(|a| std::cmp::Reverse(a.0));
             Networking::Networks(attachments.into_iter().map(|(_, a)| a).collect())
         }
     };

@@ -211,8 +211,8 @@ impl Executor {
         let mut tasks = JoinSet::new();
         loop {
             if failure.is_none() && !ctx.cancel.is_cancelled() {
-                for i in 0..n {
-                    if !started[i] && ctx.plan.steps[i].after.iter().all(|d| done[*d]) {
+                for (i, step) in ctx.plan.steps.iter().enumerate() {
+                    if !started[i] && step.after.iter().all(|d| done[*d]) {
                         started[i] = true;
                         let ctx = ctx.clone();
                         tasks.spawn(async move { (i, run_step(&ctx, i).await) });

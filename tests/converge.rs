@@ -1,0 +1,317 @@
+//! `stack up / down / plan` against the real engine with busybox:1.36.
+
+use std::collections::BTreeSet;
+use std::process::Stdio;
+use std::time::Duration;
+
+use stack_e2e::{docker, engine_now, wait_until, TestStack};
+
+/// web (httpd) <- api (healthcheck) <- db, a one-shot migration, a client
+/// that reaches web by name, and a debug sidecar in api's namespaces.
+const WEB_API_DB: &str = r#"
+services:
+  db:
+    image: busybox:1.36
+    init: true
+    command: ["sh", "-c", "mkdir -p /data && touch /data/ready && exec sleep 3600"]
+    volumes: ["db-data:/data"]
+    healthcheck:
+      test: ["CMD-SHELL", "test -f /data/ready"]
+      interval: 1s
+      retries: 10
+  migrate:
+    image: busybox:1.36
+    command: ["sh", "-c", "echo v1 > /data/schema"]
+    volumes: ["db-data:/data"]
+    depends_on:
+      db: {condition: service_healthy}
+  api:
+    image: busybox:1.36
+    init: true
+    environment:
+      MODE: one
+    command: ["sh", "-c", "mkdir -p /www && echo api-$$MODE > /www/index.html && exec httpd -f -p 8000 -h /www"]
+    healthcheck:
+      test: ["CMD-SHELL", "wget -q -O /dev/null http://127.0.0.1:8000/"]
+      interval: 1s
+      retries: 10
+    depends_on:
+      migrate: {condition: service_completed_successfully}
+  debug:
+    image: busybox:1.36
+    init: true
+    command: ["sleep", "3600"]
+    network_mode: service:api
+  web:
+    image: busybox:1.36
+    init: true
+    command: ["sh", "-c", "mkdir -p /www && echo hello-from-web > /www/index.html && exec httpd -f -p 80 -h /www"]
+    depends_on:
+      api: {condition: service_healthy}
+  client:
+    image: busybox:1.36
+    init: true
+    command: ["sleep", "3600"]
+    depends_on: [web]
+volumes:
+  db-data:
+"#;
+
+fn name(s: &TestStack, service: &str) -> String {
+    format!("{}-{service}-1", s.project)
+}
+
+#[test]
+fn web_api_db_comes_up_in_dependency_order_and_serves() {
+    let s = TestStack::new("webapidb", WEB_API_DB);
+    s.ok(&["up", "-d", "--wait", "--wait-timeout", "60"]);
+    let (code, out) = s.exec(
+        &name(&s, "client"),
+        &["timeout", "3", "wget", "-q", "-O", "-", "http://web/"],
+    );
+    assert_eq!((code, out.trim()), (0, "hello-from-web"));
+    let (code, out) = s.exec(
+        &name(&s, "client"),
+        &["timeout", "3", "wget", "-q", "-O", "-", "http://api:8000/"],
+    );
+    assert_eq!((code, out.trim()), (0, "api-one"));
+    // The migration ran after db was healthy and stays done.
+    let state = docker(&[
+        "inspect",
+        "-f",
+        "{{.State.Status}} {{.State.ExitCode}}",
+        &name(&s, "migrate"),
+    ]);
+    assert_eq!(state.trim(), "exited 0");
+    let (_, schema) = s.exec(&name(&s, "db"), &["cat", "/data/schema"]);
+    assert_eq!(schema.trim(), "v1");
+    // The sidecar sees api's server on loopback.
+    let (code, out) = s.exec(
+        &name(&s, "debug"),
+        &[
+            "timeout",
+            "3",
+            "wget",
+            "-q",
+            "-O",
+            "-",
+            "http://127.0.0.1:8000/",
+        ],
+    );
+    assert_eq!((code, out.trim()), (0, "api-one"));
+    let ps: serde_json::Value = serde_json::from_str(&s.ok(&["ps", "--format", "json"])).unwrap();
+    assert_eq!(ps.as_array().map(Vec::len), Some(6));
+}
+
+#[test]
+fn a_second_up_makes_no_engine_changes() {
+    let s = TestStack::new("noop", WEB_API_DB);
+    let first_since = engine_now();
+    s.ok(&["up", "-d", "--wait", "--wait-timeout", "60"]);
+    // The witness works: the first up shows up in the events stream.
+    let first = s.events(&first_since, &engine_now());
+    assert!(first.iter().any(|e| e == "container create"), "{first:?}");
+    let before = s.containers();
+    let since = engine_now();
+    let out = s.ok(&["up", "-d"]);
+    let until = engine_now();
+    assert!(out.contains("Nothing to do"), "{out}");
+    assert_eq!(s.containers(), before);
+    let events = s.events(&since, &until);
+    assert!(
+        events.is_empty(),
+        "engine events during a no-op up: {events:?}"
+    );
+    let plan = s.run(&["plan"]);
+    assert_eq!(
+        plan.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&plan.stdout)
+    );
+}
+
+#[test]
+fn changing_one_variable_recreates_that_service_and_its_sidecar_only() {
+    let s = TestStack::new("envchange", WEB_API_DB);
+    s.ok(&["up", "-d", "--wait", "--wait-timeout", "60"]);
+    let before = s.containers();
+    s.write(&WEB_API_DB.replace("MODE: one", "MODE: two"));
+    let plan = s.run(&["plan"]);
+    assert_eq!(plan.status.code(), Some(2));
+    let text = String::from_utf8_lossy(&plan.stdout);
+    assert!(text.contains("environment.MODE changed"), "{text}");
+    s.ok(&["up", "-d", "--wait", "--wait-timeout", "60"]);
+    let after = s.containers();
+    let changed: BTreeSet<&String> = before.keys().filter(|n| before[*n] != after[*n]).collect();
+    let want: BTreeSet<String> = [name(&s, "api"), name(&s, "debug")].into();
+    assert_eq!(changed, want.iter().collect());
+    let (code, out) = s.exec(
+        &name(&s, "debug"),
+        &[
+            "timeout",
+            "3",
+            "wget",
+            "-q",
+            "-O",
+            "-",
+            "http://127.0.0.1:8000/",
+        ],
+    );
+    assert_eq!((code, out.trim()), (0, "api-two"));
+}
+
+#[test]
+fn down_keeps_named_volumes_and_down_v_removes_them() {
+    let s = TestStack::new("downvol", WEB_API_DB);
+    s.ok(&["up", "-d", "--wait", "--wait-timeout", "60"]);
+    assert_eq!(s.volumes().len(), 1);
+    s.ok(&["down", "--timeout", "1"]);
+    assert!(s.containers().is_empty());
+    assert!(s.networks().is_empty());
+    assert_eq!(s.volumes().len(), 1, "down must keep named volumes");
+    // The data is still there for the next up.
+    s.ok(&["up", "-d", "--wait", "--wait-timeout", "60", "db"]);
+    let (_, schema) = s.exec(&name(&s, "db"), &["cat", "/data/schema"]);
+    assert_eq!(schema.trim(), "v1");
+    s.ok(&["down", "-v", "--timeout", "1"]);
+    assert!(s.volumes().is_empty());
+}
+
+fn many_services(n: usize) -> String {
+    let mut yaml = String::from("services:\n");
+    for i in 0..n {
+        yaml.push_str(&format!(
+            "  s{i}:\n    image: busybox:1.36\n    init: true\n    command: [sleep, '3600']\n"
+        ));
+        if i > 0 {
+            yaml.push_str(&format!("    depends_on: [s{}]\n", i - 1));
+        }
+    }
+    yaml
+}
+
+#[test]
+fn a_killed_up_converges_on_the_next_run() {
+    let s = TestStack::new("killed", &many_services(20));
+    let mut child = s
+        .command(&["up", "-d", "--parallel", "2"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn stack up");
+    wait_until(Duration::from_secs(60), "the first containers", || {
+        s.containers().len() >= 4
+    });
+    child.kill().expect("SIGKILL stack up");
+    let _ = child.wait();
+    let partial = s.containers().len();
+    assert!(
+        partial < 20,
+        "up finished before it was killed ({partial} containers)"
+    );
+    s.ok(&["up", "-d"]);
+    let names: BTreeSet<String> = s.containers().into_keys().collect();
+    let want: BTreeSet<String> = (0..20).map(|i| format!("{}-s{i}-1", s.project)).collect();
+    assert_eq!(names, want);
+    let running = docker(&[
+        "ps",
+        "--filter",
+        &format!("label=io.stack.project={}", s.project),
+        "--format",
+        "{{.Names}}",
+    ]);
+    assert_eq!(running.lines().count(), 20);
+    let plan = s.run(&["plan"]);
+    assert_eq!(
+        plan.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&plan.stdout)
+    );
+}
+
+#[test]
+fn two_concurrent_ups_create_no_duplicates() {
+    let s = TestStack::new("concurrent", &many_services(6));
+    let spawn = || {
+        s.command(&["up", "-d"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn stack up")
+    };
+    let (a, b) = (spawn(), spawn());
+    let outs = [a.wait_with_output().unwrap(), b.wait_with_output().unwrap()];
+    let ok = outs.iter().filter(|o| o.status.success()).count();
+    assert!(ok >= 1, "neither up succeeded");
+    for o in outs.iter().filter(|o| !o.status.success()) {
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            err.contains("another stack process"),
+            "unexpected failure: {err}"
+        );
+    }
+    s.ok(&["up", "-d"]);
+    assert_eq!(s.containers().len(), 6);
+}
+
+#[test]
+fn scaling_up_and_down_keeps_existing_replicas() {
+    let yaml =
+        "services:\n  w:\n    image: busybox:1.36\n    init: true\n    command: [sleep, '3600']\n";
+    let s = TestStack::new("scale", yaml);
+    s.ok(&["up", "-d"]);
+    let first = s.containers();
+    s.ok(&["up", "-d", "--scale", "w=3"]);
+    let three = s.containers();
+    assert_eq!(three.len(), 3);
+    let w1 = format!("{}-w-1", s.project);
+    assert_eq!(
+        first[&w1], three[&w1],
+        "scaling must not recreate replica 1"
+    );
+    s.ok(&["up", "-d"]);
+    assert_eq!(s.containers().keys().collect::<Vec<_>>(), vec![&w1]);
+}
+
+#[test]
+fn a_missing_image_fails_before_anything_is_created() {
+    let s = TestStack::new(
+        "noimage",
+        "services:\n  a:\n    image: busybox:1.36\n  b:\n    image: stack-test-missing:0.0\n",
+    );
+    let out = s.run(&["up", "-d"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(
+            "service `b`: image `stack-test-missing:0.0` is not on the engine and cannot be pulled"
+        ),
+        "{err}"
+    );
+    assert!(s.containers().is_empty());
+    assert!(s.networks().is_empty());
+}
+
+#[test]
+fn a_failing_one_shot_stops_up_with_its_output() {
+    let yaml = r#"
+services:
+  migrate:
+    image: busybox:1.36
+    command: ["sh", "-c", "echo cannot reach the database >&2; exit 4"]
+  app:
+    image: busybox:1.36
+    command: [sleep, "3600"]
+    depends_on:
+      migrate: {condition: service_completed_successfully}
+"#;
+    let s = TestStack::new("oneshot", yaml);
+    let out = s.run(&["up", "-d"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("exited with code 4"), "{err}");
+    assert!(err.contains("cannot reach the database"), "{err}");
+    assert!(!s.containers().contains_key(&format!("{}-app-1", s.project)));
+}

@@ -1,0 +1,226 @@
+//! Helpers for end-to-end tests: run the `stack` binary on a stack file of
+//! the test's own, against the real engine, and clean up afterwards.
+//!
+//! Every [`TestStack`] has a project name starting with `test-` and unique
+//! to the process; dropping it runs `stack down -v` and then removes by
+//! label anything still left, so a failing test leaves nothing behind.
+//! Checks use the docker CLI as an independent witness.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+/// The `stack` binary built alongside the tests.
+pub fn stack_bin() -> PathBuf {
+    if let Some(p) = std::env::var_os("STACK_BIN") {
+        return PathBuf::from(p);
+    }
+    // target/<profile>/deps/<test> -> target/<profile>/stack
+    let exe = std::env::current_exe().expect("test executable path");
+    let bin = exe
+        .parent()
+        .and_then(Path::parent)
+        .map(|p| p.join("stack"))
+        .expect("target directory");
+    assert!(
+        bin.exists(),
+        "{} is missing: build it with `cargo build -p stack-cli`",
+        bin.display()
+    );
+    bin
+}
+
+/// Run a docker CLI command and return its stdout (panics on failure).
+pub fn docker(args: &[&str]) -> String {
+    let out = Command::new("docker")
+        .args(args)
+        .output()
+        .expect("docker CLI");
+    assert!(
+        out.status.success(),
+        "docker {}: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A stack of the test's own, in a temporary directory.
+pub struct TestStack {
+    /// Project name (`test-...`).
+    pub project: String,
+    /// Directory holding `stack.yaml`.
+    pub dir: PathBuf,
+}
+
+impl TestStack {
+    /// A new project `test-<name>-<pid>` with `yaml` as its stack file.
+    pub fn new(name: &str, yaml: &str) -> TestStack {
+        let project = format!("test-{name}-{}", std::process::id());
+        let dir = std::env::temp_dir().join(&project);
+        std::fs::create_dir_all(&dir).expect("test dir");
+        let s = TestStack { project, dir };
+        s.write(yaml);
+        s
+    }
+
+    /// Replace the stack file.
+    pub fn write(&self, yaml: &str) {
+        std::fs::write(self.dir.join("stack.yaml"), yaml).expect("write stack file");
+    }
+
+    /// A `stack` command for this project, not yet run.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(stack_bin());
+        cmd.current_dir(&self.dir)
+            .arg("-p")
+            .arg(&self.project)
+            .args(args);
+        cmd
+    }
+
+    /// Run `stack ARGS` and return its output, whatever the exit code.
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.command(args).output().expect("run stack")
+    }
+
+    /// Run `stack ARGS`, assert success, return stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "stack {} failed ({}):\n{}\n{}",
+            args.join(" "),
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Container name -> id, for every container of the project.
+    pub fn containers(&self) -> BTreeMap<String, String> {
+        let filter = format!("label=io.stack.project={}", self.project);
+        docker(&[
+            "ps",
+            "-a",
+            "--filter",
+            &filter,
+            "--format",
+            "{{.Names}} {{.ID}}",
+        ])
+        .lines()
+        .filter_map(|l| l.split_once(' '))
+        .map(|(n, i)| (n.to_string(), i.to_string()))
+        .collect()
+    }
+
+    /// Names of the project's volumes.
+    pub fn volumes(&self) -> Vec<String> {
+        let filter = format!("label=io.stack.project={}", self.project);
+        docker(&["volume", "ls", "-q", "--filter", &filter])
+            .lines()
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// Names of the project's networks.
+    pub fn networks(&self) -> Vec<String> {
+        let filter = format!("label=io.stack.project={}", self.project);
+        docker(&["network", "ls", "-q", "--filter", &filter])
+            .lines()
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// Run a command in a container of the project; (exit code, output).
+    pub fn exec(&self, container: &str, cmd: &[&str]) -> (i32, String) {
+        let out = Command::new("docker")
+            .args(["exec", container])
+            .args(cmd)
+            .output()
+            .expect("docker exec");
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.code().unwrap_or(-1), text)
+    }
+
+    /// Engine events about the project between two instants (RFC 3339 or
+    /// unix seconds, as `docker events` takes them), as `type action` lines.
+    pub fn events(&self, since: &str, until: &str) -> Vec<String> {
+        let filter = format!("label=io.stack.project={}", self.project);
+        docker(&[
+            "events",
+            "--since",
+            since,
+            "--until",
+            until,
+            "--filter",
+            &filter,
+            "--format",
+            "{{.Type}} {{.Action}}",
+        ])
+        .lines()
+        .map(str::to_string)
+        .collect()
+    }
+}
+
+/// The engine's clock, as `docker events` wants it (unix seconds with nanos).
+pub fn engine_now() -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock after 1970");
+    format!("{}.{:09}", now.as_secs(), now.subsec_nanos())
+}
+
+/// Poll `check` until it returns true or `timeout` passes.
+pub fn wait_until(timeout: Duration, what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while !check() {
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {timeout:?} waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+impl Drop for TestStack {
+    fn drop(&mut self) {
+        let _ = self.run(&["down", "-v", "--timeout", "1", "--quiet"]);
+        let filter = format!("label=io.stack.project={}", self.project);
+        let leftovers = |kind: &[&str]| -> Vec<String> {
+            let mut args: Vec<&str> = kind.to_vec();
+            args.extend(["-q", "--filter", &filter]);
+            Command::new("docker")
+                .args(&args)
+                .output()
+                .map(|o| {
+                    String::from_utf8_lossy(&o.stdout)
+                        .lines()
+                        .map(str::to_string)
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        for id in leftovers(&["ps", "-a"]) {
+            let _ = Command::new("docker")
+                .args(["rm", "-f", "-v", &id])
+                .output();
+        }
+        for id in leftovers(&["network", "ls"]) {
+            let _ = Command::new("docker").args(["network", "rm", &id]).output();
+        }
+        for id in leftovers(&["volume", "ls"]) {
+            let _ = Command::new("docker")
+                .args(["volume", "rm", "-f", &id])
+                .output();
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
