@@ -394,7 +394,11 @@ pub fn plan_up(desired: &Desired<'_>, observed: &Observed, opts: &UpOptions) -> 
         let mut waits = Vec::new();
         for (dep, cond) in svc.depends_on.iter().flatten() {
             after.extend(service_steps.get(dep).into_iter().flatten());
-            if project.services.contains_key(dep) && services.contains(dep) {
+            // `service_started` needs no wait: the `after` edges order this
+            // step behind the dependency's own steps, and a dependency
+            // without steps is running already (or a finished one-shot).
+            let needs_wait = cond.condition != Condition::ServiceStarted;
+            if needs_wait && project.services.contains_key(dep) && services.contains(dep) {
                 waits.push(Wait {
                     service: dep.clone(),
                     condition: cond.condition,

@@ -147,6 +147,8 @@ struct Ctx {
     progress: Arc<dyn Progress>,
     cancel: CancellationToken,
     pool: Semaphore,
+    /// Image ids looked up during this run, by reference.
+    image_ids: tokio::sync::Mutex<BTreeMap<String, String>>,
 }
 
 /// Runs plans against an engine.
@@ -203,6 +205,7 @@ impl Executor {
             progress: self.progress.clone(),
             cancel: self.cancel.clone(),
             pool: Semaphore::new(self.opts.parallel.max(1)),
+            image_ids: Default::default(),
         });
         let n = ctx.plan.steps.len();
         let mut started = vec![false; n];
@@ -363,14 +366,24 @@ async fn stop_and_remove(
     }
 }
 
+/// The id of `image`, asked of the engine once per run.
+async fn image_id(ctx: &Ctx, image: &str) -> Result<String, EngineError> {
+    let mut cache = ctx.image_ids.lock().await;
+    if let Some(id) = cache.get(image) {
+        return Ok(id.clone());
+    }
+    let id = ctx
+        .engine
+        .image_id(image)
+        .await?
+        .ok_or_else(|| EngineError::NotFound(format!("image {image}")))?;
+    cache.insert(image.to_string(), id.clone());
+    Ok(id)
+}
+
 async fn create_and_start(ctx: &Ctx, spec: &ContainerSpec) -> Result<(), ExecError> {
     let err = engine_err(&spec.name);
-    let image_id = ctx
-        .engine
-        .image_id(&spec.image)
-        .await
-        .map_err(&err)?
-        .ok_or_else(|| err(EngineError::NotFound(format!("image {}", spec.image))))?;
+    let image_id = image_id(ctx, &spec.image).await.map_err(&err)?;
     let mut refs = BTreeMap::new();
     if !spec.refs().is_empty() {
         let project_name = ctx.project.name.clone().unwrap_or_default();
