@@ -542,6 +542,42 @@ impl Engine for DockerEngine {
         Ok(())
     }
 
+    async fn import_image(
+        &self,
+        reference: &str,
+        rootfs_tar: Vec<u8>,
+        changes: Vec<String>,
+    ) -> Result<String> {
+        let tagged = with_tag(reference);
+        let (repo, tag) = match tagged.rsplit_once(':') {
+            Some((r, t)) if !t.contains('/') => (r.to_string(), t.to_string()),
+            _ => (tagged.clone(), "latest".to_string()),
+        };
+        let options = CreateImageOptions {
+            from_src: Some("-".into()),
+            repo: Some(repo),
+            tag: Some(tag),
+            changes,
+            ..Default::default()
+        };
+        let mut stream = self.docker.create_image(
+            Some(options),
+            Some(bollard::body_full(rootfs_tar.into())),
+            None,
+        );
+        while let Some(item) = stream.next().await {
+            let info = item.map_err(map_err)?;
+            if let Some(message) = info.error_detail.and_then(|d| d.message) {
+                return Err(EngineError::Api(format!(
+                    "importing {reference}: {message}"
+                )));
+            }
+        }
+        self.image_id(&tagged)
+            .await?
+            .ok_or_else(|| EngineError::NotFound(format!("image {tagged} after import")))
+    }
+
     async fn create_network(&self, request: NetworkRequest) -> Result<()> {
         let net = &request.network;
         let ipam = net.ipam.as_ref().map(|i| Ipam {

@@ -169,6 +169,14 @@ pub trait Engine: Send + Sync {
     async fn pull_image(&self, reference: &str) -> Result<()>;
     /// Build an image.
     async fn build_image(&self, request: BuildRequest) -> Result<()>;
+    /// Make an image from a root filesystem tar (`docker import`), with
+    /// Dockerfile-style `changes` (`CMD ["sh"]`...); returns its id.
+    async fn import_image(
+        &self,
+        reference: &str,
+        rootfs_tar: Vec<u8>,
+        changes: Vec<String>,
+    ) -> Result<String>;
 
     /// Create a network.
     async fn create_network(&self, request: NetworkRequest) -> Result<()>;

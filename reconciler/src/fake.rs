@@ -240,6 +240,19 @@ impl Engine for FakeEngine {
         Ok(())
     }
 
+    async fn import_image(
+        &self,
+        reference: &str,
+        rootfs_tar: Vec<u8>,
+        _changes: Vec<String>,
+    ) -> Result<String> {
+        let mut s = self.lock();
+        Self::mutate(&mut s, "import_image", reference)?;
+        let id = format!("sha256:imported-{}", rootfs_tar.len());
+        s.images.insert(reference.into(), id.clone());
+        Ok(id)
+    }
+
     async fn create_network(&self, request: NetworkRequest) -> Result<()> {
         let mut s = self.lock();
         Self::mutate(&mut s, "create_network", &request.name)?;
