@@ -403,3 +403,21 @@ fn attached_up_follows_logs_and_ctrl_c_stops_the_stack() {
     let state = docker(&["inspect", "-f", "{{.State.Status}}", &c]);
     assert_eq!(state.trim(), "exited");
 }
+
+#[test]
+fn anonymous_volumes_survive_a_recreate() {
+    let yaml = "services:\n  app:\n    image: busybox:1.36\n    init: true\n    command: [sleep, '3600']\n    volumes: [/cache]\n    environment: {V: '1'}\n";
+    let s = TestStack::new("anonvol", yaml);
+    s.ok(&["up", "-d"]);
+    let c = name(&s, "app");
+    assert_eq!(s.exec(&c, &["sh", "-c", "echo kept > /cache/data"]).0, 0);
+    let before = s.containers();
+    s.write(&yaml.replace("V: '1'", "V: '2'"));
+    s.ok(&["up", "-d"]);
+    assert_ne!(
+        before[&c],
+        s.containers()[&c],
+        "the container should have been recreated"
+    );
+    assert_eq!(s.exec(&c, &["cat", "/cache/data"]).1.trim(), "kept");
+}

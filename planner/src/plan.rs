@@ -87,6 +87,8 @@ pub enum Action {
         id: String,
         /// Container name.
         name: String,
+        /// Remove its anonymous volumes too (only `down -v`).
+        anonymous_volumes: bool,
     },
     /// Remove a network of the stack.
     RemoveNetwork {
@@ -426,6 +428,7 @@ pub fn plan_up(desired: &Desired<'_>, observed: &Observed, opts: &UpOptions) -> 
                     Action::RemoveContainer {
                         id: dup.id.clone(),
                         name: dup.name.clone(),
+                        anonymous_volumes: false,
                     },
                     format!("duplicate of replica {r}"),
                     vec![],
@@ -499,6 +502,7 @@ pub fn plan_up(desired: &Desired<'_>, observed: &Observed, opts: &UpOptions) -> 
                 Action::RemoveContainer {
                     id: c.id.clone(),
                     name: c.name.clone(),
+                    anonymous_volumes: false,
                 },
                 format!("scaled from {highest} to {replicas}"),
                 vec![],
@@ -517,6 +521,7 @@ pub fn plan_up(desired: &Desired<'_>, observed: &Observed, opts: &UpOptions) -> 
                 Action::RemoveContainer {
                     id: c.id.clone(),
                     name: c.name.clone(),
+                    anonymous_volumes: false,
                 },
                 format!(
                     "orphan (service `{}` is no longer in the stack file)",
@@ -547,8 +552,9 @@ pub fn plan_down(observed: &Observed, remove_volumes: bool) -> Plan {
             Action::RemoveContainer {
                 id: c.id.clone(),
                 name: c.name.clone(),
+                anonymous_volumes: remove_volumes,
             },
-            "down",
+            if remove_volumes { "down -v" } else { "down" },
             vec![],
             vec![],
         ));

@@ -227,7 +227,11 @@ pub fn create_body(req: &CreateRequest) -> ContainerCreateBody {
         .iter()
         .map(|m| Mount {
             target: Some(m.target.clone()),
-            source: m.source.clone(),
+            // An anonymous volume of the replaced container is mounted again.
+            source: m
+                .source
+                .clone()
+                .or_else(|| req.anonymous_volumes.get(&m.target).cloned()),
             typ: Some(match m.kind {
                 MountType::Bind => ApiMountType::BIND,
                 MountType::Tmpfs => ApiMountType::TMPFS,
@@ -672,7 +676,7 @@ impl Engine for DockerEngine {
                     .await;
                 if let Err(e) = connected {
                     // Do not leave a half-attached container behind.
-                    let _ = self.remove_container(&created.id).await;
+                    let _ = self.remove_container(&created.id, true).await;
                     return Err(map_err(e));
                 }
             }
@@ -708,12 +712,12 @@ impl Engine for DockerEngine {
         }
     }
 
-    async fn remove_container(&self, id: &str) -> Result<()> {
+    async fn remove_container(&self, id: &str, anonymous_volumes: bool) -> Result<()> {
         self.docker
             .remove_container(
                 id,
                 Some(RemoveContainerOptions {
-                    v: true,
+                    v: anonymous_volumes,
                     force: true,
                     ..Default::default()
                 }),
@@ -775,11 +779,19 @@ impl Engine for DockerEngine {
                 out
             })
             .unwrap_or_default();
+        let volumes = c
+            .mounts
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|m| m.typ.as_deref() == Some("volume"))
+            .filter_map(|m| Some((m.destination?, m.name?)))
+            .collect();
         Ok(ContainerStatus {
             state: run,
             health,
             last_health_output,
             ports,
+            volumes,
         })
     }
 

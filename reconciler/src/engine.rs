@@ -52,6 +52,8 @@ pub struct ContainerStatus {
     pub last_health_output: Option<String>,
     /// Published ports as `host_ip:host_port->port/proto`.
     pub ports: Vec<String>,
+    /// Volume mounts: container path -> volume name.
+    pub volumes: BTreeMap<String, String>,
 }
 
 /// A network to create.
@@ -86,6 +88,9 @@ pub struct CreateRequest {
     pub refs: BTreeMap<Ref, String>,
     /// Labels added to the spec's (hash, definition, parents, files).
     pub state_labels: BTreeMap<String, String>,
+    /// Anonymous volumes of the container this one replaces, by container
+    /// path, to mount again instead of starting empty.
+    pub anonymous_volumes: BTreeMap<String, String>,
 }
 
 /// An image to build.
@@ -194,8 +199,8 @@ pub trait Engine: Send + Sync {
     async fn start_container(&self, id: &str) -> Result<()>;
     /// Stop a container, killing it after `timeout`.
     async fn stop_container(&self, id: &str, timeout: Duration) -> Result<()>;
-    /// Remove a stopped container and its anonymous volumes.
-    async fn remove_container(&self, id: &str) -> Result<()>;
+    /// Remove a stopped container; its anonymous volumes too when asked.
+    async fn remove_container(&self, id: &str, anonymous_volumes: bool) -> Result<()>;
     /// Detailed status.
     async fn inspect_container(&self, id: &str) -> Result<ContainerStatus>;
 

@@ -317,21 +317,19 @@ async fn apply(ctx: &Ctx, action: &Action) -> Result<(), ExecError> {
                 .await
                 .map_err(err)
         }
-        Action::CreateContainer { spec } => create_and_start(ctx, spec).await,
+        Action::CreateContainer { spec } => create_and_start(ctx, spec, BTreeMap::new()).await,
         Action::RecreateContainer { old_id, spec } => {
-            stop_and_remove(
-                ctx,
-                old_id,
-                stop_timeout(ctx, Some(&spec.service)),
-                &subject,
-            )
-            .await?;
-            create_and_start(ctx, spec).await
+            let keep = anonymous_volumes(ctx, old_id, spec).await.map_err(&err)?;
+            let timeout = stop_timeout(ctx, Some(&spec.service));
+            stop_and_remove(ctx, old_id, timeout, false, &subject).await?;
+            create_and_start(ctx, spec, keep).await
         }
         Action::StartContainer { id, .. } => ctx.engine.start_container(id).await.map_err(err),
-        Action::RemoveContainer { id, .. } => {
-            stop_and_remove(ctx, id, ctx.opts.stop_timeout, &subject).await
-        }
+        Action::RemoveContainer {
+            id,
+            anonymous_volumes,
+            ..
+        } => stop_and_remove(ctx, id, ctx.opts.stop_timeout, *anonymous_volumes, &subject).await,
         Action::RemoveNetwork { name } => match ctx.engine.remove_network(name).await {
             Err(EngineError::NotFound(_)) | Ok(()) => Ok(()),
             Err(e) => Err(err(e)),
@@ -349,10 +347,34 @@ fn stop_timeout(ctx: &Ctx, svc: Option<&schema::Service>) -> Duration {
         .unwrap_or(ctx.opts.stop_timeout)
 }
 
+/// The anonymous volumes of `old_id` that the replacement mounts at the
+/// same paths: kept, so a recreate never empties them.
+async fn anonymous_volumes(
+    ctx: &Ctx,
+    old_id: &str,
+    spec: &ContainerSpec,
+) -> Result<BTreeMap<String, String>, EngineError> {
+    let old = match ctx.engine.inspect_container(old_id).await {
+        Ok(status) => status.volumes,
+        Err(EngineError::NotFound(_)) => return Ok(BTreeMap::new()),
+        Err(e) => return Err(e),
+    };
+    Ok(spec
+        .mounts
+        .iter()
+        .filter(|m| m.kind == MountType::Volume && m.source.is_none())
+        .filter_map(|m| {
+            old.get(&m.target)
+                .map(|name| (m.target.clone(), name.clone()))
+        })
+        .collect())
+}
+
 async fn stop_and_remove(
     ctx: &Ctx,
     id: &str,
     timeout: Duration,
+    anonymous_volumes: bool,
     subject: &str,
 ) -> Result<(), ExecError> {
     let err = engine_err(subject);
@@ -360,7 +382,7 @@ async fn stop_and_remove(
         Ok(()) | Err(EngineError::NotFound(_)) => {}
         Err(e) => return Err(err(e)),
     }
-    match ctx.engine.remove_container(id).await {
+    match ctx.engine.remove_container(id, anonymous_volumes).await {
         Ok(()) | Err(EngineError::NotFound(_)) => Ok(()),
         Err(e) => Err(err(e)),
     }
@@ -381,7 +403,11 @@ async fn image_id(ctx: &Ctx, image: &str) -> Result<String, EngineError> {
     Ok(id)
 }
 
-async fn create_and_start(ctx: &Ctx, spec: &ContainerSpec) -> Result<(), ExecError> {
+async fn create_and_start(
+    ctx: &Ctx,
+    spec: &ContainerSpec,
+    anonymous_volumes: BTreeMap<String, String>,
+) -> Result<(), ExecError> {
     let err = engine_err(&spec.name);
     let image_id = image_id(ctx, &spec.image).await.map_err(&err)?;
     let mut refs = BTreeMap::new();
@@ -416,6 +442,7 @@ async fn create_and_start(ctx: &Ctx, spec: &ContainerSpec) -> Result<(), ExecErr
             spec: spec.clone(),
             refs,
             state_labels: state_labels(spec, &inputs),
+            anonymous_volumes,
         })
         .await
         .map_err(&err)?;

@@ -369,7 +369,7 @@ impl Engine for FakeEngine {
         Ok(())
     }
 
-    async fn remove_container(&self, id: &str) -> Result<()> {
+    async fn remove_container(&self, id: &str, _anonymous_volumes: bool) -> Result<()> {
         let mut s = self.lock();
         Self::mutate(&mut s, "remove_container", id)?;
         let c = Self::find(&mut s, id)?;
@@ -389,6 +389,21 @@ impl Engine for FakeEngine {
             last_health_output: (c.health == Some(Health::Unhealthy))
                 .then(|| "probe failed".to_string()),
             ports: Vec::new(),
+            volumes: c
+                .request
+                .spec
+                .mounts
+                .iter()
+                .filter(|m| m.kind == schema::MountType::Volume)
+                .map(|m| {
+                    let name = m
+                        .source
+                        .clone()
+                        .or_else(|| c.request.anonymous_volumes.get(&m.target).cloned())
+                        .unwrap_or_else(|| format!("anon-{}-{}", c.id, m.target));
+                    (m.target.clone(), name)
+                })
+                .collect(),
         })
     }
 

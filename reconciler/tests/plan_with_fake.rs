@@ -390,3 +390,44 @@ async fn a_missing_image_blocks_the_plan_naming_service_and_image() {
         "service `a`: image `nope:1` is not on the engine"
     );
 }
+
+#[tokio::test]
+async fn a_recreate_mounts_the_old_anonymous_volumes_again() {
+    let e = engine();
+    let p = project("services:\n  a:\n    image: busybox:1.36\n    volumes: [/cache]\n");
+    up(&e, &p).await;
+    let old = e.containers()["p-a-1"].id.clone();
+    let changed = project("services:\n  a:\n    image: busybox:1.36\n    volumes: [/cache]\n    command: [sleep, '2']\n");
+    let pl = plan(&e, &changed, &UpOptions::default(), &BTreeMap::new()).await;
+    run(&e, &changed, pl).await.unwrap();
+    let new = &e.containers()["p-a-1"];
+    assert_ne!(new.id, old);
+    assert_eq!(
+        new.request.anonymous_volumes.get("/cache"),
+        Some(&format!("anon-{old}-/cache"))
+    );
+}
+
+#[tokio::test]
+async fn only_down_v_removes_anonymous_volumes() {
+    let e = engine();
+    let p = project("services:\n  a:\n    image: busybox:1.36\n");
+    up(&e, &p).await;
+    let observed = observe(&e, &p).await.unwrap();
+    let keep = plan_down(&observed, false);
+    assert!(keep.steps.iter().all(|s| !matches!(
+        s.action,
+        Action::RemoveContainer {
+            anonymous_volumes: true,
+            ..
+        }
+    )));
+    let purge = plan_down(&observed, true);
+    assert!(purge.steps.iter().any(|s| matches!(
+        s.action,
+        Action::RemoveContainer {
+            anonymous_volumes: true,
+            ..
+        }
+    )));
+}
