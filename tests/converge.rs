@@ -128,13 +128,7 @@ fn a_second_up_makes_no_engine_changes() {
         mutations.is_empty(),
         "engine changes during a no-op up: {mutations:?}"
     );
-    let plan = s.run(&["plan"]);
-    assert_eq!(
-        plan.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&plan.stdout)
-    );
+    s.assert_converged();
 }
 
 #[test]
@@ -228,13 +222,7 @@ fn a_killed_up_converges_on_the_next_run() {
         "{{.Names}}",
     ]);
     assert_eq!(running.lines().count(), 20);
-    let plan = s.run(&["plan"]);
-    assert_eq!(
-        plan.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&plan.stdout)
-    );
+    s.assert_converged();
 }
 
 #[test]

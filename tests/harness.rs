@@ -99,6 +99,17 @@ impl TestStack {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
+    /// `stack plan` finds nothing to change (exit 0).
+    pub fn assert_converged(&self) {
+        let plan = self.run(&["plan"]);
+        assert_eq!(
+            plan.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&plan.stdout)
+        );
+    }
+
     /// Container name -> id, for every container of the project.
     pub fn containers(&self) -> BTreeMap<String, String> {
         let filter = format!("label=io.stack.project={}", self.project);

@@ -8,6 +8,7 @@ use reconciler::docker::DockerEngine;
 use reconciler::lock::ProjectLock;
 use reconciler::Engine;
 use schema::Project;
+use tokio_util::sync::CancellationToken;
 
 use crate::project::ProjectArgs;
 
@@ -43,6 +44,18 @@ impl Session {
     pub fn lock(&self, what: &str) -> anyhow::Result<ProjectLock> {
         Ok(ProjectLock::acquire(&self.name(), what)?)
     }
+}
+
+/// A token cancelled when the user presses Ctrl-C (SIGINT).
+pub fn cancel_on_ctrl_c() -> CancellationToken {
+    let cancel = CancellationToken::new();
+    let on_signal = cancel.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            on_signal.cancel();
+        }
+    });
+    cancel
 }
 
 /// Connect to the engine named by `DOCKER_HOST` (or the default socket).

@@ -11,7 +11,7 @@ use reconciler::Engine;
 use tokio_util::sync::CancellationToken;
 
 use crate::project::ProjectArgs;
-use crate::session::Session;
+use crate::session::{cancel_on_ctrl_c, Session};
 
 /// Arguments of `stack logs`.
 #[derive(Debug, clap::Args)]
@@ -103,13 +103,7 @@ pub async fn run(project: &ProjectArgs, args: &Args) -> anyhow::Result<ExitCode>
     let Some(session) = Session::open(project, &[]).await? else {
         return Ok(ExitCode::FAILURE);
     };
-    let cancel = CancellationToken::new();
-    let on_signal = cancel.clone();
-    tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            on_signal.cancel();
-        }
-    });
+    let cancel = cancel_on_ctrl_c();
     let options = LogOptions {
         follow: args.follow,
         tail: args.tail,

@@ -5,10 +5,10 @@
 
 use std::process::ExitCode;
 
-use planner::{hash, labels, plan_up, Action, Desired, Plan};
+use planner::{hash, labels, Action, Plan};
 use serde_json::Value;
 
-use crate::commands::up::{image_options, prepare, UpFlags};
+use crate::commands::up::{image_options, make_plan, Planned, UpFlags};
 use crate::project::ProjectArgs;
 use crate::session::Session;
 
@@ -84,7 +84,7 @@ pub async fn run(project: &ProjectArgs, args: &Args) -> anyhow::Result<ExitCode>
     if let Some(service) = &args.why {
         return why(&session, service).await;
     }
-    let Some((project_arc, files)) = prepare(
+    let Some(Planned { plan, .. }) = make_plan(
         &session,
         &args.flags,
         &args.services,
@@ -95,15 +95,6 @@ pub async fn run(project: &ProjectArgs, args: &Args) -> anyhow::Result<ExitCode>
     else {
         return Ok(ExitCode::FAILURE);
     };
-    let observed = reconciler::observe(session.engine.as_ref(), &project_arc).await?;
-    let plan = plan_up(
-        &Desired {
-            project: &project_arc,
-            files,
-        },
-        &observed,
-        &args.flags.up_options(&args.services),
-    );
     match args.format {
         crate::commands::OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&plan)?),
         crate::commands::OutputFormat::Text => print!("{}", render(&plan)),

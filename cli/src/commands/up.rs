@@ -9,16 +9,15 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::ValueEnum;
-use planner::{plan_up, Desired, Health, RunState, UpOptions};
+use planner::{plan_up, Desired, Health, Plan, RunState, UpOptions};
 use reconciler::images::{ensure_images, file_digests, PullPolicy};
 use reconciler::{ExecuteOptions, Executor};
 use schema::Project;
-use tokio_util::sync::CancellationToken;
 
 use crate::commands::logs::follow_services;
 use crate::progress::{Mode, Reporter};
 use crate::project::ProjectArgs;
-use crate::session::Session;
+use crate::session::{cancel_on_ctrl_c, Session};
 
 /// `--pull`.
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -78,15 +77,26 @@ pub fn image_options(flags: &UpFlags, apply: bool) -> Option<(PullPolicy, bool)>
     })
 }
 
-/// Apply `--scale`, make images ready (when asked), and read secret
-/// digests. `None` when something was wrong (already reported).
-pub async fn prepare(
+/// What `up` and `plan` work from: the project as run (after `--scale`),
+/// the secret digests, and the plan.
+pub struct Planned {
+    /// The project with `--scale` applied.
+    pub project: Arc<Project>,
+    /// Secret and config digests.
+    pub files: BTreeMap<String, String>,
+    /// What to do.
+    pub plan: Plan,
+}
+
+/// Apply `--scale`, make images ready (when asked), read secret digests,
+/// observe, and plan. `None` when something was wrong (already reported).
+pub async fn make_plan(
     session: &Session,
     flags: &UpFlags,
     services: &[String],
     images: Option<(PullPolicy, bool)>,
     note: &dyn Fn(&str),
-) -> anyhow::Result<Option<(Arc<Project>, BTreeMap<String, String>)>> {
+) -> anyhow::Result<Option<Planned>> {
     let mut project = (*session.project).clone();
     for s in &flags.scale {
         let (name, n) = s
@@ -135,7 +145,20 @@ pub async fn prepare(
             return Ok(None);
         }
     };
-    Ok(Some((Arc::new(project), files)))
+    let observed = reconciler::observe(session.engine.as_ref(), &project).await?;
+    let plan = plan_up(
+        &Desired {
+            project: &project,
+            files: files.clone(),
+        },
+        &observed,
+        &flags.up_options(services),
+    );
+    Ok(Some(Planned {
+        project: Arc::new(project),
+        files,
+        plan,
+    }))
 }
 
 fn with_dependencies(project: &Project, mut set: BTreeSet<String>) -> BTreeSet<String> {
@@ -202,7 +225,11 @@ pub async fn run(project: &ProjectArgs, args: &Args) -> anyhow::Result<ExitCode>
     );
     let reporter = Arc::new(Reporter::new(mode));
     let note = |m: &str| reporter.note(m);
-    let Some((project_arc, files)) = prepare(
+    let Some(Planned {
+        project: project_arc,
+        files,
+        plan,
+    }) = make_plan(
         &session,
         &args.flags,
         &args.services,
@@ -213,15 +240,6 @@ pub async fn run(project: &ProjectArgs, args: &Args) -> anyhow::Result<ExitCode>
     else {
         return Ok(ExitCode::FAILURE);
     };
-    let observed = reconciler::observe(session.engine.as_ref(), &project_arc).await?;
-    let plan = plan_up(
-        &Desired {
-            project: &project_arc,
-            files: files.clone(),
-        },
-        &observed,
-        &args.flags.up_options(&args.services),
-    );
     for w in &plan.warnings {
         reporter.note(&format!("warning: {w}"));
     }
@@ -231,13 +249,7 @@ pub async fn run(project: &ProjectArgs, args: &Args) -> anyhow::Result<ExitCode>
         }
         return Ok(ExitCode::FAILURE);
     }
-    let cancel = CancellationToken::new();
-    let on_signal = cancel.clone();
-    tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            on_signal.cancel();
-        }
-    });
+    let cancel = cancel_on_ctrl_c();
     if plan.is_empty() {
         reporter.note("Nothing to do: the stack runs as the file says.");
     }
