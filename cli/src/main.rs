@@ -53,6 +53,9 @@ enum Command {
     Pull(commands::images::Args),
     /// Build the images of services with `build:`.
     Build(commands::images::Args),
+    /// List or remove the stack's named volumes.
+    #[command(subcommand)]
+    Volume(commands::volume::Command),
     /// Print the fully resolved stack file, or parts of it.
     Config(commands::config::Args),
     /// Report risky settings (unpinned images, engine socket mounts...).
@@ -94,6 +97,7 @@ fn run_async(project: &ProjectArgs, command: &Command) -> anyhow::Result<ExitCod
             Command::Restart(a) => commands::lifecycle::run(project, a, Verb::Restart).await,
             Command::Pull(a) => commands::images::run(project, a, false).await,
             Command::Build(a) => commands::images::run(project, a, true).await,
+            Command::Volume(c) => commands::volume::run(project, c).await,
             Command::Config(_) | Command::Lint => unreachable!("handled without a runtime"),
         }
     })

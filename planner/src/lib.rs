@@ -25,4 +25,6 @@ pub use plan::{
     hash_inputs, plan_down, plan_up, ref_name, state_labels, Action, Blocker, Desired, Plan, Step,
     UpOptions, Wait,
 };
-pub use spec::{container_spec, Attachment, ContainerSpec, Namespace, Networking, Ref};
+pub use spec::{
+    container_spec, replicas_of, Attachment, ContainerSpec, Namespace, Networking, Ref,
+};

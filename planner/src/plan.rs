@@ -36,6 +36,8 @@ pub struct UpOptions {
     pub no_recreate: bool,
     /// Remove containers of services no longer in the stack file.
     pub remove_orphans: bool,
+    /// Recreate named volumes whose definition changed (their data is lost).
+    pub recreate_volumes: bool,
 }
 
 /// One thing to do.
@@ -51,6 +53,19 @@ pub enum Action {
         /// Its definition.
         #[serde(skip)]
         network: schema::Network,
+    },
+    /// Remove the containers using a named volume, then the volume, and
+    /// create it again with its new definition (`--recreate-volumes`).
+    RecreateVolume {
+        /// Key in the stack file.
+        key: String,
+        /// Engine-side name.
+        name: String,
+        /// Its new definition.
+        #[serde(skip)]
+        volume: schema::Volume,
+        /// Ids of the containers that mount it.
+        users: Vec<String>,
     },
     /// Create a named volume of the stack.
     CreateVolume {
@@ -109,7 +124,7 @@ impl Action {
             Action::CreateNetwork { .. }
             | Action::CreateVolume { .. }
             | Action::CreateContainer { .. } => "create",
-            Action::RecreateContainer { .. } => "recreate",
+            Action::RecreateContainer { .. } | Action::RecreateVolume { .. } => "recreate",
             Action::StartContainer { .. } => "start",
             Action::RemoveContainer { .. }
             | Action::RemoveNetwork { .. }
@@ -123,7 +138,9 @@ impl Action {
             Action::CreateNetwork { name, .. } | Action::RemoveNetwork { name } => {
                 format!("network {name}")
             }
-            Action::CreateVolume { name, .. } | Action::RemoveVolume { name } => {
+            Action::CreateVolume { name, .. }
+            | Action::RecreateVolume { name, .. }
+            | Action::RemoveVolume { name } => {
                 format!("volume {name}")
             }
             Action::CreateContainer { spec } | Action::RecreateContainer { spec, .. } => {
@@ -332,6 +349,7 @@ pub fn plan_up(desired: &Desired<'_>, observed: &Observed, opts: &UpOptions) -> 
     }
 
     let mut volume_steps: BTreeMap<String, usize> = BTreeMap::new();
+    let mut recreated_volumes: BTreeSet<String> = BTreeSet::new();
     for (key, vol) in &project.volumes {
         let name = vol
             .name
@@ -364,9 +382,32 @@ pub fn plan_up(desired: &Desired<'_>, observed: &Observed, opts: &UpOptions) -> 
                 );
                 volume_steps.insert(name, id);
             }
+            Some(o) if o.hash != volume_hash(vol) && opts.recreate_volumes => {
+                let users: Vec<String> = observed
+                    .containers
+                    .iter()
+                    .filter(|c| mounts_volume(project, &c.service, key))
+                    .map(|c| c.id.clone())
+                    .collect();
+                let id = plan.push(
+                    Action::RecreateVolume {
+                        key: key.clone(),
+                        name: name.clone(),
+                        volume: vol.clone(),
+                        users,
+                    },
+                    "its definition changed (--recreate-volumes: its data is lost)",
+                    vec![],
+                    vec![],
+                );
+                volume_steps.insert(name.clone(), id);
+                recreated_volumes.insert(name);
+            }
             Some(o) if o.hash != volume_hash(vol) => plan.blockers.push(Blocker {
-                message: format!("volume `{name}` exists with another definition (driver or options changed); its data would be lost by recreating it"),
-                hint: format!("copy the data out, then `docker volume rm {name}` and run `stack up` again"),
+                message: format!("volume `{name}` exists with another definition (driver or options changed); recreating it would lose its data"),
+                hint: format!(
+                    "copy the data out (e.g. `docker run --rm -v {name}:/from -v $PWD:/to busybox:1.36 cp -a /from /to`), then run `stack up --recreate-volumes`"
+                ),
             }),
             Some(_) => {}
         }
@@ -407,7 +448,7 @@ pub fn plan_up(desired: &Desired<'_>, observed: &Observed, opts: &UpOptions) -> 
                 });
             }
         }
-        let replicas = svc.replicas();
+        let replicas = crate::spec::replicas_of(project, &name);
         let existing = by_service.get(name.as_str()).cloned().unwrap_or_default();
         let mut steps = Vec::new();
         for r in 1..=replicas {
@@ -436,13 +477,25 @@ pub fn plan_up(desired: &Desired<'_>, observed: &Observed, opts: &UpOptions) -> 
                 ));
             }
             let reference = spec.of.clone();
+            // A recreated volume takes its containers with it.
+            let lost_volume = spec
+                .mounts
+                .iter()
+                .filter_map(|m| m.source.as_ref())
+                .find(|s| recreated_volumes.contains(*s))
+                .cloned();
+            let keep = if lost_volume.is_some() { None } else { keep };
             match keep {
                 None => {
+                    let reason = match lost_volume {
+                        Some(v) => format!("its volume {v} is recreated"),
+                        None => "not created yet".to_string(),
+                    };
                     steps.push(plan.push(
                         Action::CreateContainer {
                             spec: Box::new(spec),
                         },
-                        "not created yet",
+                        reason,
                         step_after,
                         waits.clone(),
                     ));
@@ -582,6 +635,16 @@ pub fn plan_down(observed: &Observed, remove_volumes: bool) -> Plan {
         }
     }
     plan
+}
+
+/// Whether `service` mounts the named volume `key`.
+fn mounts_volume(project: &Project, service: &str, key: &str) -> bool {
+    project.services.get(service).is_some_and(|s| {
+        s.volumes
+            .iter()
+            .flatten()
+            .any(|v| v.kind == schema::MountType::Volume && v.source.as_deref() == Some(key))
+    })
 }
 
 fn group(containers: &[ObservedContainer]) -> BTreeMap<&str, Vec<&ObservedContainer>> {

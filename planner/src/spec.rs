@@ -176,14 +176,34 @@ pub fn container_name(project: &str, service: &str, svc: &Service, replica: u32)
         .unwrap_or_else(|| format!("{project}-{service}-{replica}"))
 }
 
+/// How many replicas `name` runs. A sidecar (a service sharing another's
+/// network, pid or ipc namespace) that sets no count of its own runs once
+/// per replica of its parent, each attached to the matching replica.
+pub fn replicas_of(project: &Project, name: &str) -> u32 {
+    let mut current = name;
+    // Follow a chain of sidecars; a cycle is refused by validation, and the
+    // bound keeps this total anyway.
+    for _ in 0..=project.services.len() {
+        let Some(svc) = project.services.get(current) else {
+            return 1;
+        };
+        let explicit =
+            svc.scale.is_some() || svc.deploy.as_ref().is_some_and(|d| d.replicas.is_some());
+        let parent = [&svc.network_mode, &svc.pid, &svc.ipc]
+            .into_iter()
+            .find_map(|v| v.as_deref().and_then(|v| v.strip_prefix("service:")));
+        match parent {
+            Some(p) if !explicit => current = p,
+            _ => return svc.replicas(),
+        }
+    }
+    1
+}
+
 /// The replica of `parent` a sidecar replica attaches to: the same number,
 /// or the parent's last replica when the parent has fewer.
 fn parent_ref(project: &Project, parent: &str, replica: u32) -> Ref {
-    let parent_replicas = project
-        .services
-        .get(parent)
-        .map_or(1, Service::replicas)
-        .max(1);
+    let parent_replicas = replicas_of(project, parent).max(1);
     Ref {
         service: parent.to_string(),
         replica: replica.min(parent_replicas),
@@ -315,7 +335,7 @@ pub fn container_spec(project: &Project, name: &str, svc: &Service, replica: u32
             target: p.target,
             protocol: p.protocol.clone(),
             host_ip: p.host_ip.clone(),
-            published: replica_port(p, svc.replicas(), replica),
+            published: replica_port(p, replicas_of(project, name), replica),
         })
         .collect();
 
@@ -434,6 +454,16 @@ mod tests {
         );
         assert_eq!(s.pid, Some(Namespace::Service(want)));
         assert_eq!(s.refs().len(), 2);
+    }
+
+    #[test]
+    fn sidecars_follow_their_parents_replica_count() {
+        let p = project(
+            "services:\n  app:\n    image: busybox:1.36\n    deploy: {replicas: 3}\n  side:\n    image: busybox:1.36\n    network_mode: service:app\n  one:\n    image: busybox:1.36\n    pid: service:app\n    scale: 1\n",
+        );
+        assert_eq!(replicas_of(&p, "side"), 3);
+        assert_eq!(replicas_of(&p, "one"), 1);
+        assert_eq!(replicas_of(&p, "app"), 3);
     }
 
     #[test]

@@ -73,6 +73,19 @@ pub enum ExecError {
         /// What it was doing instead.
         status: String,
     },
+    /// A container could not start, and it mounts an NFS volume: most
+    /// often the mount is what failed.
+    #[error("{container} did not start: {message}\n  = help: it mounts the NFS volume `{volume}` from {server}: check that {server} exports the path to this host, that this host has an NFS client (Debian: nfs-common), and that TCP port 2049 is reachable")]
+    NfsMount {
+        /// The container.
+        container: String,
+        /// The NFS volume key.
+        volume: String,
+        /// Its server.
+        server: String,
+        /// The engine's message.
+        message: String,
+    },
     /// `service_healthy` on a service whose containers have no healthcheck.
     #[error("service `{0}` has no healthcheck, so it can never be healthy; add one or wait for service_started")]
     NoHealthcheck(String),
@@ -308,14 +321,44 @@ async fn apply(ctx: &Ctx, action: &Action) -> Result<(), ExecError> {
                 &planner::resource::volume_hash(volume),
                 volume.labels.as_ref(),
             );
+            // The label keeps the file's definition; the engine gets the
+            // NFS server as an address, which its local driver needs.
+            let mut volume = volume.clone();
+            if let Some(opts) = &volume.driver_opts {
+                volume.driver_opts = Some(
+                    crate::nfs::resolve_addr(opts)
+                        .await
+                        .map_err(|e| err(EngineError::Api(e)))?,
+                );
+            }
             ctx.engine
                 .create_volume(VolumeRequest {
                     name: name.clone(),
                     labels,
-                    volume: volume.clone(),
+                    volume,
                 })
                 .await
                 .map_err(err)
+        }
+        Action::RecreateVolume {
+            key,
+            name,
+            volume,
+            users,
+        } => {
+            for id in users {
+                stop_and_remove(ctx, id, ctx.opts.stop_timeout, false, &subject).await?;
+            }
+            match ctx.engine.remove_volume(name).await {
+                Err(EngineError::NotFound(_)) | Ok(()) => {}
+                Err(e) => return Err(err(e)),
+            }
+            let create = Action::CreateVolume {
+                key: key.clone(),
+                name: name.clone(),
+                volume: volume.clone(),
+            };
+            Box::pin(apply(ctx, &create)).await
         }
         Action::CreateContainer { spec } => create_and_start(ctx, spec, BTreeMap::new()).await,
         Action::RecreateContainer { old_id, spec } => {
@@ -446,7 +489,26 @@ async fn create_and_start(
         })
         .await
         .map_err(&err)?;
-    ctx.engine.start_container(&id).await.map_err(err)
+    ctx.engine.start_container(&id).await.map_err(|e| {
+        let nfs = crate::nfs::nfs_sources(
+            &ctx.project,
+            spec.service
+                .volumes
+                .iter()
+                .flatten()
+                .filter(|v| v.kind == MountType::Volume)
+                .filter_map(|v| v.source.as_deref()),
+        );
+        match nfs.into_iter().next() {
+            Some((volume, server)) => ExecError::NfsMount {
+                container: spec.name.clone(),
+                volume,
+                server,
+                message: e.to_string(),
+            },
+            None => err(e),
+        }
+    })
 }
 
 /// Bind mounts whose host directory is missing: create it (Compose's

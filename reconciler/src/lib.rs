@@ -8,6 +8,7 @@
 //! - [`observe`](mod@observe): engine -> [`planner::Observed`].
 //! - [`execute`]: run a [`planner::Plan`] in dependency order, in parallel.
 //! - [`lock`]: one `stack` process at a time per project.
+//! - [`nfs`]: NFS volume preflight and server address resolution.
 
 pub mod docker;
 pub mod engine;
@@ -15,6 +16,7 @@ pub mod execute;
 pub mod fake;
 pub mod images;
 pub mod lock;
+pub mod nfs;
 pub mod observe;
 
 use std::collections::BTreeMap;

@@ -431,3 +431,28 @@ async fn only_down_v_removes_anonymous_volumes() {
         }
     )));
 }
+
+#[tokio::test]
+async fn recreate_volumes_takes_the_volume_and_its_containers_on_purpose() {
+    let e = engine();
+    up(&e, &project(STACK)).await;
+    let changed = project(&STACK.replace("  data: {}", "  data: {labels: {tier: gold}}"));
+    let opts = UpOptions {
+        recreate_volumes: true,
+        ..Default::default()
+    };
+    let pl = plan(&e, &changed, &opts, &BTreeMap::new()).await;
+    assert_eq!(
+        lines(&pl),
+        vec![
+            "recreate volume p_data: its definition changed (--recreate-volumes: its data is lost)",
+            "create p-db-1: its volume p_data is recreated",
+        ]
+    );
+    let old_db = e.containers()["p-db-1"].id.clone();
+    run(&e, &changed, pl).await.unwrap();
+    assert_ne!(e.containers()["p-db-1"].id, old_db);
+    assert!(plan(&e, &changed, &UpOptions::default(), &BTreeMap::new())
+        .await
+        .is_empty());
+}

@@ -10,6 +10,7 @@ pub mod logs;
 pub mod plan;
 pub mod ps;
 pub mod up;
+pub mod volume;
 
 /// `--format` of commands that print text or JSON.
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]

@@ -34,7 +34,7 @@ fn marker(action: &Action) -> (&'static str, &'static str) {
         Action::CreateNetwork { .. }
         | Action::CreateVolume { .. }
         | Action::CreateContainer { .. } => ("+", "create"),
-        Action::RecreateContainer { .. } => ("~", "recreate"),
+        Action::RecreateContainer { .. } | Action::RecreateVolume { .. } => ("~", "recreate"),
         Action::StartContainer { .. } => (">", "start"),
         Action::RemoveContainer { .. }
         | Action::RemoveNetwork { .. }

@@ -48,6 +48,10 @@ pub struct UpFlags {
     /// Remove containers of services no longer in the file.
     #[arg(long)]
     pub remove_orphans: bool,
+    /// Recreate named volumes whose definition changed; their data is lost
+    /// (asks first on a terminal).
+    #[arg(long)]
+    pub recreate_volumes: bool,
     /// Run N replicas of SERVICE (overrides the file); repeatable.
     #[arg(long, value_name = "SERVICE=N")]
     pub scale: Vec<String>,
@@ -61,6 +65,7 @@ impl UpFlags {
             force_recreate: self.force_recreate,
             no_recreate: self.no_recreate,
             remove_orphans: self.remove_orphans,
+            recreate_volumes: self.recreate_volumes,
         }
     }
 }
@@ -199,6 +204,9 @@ pub struct Args {
     /// Seconds to wait for a container to stop before killing it.
     #[arg(short, long, default_value_t = 10)]
     timeout: u64,
+    /// Do not check that NFS servers answer before creating anything.
+    #[arg(long)]
+    skip_preflight: bool,
     /// Print nothing but errors.
     #[arg(short, long)]
     quiet: bool,
@@ -249,6 +257,16 @@ pub async fn run(project: &ProjectArgs, args: &Args) -> anyhow::Result<ExitCode>
         }
         return Ok(ExitCode::FAILURE);
     }
+    if !confirm_volume_loss(&plan)? {
+        eprintln!("Nothing changed.");
+        return Ok(ExitCode::FAILURE);
+    }
+    if !args.skip_preflight {
+        if let Err(e) = reconciler::nfs::preflight(&project_arc, &plan).await {
+            eprintln!("error: {e}");
+            return Ok(ExitCode::FAILURE);
+        }
+    }
     let cancel = cancel_on_ctrl_c();
     if plan.is_empty() {
         reporter.note("Nothing to do: the stack runs as the file says.");
@@ -297,6 +315,28 @@ pub async fn run(project: &ProjectArgs, args: &Args) -> anyhow::Result<ExitCode>
     crate::commands::lifecycle::stop_all(&session, &services, Duration::from_secs(args.timeout))
         .await?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// With volumes to recreate and a person at the terminal, ask first.
+fn confirm_volume_loss(plan: &Plan) -> anyhow::Result<bool> {
+    use std::io::{BufRead, IsTerminal, Write};
+    let names: Vec<String> = plan
+        .steps
+        .iter()
+        .filter(|s| matches!(s.action, planner::Action::RecreateVolume { .. }))
+        .map(|s| s.action.subject())
+        .collect();
+    if names.is_empty() || !std::io::stdin().is_terminal() {
+        return Ok(true);
+    }
+    eprint!(
+        "Recreating {} deletes all data in it. Continue? [y/N] ",
+        names.join(", ")
+    );
+    std::io::stderr().flush()?;
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    Ok(matches!(answer.trim(), "y" | "Y" | "yes"))
 }
 
 /// Wait until every container of the project runs (healthy where it has a
