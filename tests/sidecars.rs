@@ -87,3 +87,27 @@ fn a_replicated_parent_gets_one_sidecar_per_replica() {
     assert_eq!(s.containers().len(), 6);
     s.assert_converged();
 }
+
+#[test]
+fn volumes_from_mounts_the_parents_volumes_read_only_with_ro() {
+    let yaml = r#"
+services:
+  data:
+    image: busybox:1.36
+    init: true
+    command: ["sh", "-c", "echo shared > /shared/f && exec sleep 3600"]
+    volumes: ["/shared"]
+  reader:
+    image: busybox:1.36
+    init: true
+    command: ["sleep", "3600"]
+    volumes_from: ["data:ro"]
+"#;
+    let s = TestStack::new("volfrom", yaml);
+    s.ok(&["up", "-d"]);
+    let reader = format!("{}-reader-1", s.project);
+    stack_e2e::wait_until(std::time::Duration::from_secs(10), "the data file", || {
+        s.exec(&reader, &["cat", "/shared/f"]).1.trim() == "shared"
+    });
+    assert_ne!(s.exec(&reader, &["touch", "/shared/g"]).0, 0, "volumes_from :ro must be read-only");
+}
