@@ -109,5 +109,9 @@ services:
     stack_e2e::wait_until(std::time::Duration::from_secs(10), "the data file", || {
         s.exec(&reader, &["cat", "/shared/f"]).1.trim() == "shared"
     });
-    assert_ne!(s.exec(&reader, &["touch", "/shared/g"]).0, 0, "volumes_from :ro must be read-only");
+    assert_ne!(
+        s.exec(&reader, &["touch", "/shared/g"]).0,
+        0,
+        "volumes_from :ro must be read-only"
+    );
 }

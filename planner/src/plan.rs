@@ -95,6 +95,8 @@ pub enum Action {
         id: String,
         /// Container name.
         name: String,
+        /// Its service.
+        service: String,
     },
     /// Stop (if running) and remove a container.
     RemoveContainer {
@@ -534,6 +536,7 @@ pub fn plan_up(desired: &Desired<'_>, observed: &Observed, opts: &UpOptions) -> 
                             Action::StartContainer {
                                 id: c.id.clone(),
                                 name: c.name.clone(),
+                                service: c.service.clone(),
                             },
                             describe_stopped(&c.state),
                             step_after,

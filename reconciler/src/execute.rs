@@ -75,7 +75,7 @@ pub enum ExecError {
     },
     /// A container could not start, and it mounts an NFS volume: most
     /// often the mount is what failed.
-    #[error("{container} did not start: {message}\n  = help: it mounts the NFS volume `{volume}` from {server}: check that {server} exports the path to this host, that this host has an NFS client (Debian: nfs-common), and that TCP port 2049 is reachable")]
+    #[error("{container} did not start: {message}\n  = help: it mounts the NFS volume `{volume}` from {server}: check that {server} exports the path to this host, that this host has an NFS client (Debian: nfs-common), and that TCP port {port} is reachable")]
     NfsMount {
         /// The container.
         container: String,
@@ -83,6 +83,8 @@ pub enum ExecError {
         volume: String,
         /// Its server.
         server: String,
+        /// The server's port.
+        port: u16,
         /// The engine's message.
         message: String,
     },
@@ -367,7 +369,7 @@ async fn apply(ctx: &Ctx, action: &Action) -> Result<(), ExecError> {
             stop_and_remove(ctx, old_id, timeout, false, &subject).await?;
             create_and_start(ctx, spec, keep).await
         }
-        Action::StartContainer { id, .. } => ctx.engine.start_container(id).await.map_err(err),
+        Action::StartContainer { id, name, service } => start(ctx, id, name, service).await,
         Action::RemoveContainer {
             id,
             anonymous_volumes,
@@ -489,24 +491,25 @@ async fn create_and_start(
         })
         .await
         .map_err(&err)?;
-    ctx.engine.start_container(&id).await.map_err(|e| {
-        let nfs = crate::nfs::nfs_sources(
-            &ctx.project,
-            spec.service
-                .volumes
-                .iter()
-                .flatten()
-                .filter(|v| v.kind == MountType::Volume)
-                .filter_map(|v| v.source.as_deref()),
-        );
-        match nfs.into_iter().next() {
+    start(ctx, &id, &spec.name, &spec.of.service).await
+}
+
+/// Start a container; when it does not start and mounts an NFS volume,
+/// say so, since the mount is the usual cause.
+async fn start(ctx: &Ctx, id: &str, name: &str, service: &str) -> Result<(), ExecError> {
+    ctx.engine.start_container(id).await.map_err(|e| {
+        match crate::nfs::mounted_by(&ctx.project, service) {
             Some((volume, server)) => ExecError::NfsMount {
-                container: spec.name.clone(),
+                container: name.to_string(),
                 volume,
-                server,
+                server: server.addr,
+                port: server.port,
                 message: e.to_string(),
             },
-            None => err(e),
+            None => ExecError::Engine {
+                subject: name.to_string(),
+                source: e,
+            },
         }
     })
 }

@@ -9,7 +9,6 @@
 //! `addr=` is resolved to an address ([`resolve_addr`]) because the local
 //! driver passes it to the kernel as is, which wants an address.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use planner::{Action, Plan};
@@ -172,22 +171,24 @@ pub async fn resolve_addr(opts: &StringMap) -> Result<StringMap, String> {
     Ok(out)
 }
 
-/// The NFS volumes (key -> server) among `sources`, for explaining a mount failure.
-pub fn nfs_sources<'a>(
-    project: &Project,
-    sources: impl Iterator<Item = &'a str>,
-) -> BTreeMap<String, String> {
-    sources
-        .filter_map(|key| {
+/// The first NFS volume `service` mounts, with its server, for explaining
+/// a container that did not start.
+pub fn mounted_by(project: &Project, service: &str) -> Option<(String, NfsServer)> {
+    let svc = project.services.get(service)?;
+    svc.volumes
+        .iter()
+        .flatten()
+        .filter(|v| v.kind == MountType::Volume)
+        .filter_map(|v| v.source.as_deref())
+        .find_map(|key| {
             let srv = project
                 .volumes
                 .get(key)?
                 .driver_opts
                 .as_ref()
                 .and_then(server)?;
-            Some((key.to_string(), srv.addr))
+            Some((key.to_string(), srv))
         })
-        .collect()
 }
 
 #[cfg(test)]
