@@ -234,4 +234,9 @@ fn an_nfs_mount_failure_is_reported_with_the_engines_message_and_a_hint() {
         err.contains("it mounts the NFS volume `shared` from 127.0.0.1"),
         "{err}"
     );
+    assert!(err.contains("TCP port 9 is reachable"), "{err}");
+    // The next run starts the container it left created, and says the same.
+    let again = s.run(&["up", "-d", "--skip-preflight"]);
+    let err = String::from_utf8_lossy(&again.stderr);
+    assert!(err.contains("it mounts the NFS volume `shared`"), "{err}");
 }
