@@ -153,9 +153,14 @@ fn a_missing_bind_source_with_create_host_path_false_is_refused() {
     let s = TestStack::new("volbindno", yaml);
     let out = s.run(&["up", "-d"]);
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr)
-        .contains("does not exist (and create_host_path is false)"));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("service `app`: bind mount source")
+            && String::from_utf8_lossy(&out.stderr)
+                .contains("`create_host_path: false` forbids creating it")
+    );
     assert!(!s.dir.join("absent").exists());
+    // Refused before anything was created.
+    assert!(s.networks().is_empty() && s.containers().is_empty());
 }
 
 #[test]

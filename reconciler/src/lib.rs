@@ -8,7 +8,8 @@
 //! - [`observe`](mod@observe): engine -> [`planner::Observed`].
 //! - [`execute`]: run a [`planner::Plan`] in dependency order, in parallel.
 //! - [`lock`]: one `stack` process at a time per project.
-//! - [`nfs`]: NFS volume preflight and server address resolution.
+//! - [`preflight`]: refuse a plan that cannot work before it runs.
+//! - [`nfs`]: NFS server checks and address resolution.
 
 pub mod docker;
 pub mod engine;
@@ -18,6 +19,7 @@ pub mod images;
 pub mod lock;
 pub mod nfs;
 pub mod observe;
+pub mod preflight;
 
 use std::collections::BTreeMap;
 

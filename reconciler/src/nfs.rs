@@ -11,7 +11,6 @@
 
 use std::time::Duration;
 
-use planner::{Action, Plan};
 use schema::{MountType, Project, StringMap};
 use tokio::net::TcpStream;
 
@@ -77,24 +76,8 @@ fn users(project: &Project, key: &str) -> Vec<String> {
         .collect()
 }
 
-/// Check every NFS volume the plan creates or mounts into a new container.
-pub async fn preflight(project: &Project, plan: &Plan) -> Result<(), PreflightError> {
-    let mut keys: Vec<String> = Vec::new();
-    for step in &plan.steps {
-        match &step.action {
-            Action::CreateVolume { key, .. } => keys.push(key.clone()),
-            Action::CreateContainer { spec } | Action::RecreateContainer { spec, .. } => keys
-                .extend(
-                    spec.service
-                        .volumes
-                        .iter()
-                        .flatten()
-                        .filter(|v| v.kind == MountType::Volume)
-                        .filter_map(|v| v.source.clone()),
-                ),
-            _ => {}
-        }
-    }
+/// Check that the servers of the NFS volumes among `keys` answer.
+pub async fn check_servers(project: &Project, mut keys: Vec<String>) -> Result<(), PreflightError> {
     keys.sort();
     keys.dedup();
     for key in keys {

@@ -204,7 +204,8 @@ pub struct Args {
     /// Seconds to wait for a container to stop before killing it.
     #[arg(short, long, default_value_t = 10)]
     timeout: u64,
-    /// Do not check that NFS servers answer before creating anything.
+    /// Do not check that NFS servers answer before creating anything
+    /// (bind mount sources are still checked).
     #[arg(long)]
     skip_preflight: bool,
     /// Print nothing but errors.
@@ -261,11 +262,9 @@ pub async fn run(project: &ProjectArgs, args: &Args) -> anyhow::Result<ExitCode>
         eprintln!("Nothing changed.");
         return Ok(ExitCode::FAILURE);
     }
-    if !args.skip_preflight {
-        if let Err(e) = reconciler::nfs::preflight(&project_arc, &plan).await {
-            eprintln!("error: {e}");
-            return Ok(ExitCode::FAILURE);
-        }
+    if let Err(e) = reconciler::preflight::check(&project_arc, &plan, !args.skip_preflight).await {
+        eprintln!("error: {e}");
+        return Ok(ExitCode::FAILURE);
     }
     let cancel = cancel_on_ctrl_c();
     if plan.is_empty() {
