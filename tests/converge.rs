@@ -409,3 +409,29 @@ fn anonymous_volumes_survive_a_recreate() {
     );
     assert_eq!(s.exec(&c, &["cat", "/cache/data"]).1.trim(), "kept");
 }
+
+#[test]
+fn replicas_get_one_host_port_each_and_scale_removes_the_highest() {
+    let base = 30000 + (std::process::id() % 5000) * 3;
+    let yaml = format!(
+        "services:\n  w:\n    image: busybox:1.36\n    init: true\n    command: [sh, -c, 'mkdir -p /www && hostname > /www/index.html && exec httpd -f -p 80 -h /www']\n    deploy: {{replicas: 3}}\n    ports: ['127.0.0.1:{base}-{}:80']\n",
+        base + 2
+    );
+    let s = TestStack::new("ports", &yaml);
+    s.ok(&["up", "-d"]);
+    for r in 1..=3u32 {
+        let c = format!("{}-w-{r}", s.project);
+        let port = docker(&["port", &c, "80/tcp"]);
+        assert_eq!(
+            port.trim(),
+            format!("127.0.0.1:{}", base + r - 1),
+            "replica {r}"
+        );
+    }
+    s.ok(&["scale", "w=2"]);
+    let names: Vec<String> = s.containers().into_keys().collect();
+    assert_eq!(
+        names,
+        vec![format!("{}-w-1", s.project), format!("{}-w-2", s.project)]
+    );
+}

@@ -20,9 +20,10 @@ use crate::project::ProjectArgs;
 use crate::session::{cancel_on_ctrl_c, Session};
 
 /// `--pull`.
-#[derive(Debug, Clone, Copy, ValueEnum)]
+#[derive(Debug, Clone, Copy, Default, ValueEnum)]
 pub enum PullArg {
     /// Pull images that are missing (default).
+    #[default]
     Missing,
     /// Pull every image.
     Always,
@@ -31,7 +32,7 @@ pub enum PullArg {
 }
 
 /// Flags `up` and `plan` share.
-#[derive(Debug, Clone, clap::Args)]
+#[derive(Debug, Clone, Default, clap::Args)]
 pub struct UpFlags {
     /// Build images of services with `build:` before starting.
     #[arg(long)]
@@ -221,6 +222,42 @@ pub struct Args {
 /// Engine calls in flight at once. Compose's default is unlimited, which
 /// overloads small engines; see bench/ for how this was chosen.
 pub const DEFAULT_PARALLEL: usize = 8;
+
+/// Arguments of `stack scale`.
+#[derive(Debug, clap::Args)]
+pub struct ScaleArgs {
+    /// SERVICE=N pairs.
+    #[arg(required = true, value_name = "SERVICE=N")]
+    counts: Vec<String>,
+}
+
+/// Run `stack scale`: `up -d` of the named services with these counts.
+/// New replicas are added and the highest-numbered ones removed; the
+/// others are left as they are.
+pub async fn scale(project: &ProjectArgs, args: &ScaleArgs) -> anyhow::Result<ExitCode> {
+    let services = args
+        .counts
+        .iter()
+        .map(|c| c.split_once('=').map(|(s, _)| s.to_string()))
+        .collect::<Option<Vec<_>>>()
+        .ok_or_else(|| anyhow::anyhow!("stack scale takes SERVICE=N pairs"))?;
+    let up = Args {
+        flags: UpFlags {
+            scale: args.counts.clone(),
+            ..Default::default()
+        },
+        detach: true,
+        wait: false,
+        wait_timeout: 300,
+        parallel: DEFAULT_PARALLEL,
+        timeout: 10,
+        skip_preflight: false,
+        quiet: false,
+        format: crate::commands::OutputFormat::Text,
+        services,
+    };
+    run(project, &up).await
+}
 
 /// Run `stack up`.
 pub async fn run(project: &ProjectArgs, args: &Args) -> anyhow::Result<ExitCode> {
