@@ -700,7 +700,13 @@ fn resource_steps(
 
 /// A one-shot container that ran to success is done, not drift.
 fn completed(c: &ObservedContainer, svc: &Service) -> bool {
-    let restarts = matches!(svc.restart.as_deref(), Some("always" | "unless-stopped"));
+    let swarm_restarts = svc
+        .deploy
+        .as_ref()
+        .and_then(|d| d.restart_policy.as_ref())
+        .is_some_and(|p| p.condition.as_deref().unwrap_or("any") == "any");
+    let restarts =
+        swarm_restarts || matches!(svc.restart.as_deref(), Some("always" | "unless-stopped"));
     c.state == RunState::Exited { code: 0 } && !restarts
 }
 

@@ -7,6 +7,7 @@
 //! - [`images`]: pull or build images before planning; secret digests.
 //! - [`observe`](mod@observe): engine -> [`planner::Observed`].
 //! - [`execute`]: run a [`planner::Plan`] in dependency order, in parallel.
+//! - [`heal`]: the self-healing controller of `stack agent`.
 //! - [`lock`]: one `stack` process at a time per project.
 //! - [`preflight`]: refuse a plan that cannot work before it runs.
 //! - [`nfs`]: NFS server checks and address resolution.
@@ -15,6 +16,7 @@ pub mod docker;
 pub mod engine;
 pub mod execute;
 pub mod fake;
+pub mod heal;
 pub mod images;
 pub mod lock;
 pub mod nfs;

@@ -1,0 +1,540 @@
+//! The self-healing controller behind `stack agent`.
+//!
+//! [`Healer::reconcile`] is one idempotent pass, in the manner of a
+//! kube-runtime reconciler: read the engine, compare with the stack, heal
+//! what drifted, and say when to look again. It only heals; it never
+//! applies a changed stack file (that is `stack up`'s job) and never
+//! touches a service the user stopped with `stack stop`:
+//!
+//! - an exited replica is started again when its restart policy says so
+//!   (`always`, `unless-stopped`, `on-failure[:max]`, or
+//!   `deploy.restart_policy` with delay and max attempts), after a
+//!   crash-loop backoff that doubles from 10 s to 5 min and resets once the
+//!   replica has run for 10 min;
+//! - an unhealthy replica is replaced (the engine only reports unhealthy
+//!   after `retries` consecutive failures past `start_period`);
+//! - a replica removed by hand is created again;
+//! - a sidecar whose parent got a new container is recreated, so it is in
+//!   the parent's namespaces again.
+//!
+//! Every action is kept in a bounded [`History`] with its reason.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use planner::{
+    hash, labels, plan_up, Action, Desired, Health, Observed, ObservedContainer, Plan, RunState,
+    Step, UpOptions,
+};
+use schema::{Project, Service};
+use serde::{Deserialize, Serialize};
+
+use crate::engine::{Engine, EngineError};
+use crate::execute::{ExecError, ExecuteOptions, Executor};
+use crate::observe;
+
+/// A source of "now", so tests can move time by hand.
+pub trait Clock: Send + Sync {
+    /// The current instant.
+    fn now(&self) -> Instant;
+}
+
+/// The real clock.
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> Instant {
+        Instant::now()
+    }
+}
+
+/// Crash-loop backoff settings.
+#[derive(Debug, Clone, Copy)]
+pub struct Backoff {
+    /// Wait before the first restart (doubled for each further one).
+    pub initial: Duration,
+    /// Longest wait.
+    pub max: Duration,
+    /// Running this long resets the count.
+    pub reset_after: Duration,
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Backoff {
+            initial: Duration::from_secs(10),
+            max: Duration::from_secs(300),
+            reset_after: Duration::from_secs(600),
+        }
+    }
+}
+
+impl Backoff {
+    /// Wait before restart number `n` (1-based).
+    pub fn delay(&self, n: u32) -> Duration {
+        let factor = 2u32.saturating_pow(n.saturating_sub(1).min(20));
+        self.initial.saturating_mul(factor).min(self.max)
+    }
+}
+
+/// One thing the healer did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entry {
+    /// Seconds since the Unix epoch.
+    pub time: u64,
+    /// The container.
+    pub container: String,
+    /// `restarted`, `replaced`, `recreated`, `gave up on`, `failed to heal`.
+    pub action: String,
+    /// Why.
+    pub reason: String,
+}
+
+impl std::fmt::Display for Entry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}: {}", self.action, self.container, self.reason)
+    }
+}
+
+/// The last things the healer did, oldest first, bounded.
+#[derive(Debug, Clone, Default)]
+pub struct History {
+    entries: VecDeque<Entry>,
+}
+
+/// How many entries [`History`] keeps.
+pub const HISTORY_LEN: usize = 200;
+
+impl History {
+    /// Record an entry, dropping the oldest beyond [`HISTORY_LEN`].
+    pub fn push(&mut self, entry: Entry) {
+        if self.entries.len() == HISTORY_LEN {
+            self.entries.pop_front();
+        }
+        self.entries.push_back(entry);
+    }
+
+    /// The entries, oldest first.
+    pub fn entries(&self) -> impl Iterator<Item = &Entry> {
+        self.entries.iter()
+    }
+}
+
+/// Per replica: how often it was restarted lately, and when it may be again.
+#[derive(Debug, Clone)]
+struct Crashes {
+    restarts: u32,
+    not_before: Option<Instant>,
+    first_seen_running: Option<Instant>,
+}
+
+/// What a pass did and when to look again.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    /// What was done, with reasons.
+    pub done: Vec<Entry>,
+    /// Look again after this long, even without an event.
+    pub requeue: Option<Duration>,
+}
+
+/// The controller. See the module docs.
+pub struct Healer {
+    engine: Arc<dyn Engine>,
+    backoff: Backoff,
+    clock: Arc<dyn Clock>,
+    crashes: BTreeMap<String, Crashes>,
+    /// What it did, for `stack agent log`.
+    pub history: History,
+}
+
+/// The restart decision for an exited replica.
+#[derive(Debug, PartialEq, Eq)]
+enum Restart {
+    No,
+    Yes {
+        max_attempts: Option<u32>,
+        delay: Option<Duration>,
+    },
+}
+
+fn restart_rule(svc: &Service, code: i64) -> Restart {
+    if let Some(p) = svc.deploy.as_ref().and_then(|d| d.restart_policy.as_ref()) {
+        let wanted = match p.condition.as_deref().unwrap_or("any") {
+            "none" => false,
+            "on-failure" => code != 0,
+            _ => true,
+        };
+        return if wanted {
+            Restart::Yes {
+                max_attempts: p.max_attempts,
+                delay: p.delay.map(|d| d.0),
+            }
+        } else {
+            Restart::No
+        };
+    }
+    match svc.restart.as_deref().unwrap_or("no") {
+        "always" | "unless-stopped" => Restart::Yes {
+            max_attempts: None,
+            delay: None,
+        },
+        p if p.starts_with("on-failure") && code != 0 => Restart::Yes {
+            max_attempts: p.strip_prefix("on-failure:").and_then(|m| m.parse().ok()),
+            delay: None,
+        },
+        _ => Restart::No,
+    }
+}
+
+fn why_exited(code: i64) -> String {
+    match code {
+        137 => "exited with 137 (killed, or out of memory)".into(),
+        143 => "exited with 143 (terminated)".into(),
+        c => format!("exited with {c}"),
+    }
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+impl Healer {
+    /// A healer for one project on `engine`.
+    pub fn new(engine: Arc<dyn Engine>, backoff: Backoff, clock: Arc<dyn Clock>) -> Self {
+        Healer {
+            engine,
+            backoff,
+            clock,
+            crashes: BTreeMap::new(),
+            history: History::default(),
+        }
+    }
+
+    fn record(&mut self, out: &mut Outcome, container: &str, action: &str, reason: String) {
+        let entry = Entry {
+            time: unix_now(),
+            container: container.to_string(),
+            action: action.to_string(),
+            reason,
+        };
+        tracing::info!("{entry}");
+        self.history.push(entry.clone());
+        out.done.push(entry);
+    }
+
+    /// One pass over `project`; services in `stopped` are left alone.
+    pub async fn reconcile(
+        &mut self,
+        project: &Arc<Project>,
+        files: &BTreeMap<String, String>,
+        stopped: &BTreeSet<String>,
+    ) -> Result<Outcome, EngineError> {
+        let mut out = Outcome::default();
+        let observed = observe(self.engine.as_ref(), project).await?;
+        let now = self.clock.now();
+        self.forget_gone(&observed, now);
+
+        let mut plan = plan_up(
+            &Desired {
+                project,
+                files: files.clone(),
+            },
+            &observed,
+            &UpOptions::default(),
+        );
+        plan.warnings.clear();
+        if !plan.blockers.is_empty() {
+            // Missing images, changed volumes: `stack up` has to sort that out.
+            return Ok(out);
+        }
+        let mut keep: Vec<Step> = Vec::new();
+        let mut restarts: Vec<(String, String, String)> = Vec::new();
+        for step in plan.steps.drain(..) {
+            let service = step_service(&step);
+            if service.as_ref().is_some_and(|s| stopped.contains(s)) {
+                continue;
+            }
+            match &step.action {
+                Action::CreateContainer { .. }
+                | Action::CreateNetwork { .. }
+                | Action::CreateVolume { .. } => keep.push(step),
+                Action::RecreateContainer { old_id, spec } => {
+                    // Heal only what is not a change of the file: a sidecar
+                    // whose parent was replaced (or a secret that changed).
+                    let old = observed.containers.iter().find(|c| &c.id == old_id);
+                    if old.is_some_and(|c| {
+                        same_definition(c, &spec.service)
+                            && c.image_id == image_id(&observed, &spec.image)
+                    }) {
+                        keep.push(step);
+                    }
+                }
+                // Exited replicas are judged below, by their restart policy.
+                Action::StartContainer { .. } => {}
+                Action::RemoveContainer { .. }
+                | Action::RemoveNetwork { .. }
+                | Action::RemoveVolume { .. }
+                | Action::RecreateVolume { .. } => {}
+            }
+        }
+
+        // Exited replicas come back when their restart policy says so,
+        // after the crash-loop backoff.
+        for c in &observed.containers {
+            let RunState::Exited { code } = c.state else {
+                continue;
+            };
+            if stopped.contains(&c.service) {
+                continue;
+            }
+            let Some(svc) = project.services.get(&c.service) else {
+                continue;
+            };
+            if c.replica > planner::replicas_of(project, &c.service) {
+                continue;
+            }
+            let Restart::Yes {
+                max_attempts,
+                delay,
+            } = restart_rule(svc, code)
+            else {
+                continue;
+            };
+            let crashes = self.crashes.entry(c.name.clone()).or_insert(Crashes {
+                restarts: 0,
+                not_before: None,
+                first_seen_running: None,
+            });
+            crashes.first_seen_running = None;
+            if max_attempts.is_some_and(|m| crashes.restarts >= m) {
+                continue;
+            }
+            let backoff = self.backoff;
+            let due = *crashes.not_before.get_or_insert_with(|| {
+                now + delay.unwrap_or_else(|| backoff.delay(crashes.restarts + 1))
+            });
+            if now >= due {
+                crashes.restarts += 1;
+                crashes.not_before = None;
+                restarts.push((c.id.clone(), c.name.clone(), why_exited(code)));
+            } else {
+                let wait = due - now;
+                out.requeue = Some(out.requeue.map_or(wait, |r: Duration| r.min(wait)));
+            }
+        }
+
+        // Unhealthy replicas are replaced.
+        for c in observed
+            .containers
+            .iter()
+            .filter(|c| c.health == Some(Health::Unhealthy) && c.is_running())
+        {
+            if stopped.contains(&c.service)
+                || keep.iter().any(|s| step_container_id(s) == Some(&c.id))
+            {
+                continue;
+            }
+            let Some(svc) = project.services.get(&c.service) else {
+                continue;
+            };
+            let spec = planner::container_spec(project, &c.service, svc, c.replica);
+            let output = self
+                .engine
+                .inspect_container(&c.id)
+                .await
+                .ok()
+                .and_then(|s| s.last_health_output)
+                .unwrap_or_default();
+            let retries = svc
+                .healthcheck
+                .as_ref()
+                .and_then(|h| h.retries)
+                .unwrap_or(3);
+            keep.push(Step {
+                action: Action::RecreateContainer {
+                    old_id: c.id.clone(),
+                    spec: Box::new(spec),
+                },
+                reason: format!(
+                    "unhealthy for {retries} checks: {}",
+                    output.lines().last().unwrap_or("").trim()
+                ),
+                after: Vec::new(),
+                waits: Vec::new(),
+            });
+        }
+
+        for (id, name, reason) in restarts {
+            match self.engine.start_container(&id).await {
+                Ok(()) => self.record(&mut out, &name, "restarted", reason),
+                Err(e) => self.record(
+                    &mut out,
+                    &name,
+                    "failed to restart",
+                    format!("{reason}; {e}"),
+                ),
+            }
+        }
+        if !keep.is_empty() {
+            self.execute(project, files, keep, &mut out).await;
+        }
+        Ok(out)
+    }
+
+    /// Run healing steps one by one (each independent), recording each.
+    async fn execute(
+        &mut self,
+        project: &Arc<Project>,
+        files: &BTreeMap<String, String>,
+        steps: Vec<Step>,
+        out: &mut Outcome,
+    ) {
+        for mut step in steps {
+            step.after.clear();
+            let name = step.action.subject();
+            let action = match step.action {
+                Action::CreateContainer { .. } => "recreated",
+                Action::RecreateContainer { .. } => "replaced",
+                _ => "created",
+            };
+            let reason = match &step.action {
+                Action::CreateContainer { .. } => "it was removed".to_string(),
+                _ => step.reason.clone(),
+            };
+            let plan = Plan {
+                steps: vec![step],
+                ..Default::default()
+            };
+            let executor = Executor::new(self.engine.clone(), project.clone(), files.clone())
+                .with_options(ExecuteOptions {
+                    wait_timeout: Duration::from_secs(60),
+                    ..Default::default()
+                });
+            match executor.execute(plan).await {
+                Ok(()) => self.record(out, &name, action, reason),
+                Err(
+                    e @ (ExecError::Engine { .. }
+                    | ExecError::MissingParent(_)
+                    | ExecError::NfsMount { .. }),
+                ) => {
+                    self.record(out, &name, "failed to heal", format!("{reason}; {e}"));
+                    out.requeue = Some(
+                        out.requeue
+                            .map_or(Duration::from_secs(5), |r| r.min(Duration::from_secs(5))),
+                    );
+                }
+                Err(e) => self.record(out, &name, "failed to heal", format!("{reason}; {e}")),
+            }
+        }
+    }
+
+    /// Reset crash counts of replicas that have run long enough, and
+    /// forget replicas that are gone.
+    fn forget_gone(&mut self, observed: &Observed, now: Instant) {
+        let names: BTreeSet<&String> = observed.containers.iter().map(|c| &c.name).collect();
+        self.crashes.retain(|n, _| names.contains(n));
+        for c in observed.containers.iter().filter(|c| c.is_running()) {
+            if let Some(cr) = self.crashes.get_mut(&c.name) {
+                let since = *cr.first_seen_running.get_or_insert(now);
+                if now.duration_since(since) >= self.backoff.reset_after {
+                    self.crashes.remove(&c.name);
+                }
+            }
+        }
+    }
+}
+
+fn image_id(observed: &Observed, image: &str) -> String {
+    observed.images.get(image).cloned().unwrap_or_default()
+}
+
+fn same_definition(c: &ObservedContainer, svc: &Service) -> bool {
+    c.labels
+        .get(labels::CONFIG)
+        .and_then(|s| serde_json::from_str::<serde_json::Value>(s).ok())
+        .is_some_and(|old| hash::changed_fields(&old, &hash::definition(svc)).is_empty())
+}
+
+fn step_service(step: &Step) -> Option<String> {
+    match &step.action {
+        Action::CreateContainer { spec } | Action::RecreateContainer { spec, .. } => {
+            Some(spec.of.service.clone())
+        }
+        Action::StartContainer { service, .. } => Some(service.clone()),
+        _ => None,
+    }
+}
+
+fn step_container_id(step: &Step) -> Option<&String> {
+    match &step.action {
+        Action::RecreateContainer { old_id, .. } => Some(old_id),
+        Action::StartContainer { id, .. } => Some(id),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap() {
+        let b = Backoff::default();
+        let secs: Vec<u64> = (1..=7).map(|n| b.delay(n).as_secs()).collect();
+        assert_eq!(secs, vec![10, 20, 40, 80, 160, 300, 300]);
+        let zero = Backoff {
+            initial: Duration::ZERO,
+            ..b
+        };
+        assert_eq!(zero.delay(5), Duration::ZERO);
+    }
+
+    #[test]
+    fn restart_rules() {
+        let svc = |yaml: &str| -> Service {
+            serde_json::from_value(serde_json::from_str::<serde_json::Value>(yaml).unwrap())
+                .unwrap()
+        };
+        assert_eq!(restart_rule(&svc(r#"{"restart": "no"}"#), 1), Restart::No);
+        assert!(matches!(
+            restart_rule(&svc(r#"{"restart": "always"}"#), 0),
+            Restart::Yes { .. }
+        ));
+        assert_eq!(
+            restart_rule(&svc(r#"{"restart": "on-failure"}"#), 0),
+            Restart::No
+        );
+        assert_eq!(
+            restart_rule(&svc(r#"{"restart": "on-failure:3"}"#), 2),
+            Restart::Yes {
+                max_attempts: Some(3),
+                delay: None
+            }
+        );
+        assert_eq!(
+            restart_rule(
+                &svc(
+                    r#"{"deploy": {"restart_policy": {"condition": "on-failure", "max_attempts": 2}}}"#
+                ),
+                1
+            ),
+            Restart::Yes {
+                max_attempts: Some(2),
+                delay: None
+            }
+        );
+        assert_eq!(
+            restart_rule(
+                &svc(
+                    r#"{"deploy": {"restart_policy": {"condition": "none"}}, "restart": "always"}"#
+                ),
+                1
+            ),
+            Restart::No
+        );
+    }
+}

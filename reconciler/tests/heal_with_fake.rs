@@ -1,0 +1,224 @@
+//! The healing controller against the fake engine, with a clock moved by hand.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use planner::{plan_up, Desired, Health, UpOptions};
+use reconciler::fake::FakeEngine;
+use reconciler::heal::{Backoff, Clock, Healer};
+use reconciler::{observe, Engine, Executor};
+use schema::Project;
+
+static N: AtomicUsize = AtomicUsize::new(0);
+
+fn project(yaml: &str) -> Arc<Project> {
+    let dir = std::env::temp_dir().join(format!(
+        "stack-heal-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("stack.yaml"), yaml).unwrap();
+    let loaded = schema::load(&schema::Options {
+        working_dir: dir.clone(),
+        project_name: Some("p".into()),
+        ..Default::default()
+    });
+    let _ = std::fs::remove_dir_all(&dir);
+    Arc::new(loaded.unwrap_or_else(|d| panic!("{d}")).project)
+}
+
+struct ManualClock(Mutex<Instant>);
+
+impl ManualClock {
+    fn advance(&self, d: Duration) {
+        let mut t = self.0.lock().unwrap();
+        *t += d;
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> Instant {
+        *self.0.lock().unwrap()
+    }
+}
+
+struct World {
+    engine: FakeEngine,
+    clock: Arc<ManualClock>,
+    healer: Healer,
+    project: Arc<Project>,
+}
+
+impl World {
+    async fn new(yaml: &str) -> World {
+        let engine = FakeEngine::new();
+        engine.add_image("busybox:1.36", "sha256:aaa");
+        let project = project(yaml);
+        let observed = observe(&engine, &project).await.unwrap();
+        let plan = plan_up(
+            &Desired {
+                project: &project,
+                files: BTreeMap::new(),
+            },
+            &observed,
+            &UpOptions::default(),
+        );
+        Executor::new(Arc::new(engine.clone()), project.clone(), BTreeMap::new())
+            .execute(plan)
+            .await
+            .unwrap();
+        let clock = Arc::new(ManualClock(Mutex::new(Instant::now())));
+        let healer = Healer::new(Arc::new(engine.clone()), Backoff::default(), clock.clone());
+        World {
+            engine,
+            clock,
+            healer,
+            project,
+        }
+    }
+
+    async fn pass(&mut self, stopped: &[&str]) -> (Vec<String>, Option<Duration>) {
+        let stopped: BTreeSet<String> = stopped.iter().map(|s| s.to_string()).collect();
+        let out = self
+            .healer
+            .reconcile(&self.project, &BTreeMap::new(), &stopped)
+            .await
+            .unwrap();
+        (
+            out.done.iter().map(ToString::to_string).collect(),
+            out.requeue,
+        )
+    }
+
+    fn running(&self, name: &str) -> bool {
+        self.engine.containers()[name].state == planner::RunState::Running
+    }
+}
+
+const ALWAYS: &str =
+    "services:\n  w:\n    image: busybox:1.36\n    restart: always\n    deploy: {replicas: 2}\n";
+
+#[tokio::test]
+async fn a_crash_loop_backs_off_10_20_40_seconds() {
+    let mut w = World::new(ALWAYS).await;
+    let mut waits = Vec::new();
+    for _ in 0..3 {
+        w.engine.kill("p-w-1", 1);
+        let (done, requeue) = w.pass(&[]).await;
+        assert!(done.is_empty(), "restarted before its backoff: {done:?}");
+        let wait = requeue.expect("a requeue for the pending restart");
+        waits.push(wait.as_secs());
+        w.clock.advance(wait);
+        let (done, _) = w.pass(&[]).await;
+        assert_eq!(done, vec!["restarted p-w-1: exited with 1"]);
+        assert!(w.running("p-w-1"));
+    }
+    assert_eq!(waits, vec![10, 20, 40]);
+    assert!(w.running("p-w-2"), "the other replica is untouched");
+}
+
+#[tokio::test]
+async fn the_backoff_resets_after_ten_minutes_of_running() {
+    let mut w = World::new(ALWAYS).await;
+    for _ in 0..2 {
+        w.engine.kill("p-w-1", 1);
+        let (_, wait) = w.pass(&[]).await;
+        w.clock.advance(wait.unwrap());
+        w.pass(&[]).await;
+    }
+    w.pass(&[]).await; // seen running
+    w.clock.advance(Duration::from_secs(601));
+    w.pass(&[]).await;
+    w.engine.kill("p-w-1", 1);
+    let (_, wait) = w.pass(&[]).await;
+    assert_eq!(wait, Some(Duration::from_secs(10)));
+}
+
+#[tokio::test]
+async fn restart_policies_decide_what_is_restarted() {
+    let yaml = "services:\n  no:\n    image: busybox:1.36\n  ok:\n    image: busybox:1.36\n    restart: on-failure\n  capped:\n    image: busybox:1.36\n    restart: on-failure:1\n  swarm:\n    image: busybox:1.36\n    deploy: {restart_policy: {condition: any, delay: 2s}}\n";
+    let mut w = World::new(yaml).await;
+    w.engine.kill("p-no-1", 1);
+    w.engine.kill("p-ok-1", 0);
+    w.engine.kill("p-capped-1", 3);
+    w.engine.kill("p-swarm-1", 0);
+    let (_, wait) = w.pass(&[]).await;
+    assert_eq!(
+        wait,
+        Some(Duration::from_secs(2)),
+        "deploy.restart_policy.delay is the wait"
+    );
+    w.clock.advance(Duration::from_secs(10));
+    let (mut done, _) = w.pass(&[]).await;
+    done.sort();
+    assert_eq!(
+        done,
+        vec![
+            "restarted p-capped-1: exited with 3",
+            "restarted p-swarm-1: exited with 0"
+        ]
+    );
+    // on-failure:1 gives up after one restart.
+    w.engine.kill("p-capped-1", 3);
+    w.clock.advance(Duration::from_secs(3600));
+    let (done, _) = w.pass(&[]).await;
+    assert!(done.is_empty(), "{done:?}");
+    assert!(!w.running("p-no-1") && !w.running("p-ok-1") && !w.running("p-capped-1"));
+}
+
+#[tokio::test]
+async fn an_unhealthy_replica_is_replaced_with_the_probe_output() {
+    let yaml = "services:\n  web:\n    image: busybox:1.36\n    healthcheck: {test: [CMD, 'true'], retries: 3}\n";
+    let mut w = World::new(yaml).await;
+    let old = w.engine.containers()["p-web-1"].id.clone();
+    w.engine.set_health("p-web-1", Health::Unhealthy);
+    let (done, _) = w.pass(&[]).await;
+    assert_eq!(
+        done,
+        vec!["replaced p-web-1: unhealthy for 3 checks: probe failed"]
+    );
+    assert_ne!(w.engine.containers()["p-web-1"].id, old);
+    let (done, _) = w.pass(&[]).await;
+    assert!(done.is_empty(), "healthy again, nothing to do: {done:?}");
+}
+
+#[tokio::test]
+async fn a_removed_replica_is_recreated_and_its_sidecar_follows() {
+    let yaml = "services:\n  app:\n    image: busybox:1.36\n  side:\n    image: busybox:1.36\n    network_mode: service:app\n";
+    let mut w = World::new(yaml).await;
+    let id = w.engine.containers()["p-app-1"].id.clone();
+    w.engine.kill("p-app-1", 137);
+    w.engine.remove_container(&id, false).await.unwrap();
+    let (done, _) = w.pass(&[]).await;
+    assert_eq!(
+        done,
+        vec![
+            "recreated p-app-1: it was removed",
+            "replaced p-side-1: its network_mode parent p-app-1 gets a new container"
+        ]
+    );
+    let (done, _) = w.pass(&[]).await;
+    assert!(done.is_empty(), "{done:?}");
+}
+
+#[tokio::test]
+async fn services_the_user_stopped_are_left_alone() {
+    let mut w = World::new(ALWAYS).await;
+    w.engine.kill("p-w-1", 0);
+    w.engine.kill("p-w-2", 0);
+    w.clock.advance(Duration::from_secs(3600));
+    let (done, requeue) = w.pass(&["w"]).await;
+    assert!(done.is_empty() && requeue.is_none());
+}
+
+#[tokio::test]
+async fn a_changed_file_is_not_applied_by_the_healer() {
+    let mut w = World::new("services:\n  a:\n    image: busybox:1.36\n").await;
+    w.project = project("services:\n  a:\n    image: busybox:1.36\n    environment: {NEW: '1'}\n");
+    let (done, _) = w.pass(&[]).await;
+    assert!(done.is_empty(), "{done:?}");
+    assert_eq!(w.healer.history.entries().count(), 0);
+}
