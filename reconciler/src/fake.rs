@@ -38,8 +38,12 @@ pub struct FakeContainer {
     pub request: CreateRequest,
 }
 
+type EventSender = futures::channel::mpsc::UnboundedSender<Result<EngineEvent>>;
+
 #[derive(Debug, Default)]
 struct State {
+    subscribers: Vec<EventSender>,
+    subscriptions: usize,
     next_id: u64,
     containers: BTreeMap<String, FakeContainer>,
     networks: BTreeMap<String, BTreeMap<String, String>>,
@@ -96,6 +100,31 @@ impl FakeEngine {
         if let Some(c) = s.containers.values_mut().find(|c| c.name == name) {
             c.health = Some(health);
         }
+    }
+
+    /// Send an event to every open events stream.
+    pub fn push_event(&self, kind: &str, action: &str, id: &str) {
+        let event = EngineEvent {
+            kind: kind.into(),
+            action: action.into(),
+            id: id.into(),
+            attributes: BTreeMap::new(),
+        };
+        self.lock()
+            .subscribers
+            .retain(|tx| tx.unbounded_send(Ok(event.clone())).is_ok());
+    }
+
+    /// End every open events stream with an error, as a restarting engine would.
+    pub fn break_events(&self) {
+        for tx in self.lock().subscribers.drain(..) {
+            let _ = tx.unbounded_send(Err(EngineError::Unreachable("events stream broken".into())));
+        }
+    }
+
+    /// How many times an events stream was opened.
+    pub fn event_subscriptions(&self) -> usize {
+        self.lock().subscriptions
     }
 
     /// Every mutation so far, as `operation target` lines.
@@ -416,7 +445,19 @@ impl Engine for FakeEngine {
     }
 
     fn events(&self, _project: &str) -> BoxStream<'static, Result<EngineEvent>> {
-        stream::empty().boxed()
+        let (tx, rx) = futures::channel::mpsc::unbounded();
+        let mut s = self.lock();
+        s.subscribers.push(tx);
+        s.subscriptions += 1;
+        // An error ends the stream, as a broken connection does.
+        rx.scan(false, |ended, item| {
+            if *ended {
+                return futures::future::ready(None);
+            }
+            *ended = item.is_err();
+            futures::future::ready(Some(item))
+        })
+        .boxed()
     }
 
     async fn exec(&self, id: &str, command: Vec<String>) -> Result<ExecOutput> {

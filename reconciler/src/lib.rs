@@ -7,11 +7,12 @@
 //! - [`images`]: pull or build images before planning; secret digests.
 //! - [`observe`](mod@observe): engine -> [`planner::Observed`].
 //! - [`execute`]: run a [`planner::Plan`] in dependency order, in parallel.
-//! - [`heal`]: the self-healing controller of `stack agent`.
+//! - [`heal`]: the self-healing controller of `stack agent`; [`agent`]: its loop.
 //! - [`lock`]: one `stack` process at a time per project.
 //! - [`preflight`]: refuse a plan that cannot work before it runs.
 //! - [`nfs`]: NFS server checks and address resolution.
 
+pub mod agent;
 pub mod docker;
 pub mod engine;
 pub mod execute;

@@ -222,3 +222,88 @@ async fn a_changed_file_is_not_applied_by_the_healer() {
     assert!(done.is_empty(), "{done:?}");
     assert_eq!(w.healer.history.entries().count(), 0);
 }
+
+struct TestHost {
+    project: Arc<Project>,
+    log: Arc<Mutex<Vec<String>>>,
+}
+
+impl reconciler::agent::AgentHost for TestHost {
+    fn load(&mut self) -> Option<(Arc<Project>, BTreeMap<String, String>)> {
+        Some((self.project.clone(), BTreeMap::new()))
+    }
+    fn stopped(&mut self) -> BTreeSet<String> {
+        BTreeSet::new()
+    }
+    fn record(&mut self, entry: &reconciler::heal::Entry) {
+        self.log.lock().unwrap().push(entry.to_string());
+    }
+}
+
+async fn until(what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !check() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test]
+async fn the_loop_heals_on_events_and_survives_a_broken_event_stream() {
+    let w = World::new(ALWAYS).await;
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let mut host = TestHost {
+        project: w.project.clone(),
+        log: log.clone(),
+    };
+    let no_backoff = Backoff {
+        initial: Duration::ZERO,
+        ..Backoff::default()
+    };
+    let healer = Healer::new(
+        Arc::new(w.engine.clone()),
+        no_backoff,
+        Arc::new(reconciler::heal::SystemClock),
+    );
+    let timing = reconciler::agent::LoopTiming {
+        resync: Duration::from_secs(3600),
+        debounce: Duration::from_millis(5),
+        reconnect: Duration::from_millis(10),
+    };
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let engine: Arc<dyn Engine> = Arc::new(w.engine.clone());
+    let stop = shutdown.clone();
+    let agent = tokio::spawn(async move {
+        reconciler::agent::run(engine, healer, &mut host, timing, stop).await
+    });
+
+    until("the first subscription", || {
+        w.engine.event_subscriptions() >= 1
+    })
+    .await;
+    let id = w.engine.containers()["p-w-1"].id.clone();
+    w.engine.kill("p-w-1", 137);
+    w.engine.push_event("container", "die", &id);
+    until("p-w-1 to be restarted", || w.running("p-w-1")).await;
+
+    // The stream breaks; a crash in between sends no event, and is healed
+    // once the stream is back and everything is listed again.
+    w.engine.break_events();
+    w.engine.kill("p-w-2", 1);
+    until("p-w-2 to be restarted", || w.running("p-w-2")).await;
+    assert!(
+        w.engine.event_subscriptions() >= 2,
+        "the stream was reopened"
+    );
+
+    shutdown.cancel();
+    agent.await.unwrap();
+    let log = log.lock().unwrap().clone();
+    assert_eq!(
+        log,
+        vec![
+            "restarted p-w-1: exited with 137 (killed, or out of memory)",
+            "restarted p-w-2: exited with 1"
+        ]
+    );
+}
