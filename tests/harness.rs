@@ -73,6 +73,8 @@ impl TestStack {
     /// A `stack` command for this project, not yet run.
     pub fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(stack_bin());
+        // Locks, agent history and logs stay in the test's own directory.
+        cmd.env("STACK_STATE_DIR", self.dir.join("state"));
         cmd.current_dir(&self.dir)
             .arg("-p")
             .arg(&self.project)

@@ -21,7 +21,7 @@ struct Cli {
     #[command(flatten)]
     project: ProjectArgs,
 
-    /// Log more (-v: debug, -vv: trace). `RUST_LOG` overrides.
+    /// Log more (-v: info, -vv: debug, -vvv: trace). `RUST_LOG` overrides.
     #[arg(short, long, action = clap::ArgAction::Count)]
     verbose: u8,
 
@@ -55,6 +55,8 @@ enum Command {
     Pull(commands::images::Args),
     /// Build the images of services with `build:`.
     Build(commands::images::Args),
+    /// The background process that keeps the stack healed.
+    Agent(commands::agent::Args),
     /// List or remove the stack's named volumes.
     #[command(subcommand)]
     Volume(commands::volume::Command),
@@ -66,7 +68,13 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(cli.verbose);
+    // The agent says what it does (for its log file or the journal).
+    let base = if matches!(cli.command, Command::Agent(_)) {
+        1
+    } else {
+        0
+    };
+    init_logging(cli.verbose + base);
     let result = match &cli.command {
         Command::Config(args) => commands::config::run(&cli.project, args),
         Command::Lint => commands::lint::run(&cli.project),
@@ -101,6 +109,7 @@ fn run_async(project: &ProjectArgs, command: &Command) -> anyhow::Result<ExitCod
             Command::Pull(a) => commands::images::run(project, a, false).await,
             Command::Build(a) => commands::images::run(project, a, true).await,
             Command::Volume(c) => commands::volume::run(project, c).await,
+            Command::Agent(a) => commands::agent::run(project, a).await,
             Command::Config(_) | Command::Lint => unreachable!("handled without a runtime"),
         }
     })
@@ -109,7 +118,8 @@ fn run_async(project: &ProjectArgs, command: &Command) -> anyhow::Result<ExitCod
 fn init_logging(verbose: u8) {
     let default = match verbose {
         0 => "warn",
-        1 => "debug",
+        1 => "info",
+        2 => "debug",
         _ => "trace",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
@@ -117,6 +127,7 @@ fn init_logging(verbose: u8) {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
 }
 

@@ -31,6 +31,38 @@ pub struct ProjectArgs {
     pub profiles: Vec<String>,
 }
 
+impl ProjectArgs {
+    /// These options as command-line arguments, with paths made absolute,
+    /// to start another `stack` process (the agent) on the same stack.
+    pub fn to_args(&self) -> std::io::Result<Vec<std::ffi::OsString>> {
+        let cwd = std::env::current_dir()?;
+        let mut out: Vec<std::ffi::OsString> = Vec::new();
+        for f in &self.files {
+            out.push("-f".into());
+            out.push(cwd.join(f).into_os_string());
+        }
+        if let Some(p) = &self.project_name {
+            out.push("-p".into());
+            out.push(p.into());
+        }
+        let dir = self
+            .project_directory
+            .clone()
+            .unwrap_or_else(|| cwd.clone());
+        out.push("--project-directory".into());
+        out.push(cwd.join(dir).into_os_string());
+        for e in &self.env_files {
+            out.push("--env-file".into());
+            out.push(cwd.join(e).into_os_string());
+        }
+        for p in &self.profiles {
+            out.push("--profile".into());
+            out.push(p.into());
+        }
+        Ok(out)
+    }
+}
+
 /// A load failure, already rendered for the terminal.
 #[derive(Debug)]
 pub struct LoadFailed;

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use reconciler::docker::DockerEngine;
-use reconciler::lock::ProjectLock;
+use reconciler::lock::{LockError, ProjectLock};
 use reconciler::Engine;
 use schema::Project;
 use tokio_util::sync::CancellationToken;
@@ -40,9 +40,26 @@ impl Session {
         self.project.name.clone().unwrap_or_default()
     }
 
-    /// Take the project lock for `what` (`up`, `down`...).
+    /// Take the project lock for `what` (`up`, `down`...), waiting up to a
+    /// minute for another `stack` process (or the agent's healing pass).
     pub fn lock(&self, what: &str) -> anyhow::Result<ProjectLock> {
-        Ok(ProjectLock::acquire(&self.name(), what)?)
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        let mut told = false;
+        loop {
+            match ProjectLock::acquire(&self.name(), what) {
+                Err(LockError::Busy { holder, .. }) if std::time::Instant::now() < deadline => {
+                    if !told {
+                        eprintln!(
+                            "waiting for another stack process ({holder}) working on `{}`...",
+                            self.name()
+                        );
+                        told = true;
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                }
+                other => return Ok(other?),
+            }
+        }
     }
 }
 

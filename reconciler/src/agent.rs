@@ -29,6 +29,9 @@ pub trait AgentHost: Send {
     fn stopped(&mut self) -> BTreeSet<String>;
     /// Something was done.
     fn record(&mut self, entry: &Entry);
+    /// Take the project's lock for one pass without waiting; `None` while
+    /// a `stack` command holds it (the pass is then put off).
+    fn lock(&mut self) -> Option<Box<dyn Send>>;
 }
 
 /// Timings of the loop.
@@ -40,6 +43,8 @@ pub struct LoopTiming {
     pub debounce: Duration,
     /// First wait before reopening a broken events stream (doubles to 30 s).
     pub reconnect: Duration,
+    /// A second look this long after a pass woken by events.
+    pub follow_up: Duration,
 }
 
 impl Default for LoopTiming {
@@ -48,6 +53,7 @@ impl Default for LoopTiming {
             resync: Duration::from_secs(30),
             debounce: Duration::from_millis(50),
             reconnect: Duration::from_millis(500),
+            follow_up: Duration::from_millis(300),
         }
     }
 }
@@ -63,22 +69,38 @@ pub async fn run(
     let mut current: Option<(Arc<Project>, BTreeMap<String, String>)> = None;
     let mut events = None;
     let mut reconnect_wait = timing.reconnect;
+    // After a pass woken by events, look once more shortly after: the
+    // engine may list a state a moment after it announced it.
+    let mut follow_up = false;
     loop {
         if let Some(loaded) = host.load() {
             current = Some(loaded);
         }
         let mut requeue = timing.resync;
-        if let Some((project, files)) = &current {
+        let guard = host.lock();
+        if guard.is_none() {
+            // `stack up` or `down` is at work: look again when it is done.
+            requeue = timing.reconnect;
+        }
+        if let (Some((project, files)), Some(_guard)) = (&current, guard) {
             if events.is_none() {
                 events = Some(engine.events(&project.name.clone().unwrap_or_default()));
             }
             let stopped = host.stopped();
             match healer.reconcile(project, files, &stopped).await {
                 Ok(out) => {
+                    tracing::debug!(
+                        "pass done: {} action(s), next look in {:?}",
+                        out.done.len(),
+                        out.requeue
+                    );
                     for e in &out.done {
                         host.record(e);
                     }
                     requeue = out.requeue.map_or(requeue, |r| r.min(requeue));
+                    if std::mem::take(&mut follow_up) {
+                        requeue = requeue.min(timing.follow_up);
+                    }
                 }
                 Err(e) => {
                     tracing::warn!("cannot read the engine: {e}; trying again");
@@ -96,13 +118,13 @@ pub async fn run(
             next = stream.next() => match next {
                 Some(Ok(_)) => {
                     reconnect_wait = timing.reconnect;
-                    // Let the rest of a burst arrive, then make one pass.
-                    let quiet = tokio::time::sleep(timing.debounce);
-                    tokio::pin!(quiet);
+                    follow_up = true;
+                    // Let the rest of a burst arrive (until it has been quiet
+                    // for `debounce`), then make one pass.
                     loop {
                         tokio::select! {
                             more = stream.next() => if !matches!(more, Some(Ok(_))) { events = None; break },
-                            _ = &mut quiet => break,
+                            _ = tokio::time::sleep(timing.debounce) => break,
                         }
                     }
                 }

@@ -249,16 +249,25 @@ impl Healer {
         plan.warnings.clear();
         if !plan.blockers.is_empty() {
             // Missing images, changed volumes: `stack up` has to sort that out.
+            for b in &plan.blockers {
+                tracing::warn!("not healing until `stack up` is run: {}", b.message);
+            }
             return Ok(out);
         }
         let mut keep: Vec<Step> = Vec::new();
         let mut restarts: Vec<(String, String, String)> = Vec::new();
+        // Replicas whose new container `up` would make but the healer does
+        // not: their sidecars must not follow a replacement that is not made.
+        let mut left: BTreeSet<planner::Ref> = BTreeSet::new();
         for step in plan.steps.drain(..) {
             let service = step_service(&step);
-            if service.as_ref().is_some_and(|s| stopped.contains(s)) {
-                continue;
-            }
+            let stopped_service = service.as_ref().is_some_and(|s| stopped.contains(s));
             match &step.action {
+                Action::CreateContainer { spec } | Action::RecreateContainer { spec, .. }
+                    if stopped_service =>
+                {
+                    left.insert(spec.of.clone());
+                }
                 Action::CreateContainer { .. }
                 | Action::CreateNetwork { .. }
                 | Action::CreateVolume { .. } => keep.push(step),
@@ -266,11 +275,15 @@ impl Healer {
                     // Heal only what is not a change of the file: a sidecar
                     // whose parent was replaced (or a secret that changed).
                     let old = observed.containers.iter().find(|c| &c.id == old_id);
-                    if old.is_some_and(|c| {
+                    let unchanged = old.is_some_and(|c| {
                         same_definition(c, &spec.service)
                             && c.image_id == image_id(&observed, &spec.image)
-                    }) {
+                    });
+                    let parent_left = spec.refs().iter().any(|(_, r)| left.contains(*r));
+                    if unchanged && !parent_left {
                         keep.push(step);
+                    } else {
+                        left.insert(spec.of.clone());
                     }
                 }
                 // Exited replicas are judged below, by their restart policy.

@@ -49,8 +49,17 @@ pub fn lock_dir() -> PathBuf {
 impl ProjectLock {
     /// Take the lock of `project` without waiting.
     pub fn acquire(project: &str, what: &str) -> Result<Self, LockError> {
+        Self::acquire_named(&format!("{project}.lock"), project, what)
+    }
+
+    /// Take the lock held by a project's agent for as long as it runs.
+    pub fn acquire_agent(project: &str) -> Result<Self, LockError> {
+        Self::acquire_named(&format!("{project}.agent.lock"), project, "agent")
+    }
+
+    fn acquire_named(file_name: &str, project: &str, what: &str) -> Result<Self, LockError> {
         let dir = lock_dir();
-        let path = dir.join(format!("{project}.lock"));
+        let path = dir.join(file_name);
         let io = |source| LockError::Io {
             path: path.clone(),
             source,

@@ -238,6 +238,9 @@ impl reconciler::agent::AgentHost for TestHost {
     fn record(&mut self, entry: &reconciler::heal::Entry) {
         self.log.lock().unwrap().push(entry.to_string());
     }
+    fn lock(&mut self) -> Option<Box<dyn Send>> {
+        Some(Box::new(()))
+    }
 }
 
 async fn until(what: &str, mut check: impl FnMut() -> bool) {
@@ -269,6 +272,7 @@ async fn the_loop_heals_on_events_and_survives_a_broken_event_stream() {
         resync: Duration::from_secs(3600),
         debounce: Duration::from_millis(5),
         reconnect: Duration::from_millis(10),
+        follow_up: Duration::from_millis(10),
     };
     let shutdown = tokio_util::sync::CancellationToken::new();
     let engine: Arc<dyn Engine> = Arc::new(w.engine.clone());

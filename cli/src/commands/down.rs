@@ -37,6 +37,12 @@ pub async fn run(project: &ProjectArgs, args: &Args) -> anyhow::Result<ExitCode>
         return Ok(ExitCode::FAILURE);
     };
     let _lock = session.lock("down")?;
+    // Stop the agent first, or it would bring back what down removes.
+    if crate::commands::agent::stop(&session.name())? && !args.quiet {
+        println!("stopped the agent");
+    }
+    let all: Vec<String> = session.project.services.keys().cloned().collect();
+    crate::commands::agent::mark_stopped(&session.name(), &all, false)?;
     let observed = reconciler::observe(session.engine.as_ref(), &session.project).await?;
     let plan = plan_down(&observed, args.volumes);
     let reporter = Arc::new(Reporter::new(Mode::choose(args.quiet, false)));

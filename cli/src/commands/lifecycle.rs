@@ -73,6 +73,17 @@ pub async fn run(project: &ProjectArgs, args: &Args, verb: Verb) -> anyhow::Resu
         Verb::Stop => "stop",
         Verb::Restart => "restart",
     })?;
+    // `stop` takes services out of the agent's care, `start` gives them back.
+    let named: Vec<String> = if args.services.is_empty() {
+        session.project.services.keys().cloned().collect()
+    } else {
+        args.services.clone()
+    };
+    match verb {
+        Verb::Stop => crate::commands::agent::mark_stopped(&session.name(), &named, true)?,
+        Verb::Start => crate::commands::agent::mark_stopped(&session.name(), &named, false)?,
+        Verb::Restart => {}
+    }
     act(
         &session,
         &args.services,

@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub mod agent;
 pub mod config;
 pub mod down;
 pub mod exec;

@@ -205,6 +205,9 @@ pub struct Args {
     /// Seconds to wait for a container to stop before killing it.
     #[arg(short, long, default_value_t = 10)]
     timeout: u64,
+    /// With -d: do not start the background agent that heals the stack.
+    #[arg(long)]
+    no_agent: bool,
     /// Do not check that NFS servers answer before creating anything
     /// (bind mount sources are still checked).
     #[arg(long)]
@@ -252,6 +255,7 @@ pub async fn scale(project: &ProjectArgs, args: &ScaleArgs) -> anyhow::Result<Ex
         parallel: DEFAULT_PARALLEL,
         timeout: 10,
         skip_preflight: false,
+        no_agent: false,
         quiet: false,
         format: crate::commands::OutputFormat::Text,
         services,
@@ -265,6 +269,13 @@ pub async fn run(project: &ProjectArgs, args: &Args) -> anyhow::Result<ExitCode>
         return Ok(ExitCode::FAILURE);
     };
     let _lock = session.lock("up")?;
+    // Services brought up are back in the agent's care.
+    let named: Vec<String> = if args.services.is_empty() {
+        session.project.services.keys().cloned().collect()
+    } else {
+        args.services.clone()
+    };
+    crate::commands::agent::mark_stopped(&session.name(), &named, false)?;
     let mode = Mode::choose(
         args.quiet,
         matches!(args.format, crate::commands::OutputFormat::Json),
@@ -333,6 +344,12 @@ pub async fn run(project: &ProjectArgs, args: &Args) -> anyhow::Result<ExitCode>
                 eprintln!("error: {e}");
                 return Ok(ExitCode::FAILURE);
             }
+        }
+        if !args.no_agent {
+            let pid = crate::commands::agent::start_detached(project, &session.name(), 10)?;
+            reporter.note(&format!(
+                "The agent keeps the stack healed (pid {pid}; `stack agent status`)."
+            ));
         }
         return Ok(ExitCode::SUCCESS);
     }

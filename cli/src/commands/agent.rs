@@ -1,0 +1,332 @@
+//! `stack agent`: one background process per project that keeps the stack
+//! healed (see `reconciler::heal`), and the commands around it.
+//!
+//! Its files live beside the project locks: `<project>.agent.lock` (held
+//! while it runs; holds its pid), `<project>.agent.history` (what it did,
+//! JSON lines), `<project>.agent.log` (its own output when detached) and
+//! `<project>.stopped` (services `stack stop` took out of its care).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{ExitCode, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clap::Subcommand;
+use reconciler::agent::{AgentHost, LoopTiming};
+use reconciler::heal::{Backoff, Entry, Healer, SystemClock, HISTORY_LEN};
+use reconciler::lock::{lock_dir, LockError, ProjectLock};
+use schema::Project;
+
+use crate::project::ProjectArgs;
+use crate::session::{connect, Session};
+
+/// Arguments of `stack agent`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Run in this process (for systemd, or to watch it work) instead of
+    /// starting it in the background.
+    #[arg(long)]
+    foreground: bool,
+    /// Seconds before the first restart of a crashed replica (doubles up to 300).
+    #[arg(long, default_value_t = 10)]
+    backoff: u64,
+    #[command(subcommand)]
+    action: Option<Action>,
+}
+
+/// `stack agent ...`.
+#[derive(Debug, Subcommand)]
+enum Action {
+    /// Is the agent running, and what did it do last?
+    Status,
+    /// What the agent did, with reasons.
+    Log {
+        /// Only the last N entries.
+        #[arg(short = 'n', long, default_value_t = 50)]
+        tail: usize,
+    },
+    /// Stop the agent.
+    Stop,
+    /// Print a systemd unit that runs the agent for this project.
+    Install,
+}
+
+fn state_file(project: &str, suffix: &str) -> PathBuf {
+    lock_dir().join(format!("{project}.{suffix}"))
+}
+
+/// The agent's pid, when one runs for `project`.
+pub fn running_pid(project: &str) -> anyhow::Result<Option<i32>> {
+    match ProjectLock::acquire_agent(project) {
+        Ok(_free) => Ok(None),
+        Err(LockError::Busy { holder, .. }) => {
+            Ok(holder.rsplit(' ').next().and_then(|p| p.parse().ok()))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Services taken out of the agent's care by `stack stop`.
+pub fn stopped_services(project: &str) -> BTreeSet<String> {
+    std::fs::read_to_string(state_file(project, "stopped"))
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+/// Mark `services` stopped (`true`) or back in the agent's care (`false`).
+pub fn mark_stopped(project: &str, services: &[String], stopped: bool) -> anyhow::Result<()> {
+    let mut set = stopped_services(project);
+    for s in services {
+        if stopped {
+            set.insert(s.clone());
+        } else {
+            set.remove(s);
+        }
+    }
+    std::fs::create_dir_all(lock_dir())?;
+    let text: String = set.iter().map(|s| format!("{s}\n")).collect();
+    std::fs::write(state_file(project, "stopped"), text)?;
+    Ok(())
+}
+
+/// Start the agent in the background unless one runs; returns its pid.
+pub fn start_detached(
+    project_args: &ProjectArgs,
+    project: &str,
+    backoff: u64,
+) -> anyhow::Result<i32> {
+    if let Some(pid) = running_pid(project)? {
+        return Ok(pid);
+    }
+    std::fs::create_dir_all(lock_dir())?;
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(state_file(project, "agent.log"))?;
+    let mut cmd = std::process::Command::new(std::env::current_exe()?);
+    cmd.args(project_args.to_args()?)
+        .args(["agent", "--foreground", "--backoff", &backoff.to_string()])
+        .stdin(Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log);
+    // Its own process group: Ctrl-C in this terminal does not reach it.
+    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+    let child = cmd.spawn()?;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < deadline {
+        if let Some(pid) = running_pid(project)? {
+            return Ok(pid);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    anyhow::bail!(
+        "the agent (pid {}) did not start; see {}",
+        child.id(),
+        state_file(project, "agent.log").display()
+    )
+}
+
+/// Stop the agent of `project`, if one runs, and wait for it to exit.
+pub fn stop(project: &str) -> anyhow::Result<bool> {
+    let Some(pid) = running_pid(project)? else {
+        return Ok(false);
+    };
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGTERM,
+    )?;
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while running_pid(project)?.is_some() {
+        if Instant::now() > deadline {
+            anyhow::bail!("the agent (pid {pid}) did not stop within 15s");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Ok(true)
+}
+
+fn read_history(project: &str) -> Vec<Entry> {
+    std::fs::read_to_string(state_file(project, "agent.history"))
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
+}
+
+/// Reloads the stack every pass and writes the history file.
+struct Host {
+    args: ProjectArgs,
+    project: String,
+    history: Vec<Entry>,
+    load_failed: bool,
+}
+
+impl AgentHost for Host {
+    fn load(&mut self) -> Option<(Arc<Project>, BTreeMap<String, String>)> {
+        let mut opts = schema::Options::from_process().ok()?;
+        opts.files = self.args.files.clone();
+        opts.project_name = Some(self.project.clone());
+        opts.project_directory = self.args.project_directory.clone();
+        opts.env_files = self.args.env_files.clone();
+        opts.profiles = self.args.profiles.clone();
+        match schema::load(&opts) {
+            Ok(loaded) => {
+                self.load_failed = false;
+                let files =
+                    reconciler::images::file_digests(&loaded.project, &opts.environment).ok()?;
+                Some((Arc::new(loaded.project), files))
+            }
+            Err(diags) => {
+                if !self.load_failed {
+                    tracing::warn!(
+                        "the stack file does not load; healing with the last good one:\n{diags}"
+                    );
+                }
+                self.load_failed = true;
+                None
+            }
+        }
+    }
+
+    fn lock(&mut self) -> Option<Box<dyn Send>> {
+        ProjectLock::acquire(&self.project, "agent")
+            .ok()
+            .map(|l| Box::new(l) as Box<dyn Send>)
+    }
+
+    fn stopped(&mut self) -> BTreeSet<String> {
+        stopped_services(&self.project)
+    }
+
+    fn record(&mut self, entry: &Entry) {
+        self.history.push(entry.clone());
+        if self.history.len() > HISTORY_LEN {
+            self.history.drain(..self.history.len() - HISTORY_LEN);
+        }
+        let text: String = self
+            .history
+            .iter()
+            .filter_map(|e| serde_json::to_string(e).ok())
+            .map(|l| l + "\n")
+            .collect();
+        if let Err(e) = std::fs::write(state_file(&self.project, "agent.history"), text) {
+            tracing::warn!("cannot write the agent history: {e}");
+        }
+    }
+}
+
+async fn run_foreground(
+    project_args: &ProjectArgs,
+    project: &str,
+    backoff: u64,
+) -> anyhow::Result<ExitCode> {
+    let _lock = match ProjectLock::acquire_agent(project) {
+        Ok(l) => l,
+        Err(LockError::Busy { holder, .. }) => {
+            eprintln!("an agent already runs for project `{project}` ({holder})");
+            return Ok(ExitCode::SUCCESS);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let engine = connect().await?;
+    let healer = Healer::new(
+        engine.clone(),
+        Backoff {
+            initial: Duration::from_secs(backoff),
+            ..Backoff::default()
+        },
+        Arc::new(SystemClock),
+    );
+    let mut host = Host {
+        args: project_args.clone(),
+        project: project.to_string(),
+        history: read_history(project),
+        load_failed: false,
+    };
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let on_signal = shutdown.clone();
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = tokio::signal::ctrl_c() => {}
+        }
+        on_signal.cancel();
+    });
+    tracing::info!("agent for project `{project}` started");
+    reconciler::agent::run(engine, healer, &mut host, LoopTiming::default(), shutdown).await;
+    tracing::info!("agent for project `{project}` stopped");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Run `stack agent`.
+pub async fn run(project_args: &ProjectArgs, args: &Args) -> anyhow::Result<ExitCode> {
+    let Some(session) = Session::open(project_args, &[]).await? else {
+        return Ok(ExitCode::FAILURE);
+    };
+    let project = session.name();
+    match &args.action {
+        None if args.foreground => run_foreground(project_args, &project, args.backoff).await,
+        None => {
+            let pid = start_detached(project_args, &project, args.backoff)?;
+            println!(
+                "agent for `{project}` runs (pid {pid}); its output: {}",
+                state_file(&project, "agent.log").display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Action::Status) => {
+            match running_pid(&project)? {
+                Some(pid) => println!("agent for `{project}` runs (pid {pid})"),
+                None => println!("no agent runs for `{project}` (start one with `stack agent`)"),
+            }
+            let stopped = stopped_services(&project);
+            if !stopped.is_empty() {
+                println!(
+                    "left alone (stopped by the user): {}",
+                    stopped.into_iter().collect::<Vec<_>>().join(", ")
+                );
+            }
+            for e in read_history(&project).iter().rev().take(5).rev() {
+                println!("  {e}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Action::Log { tail }) => {
+            let history = read_history(&project);
+            for e in history.iter().skip(history.len().saturating_sub(*tail)) {
+                println!("{} {e}", e.time);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Action::Stop) => {
+            if !stop(&project)? {
+                println!("no agent runs for `{project}`");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Action::Install) => {
+            let exe = std::env::current_exe()?;
+            let mut args: Vec<String> = project_args
+                .to_args()?
+                .into_iter()
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect();
+            if project_args.project_name.is_none() {
+                args.extend(["-p".to_string(), project.clone()]);
+            }
+            let mut out = std::io::stdout();
+            writeln!(
+                out,
+                "# Save as /etc/systemd/system/stack-agent-{project}.service, then:\n#   systemctl daemon-reload && systemctl enable --now stack-agent-{project}\n[Unit]\nDescription=stack agent for project {project}\nAfter=docker.service\nRequires=docker.service\n\n[Service]\nExecStart={} {} agent --foreground\nKillSignal=SIGTERM\nRestart=on-failure\n\n[Install]\nWantedBy=multi-user.target",
+                exe.display(),
+                args.join(" ")
+            )?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

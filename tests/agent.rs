@@ -1,0 +1,105 @@
+//! `stack agent` healing a stack on the real engine.
+
+use std::time::Duration;
+
+use stack_e2e::{docker, wait_until, TestStack};
+
+const REPLICATED: &str = "services:\n  w:\n    image: busybox:1.36\n    init: true\n    restart: always\n    command: [sleep, '3600']\n    deploy: {replicas: 3}\n";
+
+/// Bring the stack up without the agent, then start one with no backoff.
+fn with_agent(name: &str, yaml: &str) -> TestStack {
+    let s = TestStack::new(name, yaml);
+    s.ok(&["up", "-d", "--no-agent"]);
+    s.ok(&["agent", "--backoff", "0"]);
+    let status = s.ok(&["agent", "status"]);
+    assert!(status.contains("runs (pid"), "{status}");
+    s
+}
+
+fn running(s: &TestStack, container: &str) -> bool {
+    docker(&["inspect", "-f", "{{.State.Running}}", container]).trim() == "true"
+}
+
+#[test]
+fn a_killed_replica_runs_again_and_a_removed_one_is_recreated() {
+    let s = with_agent("agentheal", REPLICATED);
+    let w2 = format!("{}-w-2", s.project);
+    let w3 = format!("{}-w-3", s.project);
+    docker(&["kill", &w2]);
+    wait_until(
+        Duration::from_secs(10),
+        "the killed replica to run again",
+        || running(&s, &w2),
+    );
+    let old = s.containers()[&w3].clone();
+    docker(&["rm", "-f", &w3]);
+    wait_until(
+        Duration::from_secs(10),
+        "the removed replica to be recreated",
+        || s.containers().get(&w3).is_some_and(|id| id != &old) && running(&s, &w3),
+    );
+    let restarted = format!("restarted {w2}: exited with 137");
+    let recreated = format!("recreated {w3}: it was removed");
+    wait_until(Duration::from_secs(10), "the agent log entries", || {
+        let log = s.ok(&["agent", "log"]);
+        log.contains(&restarted) && log.contains(&recreated)
+    });
+}
+
+#[test]
+fn an_unhealthy_replica_is_replaced() {
+    let yaml = "services:\n  web:\n    image: busybox:1.36\n    init: true\n    command: [sh, -c, 'touch /tmp/healthy; exec sleep 3600']\n    healthcheck:\n      test: [CMD, test, -f, /tmp/healthy]\n      interval: 1s\n      retries: 2\n";
+    let s = with_agent("agentunhealthy", yaml);
+    let c = format!("{}-web-1", s.project);
+    wait_until(Duration::from_secs(15), "healthy", || {
+        docker(&["inspect", "-f", "{{.State.Health.Status}}", &c]).trim() == "healthy"
+    });
+    let old = s.containers()[&c].clone();
+    assert_eq!(s.exec(&c, &["rm", "/tmp/healthy"]).0, 0);
+    // interval x retries, plus the time to replace it.
+    wait_until(
+        Duration::from_secs(20),
+        "the unhealthy replica to be replaced",
+        || s.containers().get(&c).is_some_and(|id| id != &old),
+    );
+    // The entry is written once the replacement has started.
+    let entry = format!("replaced {c}: unhealthy for 2 checks");
+    wait_until(Duration::from_secs(10), "the agent log entry", || {
+        s.ok(&["agent", "log"]).contains(&entry)
+    });
+}
+
+#[test]
+fn the_agent_leaves_stopped_services_alone_and_down_stops_it() {
+    let s = with_agent("agentstop", REPLICATED);
+    s.ok(&["stop", "--timeout", "1", "w"]);
+    let status = s.ok(&["agent", "status"]);
+    assert!(
+        status.contains("left alone (stopped by the user): w"),
+        "{status}"
+    );
+    // Give the agent every chance to fight back, by waking it with an event.
+    let w1 = format!("{}-w-1", s.project);
+    docker(&["start", &w1]);
+    docker(&["kill", &w1]);
+    assert!(!running(&s, &w1));
+    s.ok(&["start", "w"]);
+    wait_until(Duration::from_secs(10), "started by the user", || {
+        running(&s, &w1)
+    });
+    s.ok(&["down", "--timeout", "1"]);
+    assert!(s.ok(&["agent", "status"]).contains("no agent runs"));
+    assert!(
+        s.containers().is_empty(),
+        "the agent must not bring back what down removed"
+    );
+}
+
+#[test]
+fn agent_install_prints_a_systemd_unit() {
+    let s = TestStack::new("agentunit", REPLICATED);
+    let unit = s.ok(&["agent", "install"]);
+    assert!(unit.contains("[Service]"), "{unit}");
+    assert!(unit.contains(&format!("-p {}", s.project)), "{unit}");
+    assert!(unit.contains("agent --foreground"), "{unit}");
+}
