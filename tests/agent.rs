@@ -103,3 +103,56 @@ fn agent_install_prints_a_systemd_unit() {
     assert!(unit.contains(&format!("-p {}", s.project)), "{unit}");
     assert!(unit.contains("agent --foreground"), "{unit}");
 }
+
+#[test]
+fn a_sidecar_rejoins_its_parent_after_the_engine_restarts_the_parent() {
+    let yaml = r#"
+services:
+  app:
+    image: busybox:1.36
+    init: true
+    restart: always
+    command: ["sh", "-c", "mkdir -p /www && echo up > /www/index.html && exec httpd -f -p 8080 -h /www"]
+  debug:
+    image: busybox:1.36
+    init: true
+    command: ["sleep", "3600"]
+    network_mode: service:app
+"#;
+    let s = with_agent("agentsidecar", yaml);
+    let app = format!("{}-app-1", s.project);
+    let debug = format!("{}-debug-1", s.project);
+    let fetch = |s: &TestStack| {
+        s.exec(
+            &debug,
+            &[
+                "timeout",
+                "2",
+                "wget",
+                "-q",
+                "-O",
+                "-",
+                "http://127.0.0.1:8080/",
+            ],
+        )
+    };
+    assert_eq!(fetch(&s).1.trim(), "up");
+    let started = docker(&["inspect", "-f", "{{.State.StartedAt}}", &app]);
+    // httpd dies inside the container: the engine's restart policy brings
+    // the parent back in a new namespace, and the agent the sidecar with it.
+    s.exec(&app, &["sh", "-c", "kill $(pidof httpd)"]);
+    wait_until(
+        Duration::from_secs(15),
+        "the parent to be restarted by the engine",
+        || docker(&["inspect", "-f", "{{.State.StartedAt}}", &app]) != started && running(&s, &app),
+    );
+    wait_until(
+        Duration::from_secs(15),
+        "the sidecar to reach its parent again",
+        || fetch(&s).0 == 0,
+    );
+    let entry = format!("restarted {debug}: its network_mode parent {app} restarted");
+    wait_until(Duration::from_secs(5), "the agent log entry", || {
+        s.ok(&["agent", "log"]).contains(&entry)
+    });
+}

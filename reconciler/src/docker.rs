@@ -736,6 +736,7 @@ impl Engine for DockerEngine {
             .await
             .map_err(map_err)?;
         let state = c.state.unwrap_or_default();
+        let started_at = state.started_at.clone().filter(|t| !t.starts_with("0001-"));
         let run = match state.status {
             Some(bollard::models::ContainerStateStatusEnum::CREATED) => RunState::Created,
             Some(bollard::models::ContainerStateStatusEnum::EXITED) => RunState::Exited {
@@ -792,6 +793,7 @@ impl Engine for DockerEngine {
             last_health_output,
             ports,
             volumes,
+            started_at,
         })
     }
 

@@ -54,6 +54,8 @@ pub struct ContainerStatus {
     pub ports: Vec<String>,
     /// Volume mounts: container path -> volume name.
     pub volumes: BTreeMap<String, String>,
+    /// When it last started (RFC 3339), if ever.
+    pub started_at: Option<String>,
 }
 
 /// A network to create.

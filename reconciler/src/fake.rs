@@ -34,6 +34,8 @@ pub struct FakeContainer {
     pub health: Option<Health>,
     /// Networks it is attached to.
     pub networks: Vec<String>,
+    /// Order of its last start among all starts (0: never started).
+    pub started: u64,
     /// The request that created it.
     pub request: CreateRequest,
 }
@@ -362,6 +364,7 @@ impl Engine for FakeEngine {
                 state: RunState::Created,
                 health: None,
                 networks,
+                started: 0,
                 request,
             },
         );
@@ -372,6 +375,8 @@ impl Engine for FakeEngine {
         let mut s = self.lock();
         Self::mutate(&mut s, "start_container", id)?;
         let exit_codes = s.exit_codes.clone();
+        s.next_id += 1;
+        let started = s.next_id;
         let c = Self::find(&mut s, id)?;
         let service = c.labels.get(labels::SERVICE).cloned().unwrap_or_default();
         let checked = c
@@ -385,6 +390,7 @@ impl Engine for FakeEngine {
             None => RunState::Running,
         };
         c.health = checked.then_some(Health::Healthy);
+        c.started = started;
         Ok(())
     }
 
@@ -418,6 +424,7 @@ impl Engine for FakeEngine {
             last_health_output: (c.health == Some(Health::Unhealthy))
                 .then(|| "probe failed".to_string()),
             ports: Vec::new(),
+            started_at: (c.started > 0).then(|| format!("2026-01-01T00:00:00.{:09}Z", c.started)),
             volumes: c
                 .request
                 .spec

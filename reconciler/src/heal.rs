@@ -144,8 +144,37 @@ pub struct Healer {
     backoff: Backoff,
     clock: Arc<dyn Clock>,
     crashes: BTreeMap<String, Crashes>,
+    /// Orphans already reported.
+    reported: BTreeSet<String>,
     /// What it did, for `stack agent log`.
     pub history: History,
+}
+
+/// A replica to start again (stopping it first when it still runs).
+struct Restarting {
+    id: String,
+    name: String,
+    reason: String,
+    running: bool,
+}
+
+/// When a replica may be acted on.
+enum Turn {
+    Now,
+    Wait(Duration),
+    Never,
+}
+
+fn requeue_within(out: &mut Outcome, wait: Duration) {
+    out.requeue = Some(out.requeue.map_or(wait, |r| r.min(wait)));
+}
+
+/// An engine start time (RFC 3339, fraction of any length) in a form that
+/// sorts by time.
+fn started_key(t: &str) -> String {
+    let (head, rest) = t.split_once('.').unwrap_or((t.trim_end_matches('Z'), "Z"));
+    let frac: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    format!("{head}.{frac:0<9}")
 }
 
 /// The restart decision for an exited replica.
@@ -210,6 +239,7 @@ impl Healer {
             backoff,
             clock,
             crashes: BTreeMap::new(),
+            reported: BTreeSet::new(),
             history: History::default(),
         }
     }
@@ -255,7 +285,7 @@ impl Healer {
             return Ok(out);
         }
         let mut keep: Vec<Step> = Vec::new();
-        let mut restarts: Vec<(String, String, String)> = Vec::new();
+        let mut restarts: Vec<Restarting> = Vec::new();
         // Replicas whose new container `up` would make but the healer does
         // not: their sidecars must not follow a replacement that is not made.
         let mut left: BTreeSet<planner::Ref> = BTreeSet::new();
@@ -317,26 +347,15 @@ impl Healer {
             else {
                 continue;
             };
-            let crashes = self.crashes.entry(c.name.clone()).or_insert(Crashes {
-                restarts: 0,
-                not_before: None,
-                first_seen_running: None,
-            });
-            crashes.first_seen_running = None;
-            if max_attempts.is_some_and(|m| crashes.restarts >= m) {
-                continue;
-            }
-            let backoff = self.backoff;
-            let due = *crashes.not_before.get_or_insert_with(|| {
-                now + delay.unwrap_or_else(|| backoff.delay(crashes.restarts + 1))
-            });
-            if now >= due {
-                crashes.restarts += 1;
-                crashes.not_before = None;
-                restarts.push((c.id.clone(), c.name.clone(), why_exited(code)));
-            } else {
-                let wait = due - now;
-                out.requeue = Some(out.requeue.map_or(wait, |r: Duration| r.min(wait)));
+            match self.turn(&c.name, delay, max_attempts, false, now) {
+                Turn::Now => restarts.push(Restarting {
+                    id: c.id.clone(),
+                    name: c.name.clone(),
+                    reason: why_exited(code),
+                    running: false,
+                }),
+                Turn::Wait(wait) => requeue_within(&mut out, wait),
+                Turn::Never => {}
             }
         }
 
@@ -354,6 +373,16 @@ impl Healer {
             let Some(svc) = project.services.get(&c.service) else {
                 continue;
             };
+            // The first replacement is immediate; a replacement that turns
+            // unhealthy again waits out the crash-loop backoff.
+            match self.turn(&c.name, None, None, true, now) {
+                Turn::Now => {}
+                Turn::Wait(wait) => {
+                    requeue_within(&mut out, wait);
+                    continue;
+                }
+                Turn::Never => continue,
+            }
             let spec = planner::container_spec(project, &c.service, svc, c.replica);
             let output = self
                 .engine
@@ -381,14 +410,28 @@ impl Healer {
             });
         }
 
-        for (id, name, reason) in restarts {
-            match self.engine.start_container(&id).await {
-                Ok(()) => self.record(&mut out, &name, "restarted", reason),
+        self.follow_parent_restarts(project, &observed, &keep, stopped, &mut restarts)
+            .await;
+        self.report_orphans(project, &observed, &mut out);
+
+        for r in restarts {
+            let engine = &self.engine;
+            let result = async {
+                if r.running {
+                    engine
+                        .stop_container(&r.id, Duration::from_secs(10))
+                        .await?;
+                }
+                engine.start_container(&r.id).await
+            }
+            .await;
+            match result {
+                Ok(()) => self.record(&mut out, &r.name, "restarted", r.reason),
                 Err(e) => self.record(
                     &mut out,
-                    &name,
+                    &r.name,
                     "failed to restart",
-                    format!("{reason}; {e}"),
+                    format!("{}; {e}", r.reason),
                 ),
             }
         }
@@ -396,6 +439,121 @@ impl Healer {
             self.execute(project, files, keep, &mut out).await;
         }
         Ok(out)
+    }
+
+    /// Whether a replica may be restarted (or replaced) now, later, or
+    /// never again; counts the attempt when it is now.
+    fn turn(
+        &mut self,
+        name: &str,
+        fixed: Option<Duration>,
+        max_attempts: Option<u32>,
+        first_is_free: bool,
+        now: Instant,
+    ) -> Turn {
+        let backoff = self.backoff;
+        let crashes = self.crashes.entry(name.to_string()).or_insert(Crashes {
+            restarts: 0,
+            not_before: None,
+            first_seen_running: None,
+        });
+        crashes.first_seen_running = None;
+        if max_attempts.is_some_and(|m| crashes.restarts >= m) {
+            return Turn::Never;
+        }
+        let n = crashes.restarts + 1;
+        let due = *crashes.not_before.get_or_insert_with(|| {
+            let wait = match (first_is_free, fixed) {
+                (true, _) if n == 1 => Duration::ZERO,
+                (true, _) => backoff.delay(n - 1),
+                (false, Some(d)) => d,
+                (false, None) => backoff.delay(n),
+            };
+            now + wait
+        });
+        if now >= due {
+            crashes.restarts += 1;
+            crashes.not_before = None;
+            Turn::Now
+        } else {
+            Turn::Wait(due - now)
+        }
+    }
+
+    /// A sidecar's namespace goes with its parent's process: when the
+    /// parent was restarted (by the engine's restart policy, or by us)
+    /// after the sidecar started, restart the sidecar so it joins again.
+    async fn follow_parent_restarts(
+        &mut self,
+        project: &Project,
+        observed: &Observed,
+        keep: &[Step],
+        stopped: &BTreeSet<String>,
+        restarts: &mut Vec<Restarting>,
+    ) {
+        let by_name: BTreeMap<&str, &ObservedContainer> = observed
+            .containers
+            .iter()
+            .map(|c| (c.name.as_str(), c))
+            .collect();
+        let project_name = project.name.clone().unwrap_or_default();
+        for c in observed
+            .containers
+            .iter()
+            .filter(|c| c.is_running() && !stopped.contains(&c.service))
+        {
+            let Some(svc) = project.services.get(&c.service) else {
+                continue;
+            };
+            if keep.iter().any(|s| step_container_id(s) == Some(&c.id)) {
+                continue;
+            }
+            let spec = planner::container_spec(project, &c.service, svc, c.replica);
+            for (field, r) in spec
+                .refs()
+                .into_iter()
+                .filter(|(f, _)| *f != "volumes_from")
+            {
+                let parent_name = planner::ref_name(project, &project_name, r);
+                let Some(parent) = by_name.get(parent_name.as_str()).filter(|p| p.is_running())
+                else {
+                    continue;
+                };
+                let (Ok(mine), Ok(theirs)) = (
+                    self.engine.inspect_container(&c.id).await,
+                    self.engine.inspect_container(&parent.id).await,
+                ) else {
+                    continue;
+                };
+                let later = match (mine.started_at, theirs.started_at) {
+                    (Some(a), Some(b)) => started_key(&b) > started_key(&a),
+                    _ => false,
+                };
+                if later {
+                    restarts.push(Restarting {
+                        id: c.id.clone(),
+                        name: c.name.clone(),
+                        reason: format!("its {field} parent {parent_name} restarted"),
+                        running: true,
+                    });
+                    break;
+                }
+            }
+        }
+    }
+
+    /// Containers of the project the stack file no longer has: said once.
+    fn report_orphans(&mut self, project: &Project, observed: &Observed, out: &mut Outcome) {
+        for c in &observed.containers {
+            if project.services.contains_key(&c.service) || !self.reported.insert(c.name.clone()) {
+                continue;
+            }
+            let reason = format!(
+                "service `{}` is not in the stack file; remove it with `stack up -d --remove-orphans`",
+                c.service
+            );
+            self.record(out, &c.name, "found orphan", reason);
+        }
     }
 
     /// Run healing steps one by one (each independent), recording each.

@@ -311,3 +311,54 @@ async fn the_loop_heals_on_events_and_survives_a_broken_event_stream() {
         ]
     );
 }
+
+#[tokio::test]
+async fn a_replacement_that_turns_unhealthy_again_backs_off() {
+    let yaml = "services:\n  web:\n    image: busybox:1.36\n    healthcheck: {test: [CMD, 'true'], retries: 3}\n";
+    let mut w = World::new(yaml).await;
+    w.engine.set_health("p-web-1", Health::Unhealthy);
+    let (done, _) = w.pass(&[]).await;
+    assert_eq!(done.len(), 1, "the first replacement is immediate");
+    w.engine.set_health("p-web-1", Health::Unhealthy);
+    let (done, wait) = w.pass(&[]).await;
+    assert!(done.is_empty(), "{done:?}");
+    assert_eq!(wait, Some(Duration::from_secs(10)));
+    w.clock.advance(Duration::from_secs(10));
+    let (done, _) = w.pass(&[]).await;
+    assert_eq!(
+        done,
+        vec!["replaced p-web-1: unhealthy for 3 checks: probe failed"]
+    );
+}
+
+#[tokio::test]
+async fn a_sidecar_is_restarted_when_its_parent_restarts() {
+    let yaml = "services:\n  app:\n    image: busybox:1.36\n    restart: always\n  side:\n    image: busybox:1.36\n    network_mode: service:app\n";
+    let mut w = World::new(yaml).await;
+    w.engine.kill("p-app-1", 1);
+    let (_, wait) = w.pass(&[]).await;
+    w.clock.advance(wait.unwrap());
+    let (done, _) = w.pass(&[]).await;
+    assert_eq!(done, vec!["restarted p-app-1: exited with 1"]);
+    let (done, _) = w.pass(&[]).await;
+    assert_eq!(
+        done,
+        vec!["restarted p-side-1: its network_mode parent p-app-1 restarted"]
+    );
+    let (done, _) = w.pass(&[]).await;
+    assert!(done.is_empty(), "{done:?}");
+}
+
+#[tokio::test]
+async fn orphans_are_reported_once() {
+    let mut w =
+        World::new("services:\n  a:\n    image: busybox:1.36\n  old:\n    image: busybox:1.36\n")
+            .await;
+    w.project = project("services:\n  a:\n    image: busybox:1.36\n");
+    let (done, _) = w.pass(&[]).await;
+    assert_eq!(
+        done,
+        vec!["found orphan p-old-1: service `old` is not in the stack file; remove it with `stack up -d --remove-orphans`"]
+    );
+    assert!(w.pass(&[]).await.0.is_empty());
+}
