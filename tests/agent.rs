@@ -16,7 +16,7 @@ fn with_agent(name: &str, yaml: &str) -> TestStack {
     s
 }
 
-fn running(s: &TestStack, container: &str) -> bool {
+fn running(container: &str) -> bool {
     docker(&["inspect", "-f", "{{.State.Running}}", container]).trim() == "true"
 }
 
@@ -29,14 +29,14 @@ fn a_killed_replica_runs_again_and_a_removed_one_is_recreated() {
     wait_until(
         Duration::from_secs(10),
         "the killed replica to run again",
-        || running(&s, &w2),
+        || running(&w2),
     );
     let old = s.containers()[&w3].clone();
     docker(&["rm", "-f", &w3]);
     wait_until(
         Duration::from_secs(10),
         "the removed replica to be recreated",
-        || s.containers().get(&w3).is_some_and(|id| id != &old) && running(&s, &w3),
+        || s.containers().get(&w3).is_some_and(|id| id != &old) && running(&w3),
     );
     let restarted = format!("restarted {w2}: exited with 137");
     let recreated = format!("recreated {w3}: it was removed");
@@ -82,10 +82,10 @@ fn the_agent_leaves_stopped_services_alone_and_down_stops_it() {
     let w1 = format!("{}-w-1", s.project);
     docker(&["start", &w1]);
     docker(&["kill", &w1]);
-    assert!(!running(&s, &w1));
+    assert!(!running(&w1));
     s.ok(&["start", "w"]);
     wait_until(Duration::from_secs(10), "started by the user", || {
-        running(&s, &w1)
+        running(&w1)
     });
     s.ok(&["down", "--timeout", "1"]);
     assert!(s.ok(&["agent", "status"]).contains("no agent runs"));
@@ -144,7 +144,7 @@ services:
     wait_until(
         Duration::from_secs(15),
         "the parent to be restarted by the engine",
-        || docker(&["inspect", "-f", "{{.State.StartedAt}}", &app]) != started && running(&s, &app),
+        || docker(&["inspect", "-f", "{{.State.StartedAt}}", &app]) != started && running(&app),
     );
     wait_until(
         Duration::from_secs(15),
