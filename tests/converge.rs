@@ -431,3 +431,73 @@ fn replicas_get_one_host_port_each_and_scale_removes_the_highest() {
         vec![format!("{}-w-1", s.project), format!("{}-w-2", s.project)]
     );
 }
+
+#[test]
+fn up_watch_converges_on_edits_and_ignores_a_broken_file() {
+    use std::io::Read;
+    use std::sync::{Arc, Mutex};
+    let yaml = "services:\n  app:\n    image: busybox:1.36\n    init: true\n    command: [sleep, '3600']\n    environment: {V: '1'}\n";
+    let s = TestStack::new("watch", yaml);
+    let mut child = s
+        .command(&["up", "--watch"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn stack up --watch");
+    // Collect the output as it comes, to wait on what it says.
+    let collect = |mut pipe: Box<dyn Read + Send>| {
+        let text = Arc::new(Mutex::new(String::new()));
+        let sink = text.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = pipe.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                sink.lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        });
+        text
+    };
+    let stdout = collect(Box::new(child.stdout.take().unwrap()));
+    let stderr = collect(Box::new(child.stderr.take().unwrap()));
+    let said = |t: &Arc<Mutex<String>>, what: &str| t.lock().unwrap().contains(what);
+    let c = name(&s, "app");
+    let env = |c: &str| docker(&["inspect", "-f", "{{json .Config.Env}}", c]);
+    wait_until(Duration::from_secs(30), "the watcher", || {
+        said(&stdout, "Watching the stack file")
+    });
+    s.write(&yaml.replace("V: '1'", "V: '2'"));
+    wait_until(Duration::from_secs(15), "the edit to be applied", || {
+        env(&c).contains("V=2")
+    });
+    assert!(said(&stdout, "environment.V changed"), "the plan is shown");
+    let id = s.containers()[&c].clone();
+    s.write("services:\n  app:\n    imgae: broken\n");
+    wait_until(
+        Duration::from_secs(15),
+        "the broken file to be reported",
+        || {
+            said(&stderr, "unknown key `imgae`")
+                && said(&stdout, "the running stack is left as it is")
+        },
+    );
+    assert_eq!(
+        s.containers()[&c],
+        id,
+        "a broken file must leave the stack alone"
+    );
+    // Fixed again: converges again.
+    s.write(&yaml.replace("V: '1'", "V: '3'"));
+    wait_until(Duration::from_secs(15), "the fix to be applied", || {
+        env(&c).contains("V=3")
+    });
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert!(child.wait().unwrap().success());
+}

@@ -12,6 +12,7 @@ pub mod plan;
 pub mod ps;
 pub mod up;
 pub mod volume;
+pub mod watch;
 
 /// `--format` of commands that print text or JSON.
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]

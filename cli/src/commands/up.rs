@@ -18,6 +18,7 @@ use crate::commands::logs::follow_services;
 use crate::progress::{Mode, Reporter};
 use crate::project::ProjectArgs;
 use crate::session::{cancel_on_ctrl_c, Session};
+use tokio_util::sync::CancellationToken;
 
 /// `--pull`.
 #[derive(Debug, Clone, Copy, Default, ValueEnum)]
@@ -205,6 +206,10 @@ pub struct Args {
     /// Seconds to wait for a container to stop before killing it.
     #[arg(short, long, default_value_t = 10)]
     timeout: u64,
+    /// After converging, watch the stack file, env files and `.env`; on a
+    /// change show the plan and converge again (Ctrl-C to stop watching).
+    #[arg(long)]
+    pub watch: bool,
     /// With -d: do not start the background agent that heals the stack.
     #[arg(long)]
     no_agent: bool,
@@ -219,7 +224,7 @@ pub struct Args {
     #[arg(long, value_enum, default_value = "text")]
     format: crate::commands::OutputFormat,
     /// Services to bring up (default: all), with what they depend on.
-    services: Vec<String>,
+    pub services: Vec<String>,
 }
 
 /// Engine calls in flight at once. Compose's default is unlimited, which
@@ -256,6 +261,7 @@ pub async fn scale(project: &ProjectArgs, args: &ScaleArgs) -> anyhow::Result<Ex
         timeout: 10,
         skip_preflight: false,
         no_agent: false,
+        watch: false,
         quiet: false,
         format: crate::commands::OutputFormat::Text,
         services,
@@ -263,11 +269,15 @@ pub async fn scale(project: &ProjectArgs, args: &ScaleArgs) -> anyhow::Result<Ex
     run(project, &up).await
 }
 
-/// Run `stack up`.
-pub async fn run(project: &ProjectArgs, args: &Args) -> anyhow::Result<ExitCode> {
-    let Some(session) = Session::open(project, &args.services).await? else {
-        return Ok(ExitCode::FAILURE);
-    };
+/// One convergence: take the lock, plan, check, execute. `None` when
+/// something was wrong (already reported); the project as run otherwise.
+pub async fn converge(
+    session: &Session,
+    args: &Args,
+    reporter: &Arc<Reporter>,
+    cancel: &CancellationToken,
+    show_plan: bool,
+) -> anyhow::Result<Option<Arc<Project>>> {
     let _lock = session.lock("up")?;
     // Services brought up are back in the agent's care.
     let named: Vec<String> = if args.services.is_empty() {
@@ -276,18 +286,13 @@ pub async fn run(project: &ProjectArgs, args: &Args) -> anyhow::Result<ExitCode>
         args.services.clone()
     };
     crate::commands::agent::mark_stopped(&session.name(), &named, false)?;
-    let mode = Mode::choose(
-        args.quiet,
-        matches!(args.format, crate::commands::OutputFormat::Json),
-    );
-    let reporter = Arc::new(Reporter::new(mode));
     let note = |m: &str| reporter.note(m);
     let Some(Planned {
         project: project_arc,
         files,
         plan,
     }) = make_plan(
-        &session,
+        session,
         &args.flags,
         &args.services,
         image_options(&args.flags, true),
@@ -295,8 +300,11 @@ pub async fn run(project: &ProjectArgs, args: &Args) -> anyhow::Result<ExitCode>
     )
     .await?
     else {
-        return Ok(ExitCode::FAILURE);
+        return Ok(None);
     };
+    if show_plan && !plan.is_empty() {
+        reporter.note(crate::commands::plan::render(&plan).trim_end());
+    }
     for w in &plan.warnings {
         reporter.note(&format!("warning: {w}"));
     }
@@ -304,17 +312,16 @@ pub async fn run(project: &ProjectArgs, args: &Args) -> anyhow::Result<ExitCode>
         for b in &plan.blockers {
             eprintln!("error: {}\n  = help: {}", b.message, b.hint);
         }
-        return Ok(ExitCode::FAILURE);
+        return Ok(None);
     }
     if !confirm_volume_loss(&plan)? {
         eprintln!("Nothing changed.");
-        return Ok(ExitCode::FAILURE);
+        return Ok(None);
     }
     if let Err(e) = reconciler::preflight::check(&project_arc, &plan, !args.skip_preflight).await {
         eprintln!("error: {e}");
-        return Ok(ExitCode::FAILURE);
+        return Ok(None);
     }
-    let cancel = cancel_on_ctrl_c();
     if plan.is_empty() {
         reporter.note("Nothing to do: the stack runs as the file says.");
     }
@@ -330,7 +337,27 @@ pub async fn run(project: &ProjectArgs, args: &Args) -> anyhow::Result<ExitCode>
         .with_cancel(cancel.clone());
     if let Err(e) = executor.execute(plan).await {
         eprintln!("error: {e}");
+        return Ok(None);
+    }
+    Ok(Some(project_arc))
+}
+
+/// Run `stack up`.
+pub async fn run(project: &ProjectArgs, args: &Args) -> anyhow::Result<ExitCode> {
+    let Some(session) = Session::open(project, &args.services).await? else {
         return Ok(ExitCode::FAILURE);
+    };
+    let mode = Mode::choose(
+        args.quiet,
+        matches!(args.format, crate::commands::OutputFormat::Json),
+    );
+    let reporter = Arc::new(Reporter::new(mode));
+    let cancel = cancel_on_ctrl_c();
+    let Some(project_arc) = converge(&session, args, &reporter, &cancel, false).await? else {
+        return Ok(ExitCode::FAILURE);
+    };
+    if args.watch {
+        return crate::commands::watch::run(project, args, &reporter, &cancel).await;
     }
     if args.detach {
         if args.wait {

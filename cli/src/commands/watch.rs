@@ -1,0 +1,91 @@
+//! `stack up --watch`: converge again whenever the stack file, an env file
+//! or `.env` changes. Changes are debounced (editors write in bursts); a
+//! file that no longer loads is reported and ignored, and the running
+//! stack is left as it is until the file is fixed.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use notify::{RecursiveMode, Watcher};
+use tokio_util::sync::CancellationToken;
+
+use crate::commands::up::{converge, Args};
+use crate::progress::Reporter;
+use crate::project::ProjectArgs;
+use crate::session::Session;
+
+/// Quiet time after the last change before reloading.
+const DEBOUNCE: Duration = Duration::from_millis(150);
+
+/// The files whose changes matter, and the directories to watch for them
+/// (directories, because editors replace files by renaming).
+fn watched(project: &ProjectArgs) -> std::io::Result<(BTreeSet<PathBuf>, BTreeSet<PathBuf>)> {
+    let cwd = std::env::current_dir()?;
+    let project_dir = project
+        .project_directory
+        .as_ref()
+        .map(|d| cwd.join(d))
+        .or_else(|| {
+            project
+                .files
+                .first()
+                .and_then(|f| cwd.join(f).parent().map(PathBuf::from))
+        })
+        .unwrap_or_else(|| cwd.clone());
+    let mut files: BTreeSet<PathBuf> = project.files.iter().map(|f| cwd.join(f)).collect();
+    if project.files.is_empty() {
+        files.extend(schema::DEFAULT_FILE_NAMES.iter().map(|n| cwd.join(n)));
+    }
+    files.extend(project.env_files.iter().map(|f| cwd.join(f)));
+    files.insert(project_dir.join(".env"));
+    let dirs = files
+        .iter()
+        .filter_map(|f| f.parent().map(PathBuf::from))
+        .collect();
+    Ok((files, dirs))
+}
+
+/// Watch until Ctrl-C, converging after each change.
+pub async fn run(
+    project: &ProjectArgs,
+    args: &Args,
+    reporter: &Arc<Reporter>,
+    cancel: &CancellationToken,
+) -> anyhow::Result<ExitCode> {
+    let (files, dirs) = watched(project)?;
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+        if let Ok(e) = event {
+            let _ = tx.send(e.paths);
+        }
+    })?;
+    for d in &dirs {
+        watcher.watch(d, RecursiveMode::NonRecursive)?;
+    }
+    reporter.note("Watching the stack file and env files for changes (Ctrl-C to stop).");
+    loop {
+        let paths = tokio::select! {
+            p = rx.recv() => p,
+            _ = cancel.cancelled() => None,
+        };
+        let Some(paths) = paths else {
+            return Ok(ExitCode::SUCCESS);
+        };
+        if !paths.iter().any(|p| files.contains(p)) {
+            continue;
+        }
+        // Let the burst of writes settle.
+        while let Ok(Some(_)) = tokio::time::timeout(DEBOUNCE, rx.recv()).await {}
+        reporter.note("Change detected; reloading.");
+        match Session::open(project, &args.services).await? {
+            None => reporter
+                .note("The stack file has errors (above); the running stack is left as it is."),
+            Some(session) => {
+                converge(&session, args, reporter, cancel, true).await?;
+            }
+        }
+    }
+}
