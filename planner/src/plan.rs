@@ -88,6 +88,9 @@ pub enum Action {
         old_id: String,
         /// What to create.
         spec: Box<ContainerSpec>,
+        /// How, when this is one batch of a rolling update.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        update: Option<Rolling>,
     },
     /// Start an existing container.
     StartContainer {
@@ -153,6 +156,71 @@ impl Action {
             }
         }
     }
+}
+
+/// What to do when a replica of a rolling update fails to become ready.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailureAction {
+    /// Stop the update; replicas not yet replaced keep running (default).
+    Pause,
+    /// Stop the update, keeping the old replica running (start-first).
+    Rollback,
+    /// Go on with the next replicas.
+    Continue,
+}
+
+/// How one replica of a rolling update is replaced.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Rolling {
+    /// Start the new replica and wait until it is ready before the old one
+    /// goes; otherwise stop the old one first.
+    pub start_first: bool,
+    /// Wait this long before the batch starts (`update_config.delay`;
+    /// zero for the first batch).
+    pub delay: std::time::Duration,
+    /// After it is ready, watch the new replica this long for failure.
+    pub monitor: std::time::Duration,
+    /// On failure.
+    pub failure_action: FailureAction,
+}
+
+/// Rolling-update settings of a service (`deploy.update_config`).
+fn rolling(svc: &Service) -> (usize, Rolling) {
+    let cfg = svc
+        .deploy
+        .as_ref()
+        .and_then(|d| d.update_config.clone())
+        .unwrap_or_default();
+    let has_check = svc
+        .healthcheck
+        .as_ref()
+        .is_some_and(|h| !h.is_disabled() && h.test.is_some());
+    let publishes = svc
+        .ports
+        .as_ref()
+        .is_some_and(|p| p.iter().any(|p| p.published.is_some()));
+    let start_first = match cfg.order.as_deref() {
+        Some("start-first") => true,
+        Some(_) => false,
+        // A new replica cannot take a host port its predecessor holds.
+        None => has_check && !publishes,
+    };
+    let failure_action = match cfg.failure_action.as_deref() {
+        Some("rollback") => FailureAction::Rollback,
+        Some("continue") => FailureAction::Continue,
+        _ => FailureAction::Pause,
+    };
+    let parallelism = cfg.parallelism.filter(|p| *p > 0).unwrap_or(1) as usize;
+    (
+        parallelism,
+        Rolling {
+            start_first,
+            delay: cfg.delay.map(|d| d.0).unwrap_or_default(),
+            monitor: cfg.monitor.map(|d| d.0).unwrap_or_default(),
+            failure_action,
+        },
+    )
 }
 
 /// A `depends_on` condition to satisfy before a container step runs.
@@ -453,6 +521,8 @@ pub fn plan_up(desired: &Desired<'_>, observed: &Observed, opts: &UpOptions) -> 
         let replicas = crate::spec::replicas_of(project, &name);
         let existing = by_service.get(name.as_str()).cloned().unwrap_or_default();
         let mut steps = Vec::new();
+        // Replicas replaced because the definition changed: a rolling update.
+        let mut updates: Vec<usize> = Vec::new();
         for r in 1..=replicas {
             let spec = container_spec(project, &name, svc, r);
             let mut step_after = after.clone();
@@ -510,6 +580,7 @@ pub fn plan_up(desired: &Desired<'_>, observed: &Observed, opts: &UpOptions) -> 
                         .find(|(_, p)| renewed.contains(*p))
                         .map(|(f, p)| (f, p.clone()));
                     let drift = c.config_hash != expected || renewed_parent.is_some();
+                    let follows_parent = renewed_parent.is_some();
                     if opts.force_recreate || (drift && !opts.no_recreate) {
                         let reason = if let Some((field, p)) = renewed_parent {
                             format!(
@@ -521,15 +592,20 @@ pub fn plan_up(desired: &Desired<'_>, observed: &Observed, opts: &UpOptions) -> 
                         } else {
                             "--force-recreate".into()
                         };
-                        steps.push(plan.push(
+                        let id = plan.push(
                             Action::RecreateContainer {
                                 old_id: c.id.clone(),
                                 spec: Box::new(spec),
+                                update: None,
                             },
                             reason,
                             step_after,
                             waits.clone(),
-                        ));
+                        );
+                        if !follows_parent {
+                            updates.push(id);
+                        }
+                        steps.push(id);
                         renewed.insert(reference);
                     } else if !c.is_running() && !completed(c, svc) {
                         steps.push(plan.push(
@@ -545,6 +621,9 @@ pub fn plan_up(desired: &Desired<'_>, observed: &Observed, opts: &UpOptions) -> 
                     }
                 }
             }
+        }
+        if replicas > 1 && !updates.is_empty() {
+            roll(&mut plan, svc, &updates);
         }
         let highest = existing.iter().map(|c| c.replica).max().unwrap_or(0);
         let mut surplus: Vec<&ObservedContainer> = existing
@@ -594,6 +673,31 @@ pub fn plan_up(desired: &Desired<'_>, observed: &Observed, opts: &UpOptions) -> 
         }
     }
     plan
+}
+
+/// Turn the recreate steps `ids` (replica order) into a rolling update:
+/// batches of `parallelism`, each after the one before, with the delay.
+fn roll(plan: &mut Plan, svc: &Service, ids: &[usize]) {
+    let (parallelism, rolling) = rolling(svc);
+    let mut previous: Vec<usize> = Vec::new();
+    for (n, batch) in ids.chunks(parallelism).enumerate() {
+        for &id in batch {
+            let step = &mut plan.steps[id];
+            step.after.extend(previous.iter().copied());
+            if let Action::RecreateContainer { update, .. } = &mut step.action {
+                *update = Some(Rolling {
+                    delay: if n == 0 {
+                        std::time::Duration::ZERO
+                    } else {
+                        rolling.delay
+                    },
+                    ..rolling.clone()
+                });
+            }
+            step.reason = format!("{} (rolling update, batch {})", step.reason, n + 1);
+        }
+        previous = batch.to_vec();
+    }
 }
 
 /// Plan `down`: every container of the project, then its networks, and

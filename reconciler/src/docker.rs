@@ -691,6 +691,18 @@ impl Engine for DockerEngine {
             .map_err(map_err)
     }
 
+    async fn rename_container(&self, id: &str, name: &str) -> Result<()> {
+        self.docker
+            .rename_container(
+                id,
+                bollard::query_parameters::RenameContainerOptions {
+                    name: name.to_string(),
+                },
+            )
+            .await
+            .map_err(map_err)
+    }
+
     async fn stop_container(&self, id: &str, timeout: Duration) -> Result<()> {
         let t = i32::try_from(timeout.as_secs()).unwrap_or(i32::MAX);
         match self

@@ -199,6 +199,8 @@ pub trait Engine: Send + Sync {
     async fn create_container(&self, request: CreateRequest) -> Result<String>;
     /// Start a container.
     async fn start_container(&self, id: &str) -> Result<()>;
+    /// Give a container another name.
+    async fn rename_container(&self, id: &str, name: &str) -> Result<()>;
     /// Stop a container, killing it after `timeout`.
     async fn stop_container(&self, id: &str, timeout: Duration) -> Result<()>;
     /// Remove a stopped container; its anonymous volumes too when asked.

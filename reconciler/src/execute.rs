@@ -14,7 +14,8 @@ use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use planner::{
-    hash_inputs, ref_name, state_labels, Action, ContainerSpec, Plan, RunState, Step, Wait,
+    hash_inputs, ref_name, state_labels, Action, ContainerSpec, FailureAction, Plan, Rolling,
+    RunState, Step, Wait,
 };
 use schema::{Condition, MountType, Project};
 use tokio::sync::Semaphore;
@@ -87,6 +88,16 @@ pub enum ExecError {
         port: u16,
         /// The engine's message.
         message: String,
+    },
+    /// A replica of a rolling update did not become ready; the update stopped.
+    #[error("rolling update stopped at {container}: the new replica failed ({why}); {}", if *old_kept { "the old replica still runs" } else { "the old replica is gone; fix the file and run `stack up` again" })]
+    UpdateFailed {
+        /// The replica.
+        container: String,
+        /// What went wrong.
+        why: String,
+        /// Whether the old replica is still running.
+        old_kept: bool,
     },
     /// `service_healthy` on a service whose containers have no healthcheck.
     #[error("service `{0}` has no healthcheck, so it can never be healthy; add one or wait for service_started")]
@@ -362,13 +373,24 @@ async fn apply(ctx: &Ctx, action: &Action) -> Result<(), ExecError> {
             };
             Box::pin(apply(ctx, &create)).await
         }
-        Action::CreateContainer { spec } => create_and_start(ctx, spec, BTreeMap::new()).await,
-        Action::RecreateContainer { old_id, spec } => {
+        Action::CreateContainer { spec } => {
+            create_and_start(ctx, spec, BTreeMap::new()).await.map(drop)
+        }
+        Action::RecreateContainer {
+            old_id,
+            spec,
+            update: None,
+        } => {
             let keep = anonymous_volumes(ctx, old_id, spec).await.map_err(&err)?;
             let timeout = stop_timeout(ctx, Some(&spec.service));
             stop_and_remove(ctx, old_id, timeout, false, &subject).await?;
-            create_and_start(ctx, spec, keep).await
+            create_and_start(ctx, spec, keep).await.map(drop)
         }
+        Action::RecreateContainer {
+            old_id,
+            spec,
+            update: Some(rolling),
+        } => roll(ctx, old_id, spec, rolling).await,
         Action::StartContainer { id, name, service } => start(ctx, id, name, service).await,
         Action::RemoveContainer {
             id,
@@ -448,11 +470,12 @@ async fn image_id(ctx: &Ctx, image: &str) -> Result<String, EngineError> {
     Ok(id)
 }
 
+/// Create and start a container; returns its id.
 async fn create_and_start(
     ctx: &Ctx,
     spec: &ContainerSpec,
     anonymous_volumes: BTreeMap<String, String>,
-) -> Result<(), ExecError> {
+) -> Result<String, ExecError> {
     let err = engine_err(&spec.name);
     let image_id = image_id(ctx, &spec.image).await.map_err(&err)?;
     let mut refs = BTreeMap::new();
@@ -491,7 +514,115 @@ async fn create_and_start(
         })
         .await
         .map_err(&err)?;
-    start(ctx, &id, &spec.name, &spec.of.service).await
+    start(ctx, &id, &spec.name, &spec.of.service).await?;
+    Ok(id)
+}
+
+/// Replace one replica in a rolling update.
+async fn roll(
+    ctx: &Ctx,
+    old_id: &str,
+    spec: &ContainerSpec,
+    rolling: &Rolling,
+) -> Result<(), ExecError> {
+    let err = engine_err(&spec.name);
+    if !rolling.delay.is_zero() {
+        tokio::select! {
+            _ = tokio::time::sleep(rolling.delay) => {}
+            _ = ctx.cancel.cancelled() => return Err(ExecError::Cancelled),
+        }
+    }
+    let keep = anonymous_volumes(ctx, old_id, spec).await.map_err(&err)?;
+    let timeout = stop_timeout(ctx, Some(&spec.service));
+    if !rolling.start_first {
+        stop_and_remove(ctx, old_id, timeout, false, &spec.name).await?;
+        let id = create_and_start(ctx, spec, keep).await?;
+        return match ready(ctx, &id, rolling.monitor).await {
+            Ok(()) => Ok(()),
+            Err(why) if rolling.failure_action == FailureAction::Continue => {
+                tracing::warn!("{}: {why}; continuing the rolling update", spec.name);
+                Ok(())
+            }
+            Err(why) => Err(ExecError::UpdateFailed {
+                container: spec.name.clone(),
+                why,
+                old_kept: false,
+            }),
+        };
+    }
+    // Start first: the new replica runs beside the old one until it is ready.
+    let mut next = spec.clone();
+    next.name = format!("{}-next", spec.name);
+    let id = create_and_start(ctx, &next, keep).await?;
+    match ready(ctx, &id, rolling.monitor).await {
+        Ok(()) => {
+            stop_and_remove(ctx, old_id, timeout, false, &spec.name).await?;
+            ctx.engine
+                .rename_container(&id, &spec.name)
+                .await
+                .map_err(err)
+        }
+        Err(why) => {
+            stop_and_remove(ctx, &id, Duration::from_secs(1), false, &next.name).await?;
+            if rolling.failure_action == FailureAction::Continue {
+                tracing::warn!(
+                    "{}: {why}; kept the old replica, continuing the rolling update",
+                    spec.name
+                );
+                return Ok(());
+            }
+            Err(ExecError::UpdateFailed {
+                container: spec.name.clone(),
+                why,
+                old_kept: true,
+            })
+        }
+    }
+}
+
+/// Wait until a new container is ready (healthy, or running when it has no
+/// healthcheck), then watch it for `monitor`; `Err` says what went wrong.
+async fn ready(ctx: &Ctx, id: &str, monitor: Duration) -> Result<(), String> {
+    let deadline = Instant::now() + ctx.opts.wait_timeout;
+    let mut ready_since: Option<Instant> = None;
+    loop {
+        let st = ctx
+            .engine
+            .inspect_container(id)
+            .await
+            .map_err(|e| e.to_string())?;
+        let ok = match (&st.state, st.health) {
+            (RunState::Exited { code }, _) => return Err(format!("it exited with {code}")),
+            (_, Some(planner::Health::Unhealthy)) => {
+                return Err(format!(
+                    "it is unhealthy: {}",
+                    st.last_health_output.unwrap_or_default()
+                ))
+            }
+            (RunState::Running, None | Some(planner::Health::Healthy)) => true,
+            _ => false,
+        };
+        let now = Instant::now();
+        match (ok, ready_since) {
+            (true, None) => ready_since = Some(now),
+            (true, Some(t)) if now.duration_since(t) >= monitor => return Ok(()),
+            (false, _) => ready_since = None,
+            _ => {}
+        }
+        if ok && monitor.is_zero() {
+            return Ok(());
+        }
+        if now >= deadline {
+            return Err(format!(
+                "it was not ready after {}s",
+                ctx.opts.wait_timeout.as_secs()
+            ));
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(ctx.opts.poll_interval) => {}
+            _ = ctx.cancel.cancelled() => return Err("interrupted".into()),
+        }
+    }
 }
 
 /// Start a container; when it does not start and mounts an NFS volume,

@@ -394,6 +394,16 @@ impl Engine for FakeEngine {
         Ok(())
     }
 
+    async fn rename_container(&self, id: &str, name: &str) -> Result<()> {
+        let mut s = self.lock();
+        Self::mutate(&mut s, "rename_container", id)?;
+        if s.containers.values().any(|c| c.name == name) {
+            return Err(EngineError::Conflict(format!("container name {name}")));
+        }
+        Self::find(&mut s, id)?.name = name.to_string();
+        Ok(())
+    }
+
     async fn stop_container(&self, id: &str, _timeout: Duration) -> Result<()> {
         let mut s = self.lock();
         Self::mutate(&mut s, "stop_container", id)?;

@@ -301,7 +301,7 @@ impl Healer {
                 Action::CreateContainer { .. }
                 | Action::CreateNetwork { .. }
                 | Action::CreateVolume { .. } => keep.push(step),
-                Action::RecreateContainer { old_id, spec } => {
+                Action::RecreateContainer { old_id, spec, .. } => {
                     // Heal only what is not a change of the file: a sidecar
                     // whose parent was replaced (or a secret that changed).
                     let old = observed.containers.iter().find(|c| &c.id == old_id);
@@ -400,6 +400,7 @@ impl Healer {
                 action: Action::RecreateContainer {
                     old_id: c.id.clone(),
                     spec: Box::new(spec),
+                    update: None,
                 },
                 reason: format!(
                     "unhealthy for {retries} checks: {}",

@@ -456,3 +456,79 @@ async fn recreate_volumes_takes_the_volume_and_its_containers_on_purpose() {
         .await
         .is_empty());
 }
+
+const ROLLING: &str = "services:\n  w:\n    image: busybox:1.36\n    environment: {V: '1'}\n    healthcheck: {test: [CMD, 'true']}\n    deploy: {replicas: 3, update_config: {parallelism: PAR}}\n";
+
+#[tokio::test]
+async fn a_changed_replicated_service_rolls_start_first_in_batches() {
+    let e = engine();
+    up(&e, &project(&ROLLING.replace("PAR", "2"))).await;
+    let changed = project(&ROLLING.replace("PAR", "2").replace("V: '1'", "V: '2'"));
+    let pl = plan(&e, &changed, &UpOptions::default(), &BTreeMap::new()).await;
+    assert_eq!(
+        lines(&pl),
+        vec![
+            "recreate p-w-1: environment.V changed (rolling update, batch 1)",
+            "recreate p-w-2: environment.V changed (rolling update, batch 1)",
+            "recreate p-w-3: environment.V changed (rolling update, batch 2)",
+        ]
+    );
+    assert_eq!(pl.steps[2].after, vec![0, 1], "batch 2 waits for batch 1");
+    let old: Vec<String> = e.containers().values().map(|c| c.id.clone()).collect();
+    e.clear_mutations();
+    run(&e, &changed, pl).await.unwrap();
+    // Start first: the new replica is created and started before the old one goes.
+    let m = e.mutations();
+    let pos = |what: &str| {
+        m.iter()
+            .position(|x| x == what)
+            .unwrap_or_else(|| panic!("{what} not in {m:?}"))
+    };
+    assert!(pos("create_container p-w-3-next") > pos(&format!("remove_container {}", old[0])));
+    assert!(pos("create_container p-w-1-next") < pos(&format!("stop_container {}", old[0])));
+    let names: Vec<String> = e.containers().into_keys().collect();
+    assert_eq!(names, vec!["p-w-1", "p-w-2", "p-w-3"]);
+    assert!(plan(&e, &changed, &UpOptions::default(), &BTreeMap::new())
+        .await
+        .is_empty());
+}
+
+#[tokio::test]
+async fn a_rolling_update_with_a_published_port_stops_first() {
+    let e = engine();
+    let yaml = ROLLING.replace("PAR", "1").replace(
+        "    environment",
+        "    ports: ['8080-8082:80']\n    environment",
+    );
+    up(&e, &project(&yaml)).await;
+    let changed = project(&yaml.replace("V: '1'", "V: '2'"));
+    let pl = plan(&e, &changed, &UpOptions::default(), &BTreeMap::new()).await;
+    assert!(matches!(
+        &pl.steps[0].action,
+        Action::RecreateContainer { update: Some(r), .. } if !r.start_first
+    ));
+    run(&e, &changed, pl).await.unwrap();
+    assert!(e.mutations().iter().all(|m| !m.ends_with("-next")));
+}
+
+#[tokio::test]
+async fn a_failing_new_replica_stops_the_update_and_the_old_one_keeps_running() {
+    let e = engine();
+    up(&e, &project(&ROLLING.replace("PAR", "1"))).await;
+    let before = e.containers();
+    e.exit_on_start("w", 1);
+    let changed = project(&ROLLING.replace("PAR", "1").replace("V: '1'", "V: '2'"));
+    let pl = plan(&e, &changed, &UpOptions::default(), &BTreeMap::new()).await;
+    let err = run(&e, &changed, pl).await.unwrap_err();
+    assert!(
+        matches!(&err, ExecError::UpdateFailed { old_kept: true, .. }),
+        "{err}"
+    );
+    assert!(err.to_string().contains("it exited with 1"), "{err}");
+    let after = e.containers();
+    assert_eq!(after.len(), 3, "no -next container is left behind");
+    for (name, c) in &before {
+        assert_eq!(after[name].id, c.id, "{name} was not touched");
+        assert_eq!(after[name].state, planner::RunState::Running);
+    }
+}
