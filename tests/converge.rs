@@ -549,3 +549,35 @@ services:
     );
     s.assert_converged();
 }
+
+#[test]
+fn rollback_returns_to_the_previous_definition_and_back() {
+    let yaml = "services:\n  web:\n    image: busybox:1.36\n    init: true\n    command: [sleep, '3600']\n    environment: {V: '1'}\n    deploy: {replicas: 2}\n";
+    let s = TestStack::new("rollback", yaml);
+    let env = |r: u32| {
+        docker(&[
+            "inspect",
+            "-f",
+            "{{json .Config.Env}}",
+            &format!("{}-web-{r}", s.project),
+        ])
+    };
+    s.ok(&["up", "-d", "--no-agent"]);
+    let none = s.run(&["rollback", "web"]);
+    assert!(!none.status.success());
+    assert!(String::from_utf8_lossy(&none.stderr).contains("no earlier definition of `web`"));
+    s.write(&yaml.replace("V: '1'", "V: '2'"));
+    s.ok(&["up", "-d", "--no-agent"]);
+    assert!(env(1).contains("V=2") && env(2).contains("V=2"));
+    let out = s.ok(&["rollback", "web"]);
+    assert!(out.contains("rolling update"), "{out}");
+    assert!(
+        env(1).contains("V=1") && env(2).contains("V=1"),
+        "rolled back"
+    );
+    // The file still says V=2: plan shows it, and a second rollback goes forward.
+    assert_eq!(s.run(&["plan"]).status.code(), Some(2));
+    s.ok(&["rollback", "web"]);
+    assert!(env(1).contains("V=2") && env(2).contains("V=2"));
+    s.assert_converged();
+}

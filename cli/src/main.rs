@@ -35,6 +35,8 @@ enum Command {
     Up(commands::up::Args),
     /// Stop and remove the stack's containers and networks (volumes with -v).
     Down(commands::down::Args),
+    /// Return a service to the definition it ran before its last update.
+    Rollback(commands::up::RollbackArgs),
     /// Set the number of replicas of services (SERVICE=N...).
     Scale(commands::up::ScaleArgs),
     /// Show what `up` would change, and why (exit 2 when changes are pending).
@@ -99,6 +101,7 @@ fn run_async(project: &ProjectArgs, command: &Command) -> anyhow::Result<ExitCod
             Command::Up(a) => commands::up::run(project, a).await,
             Command::Down(a) => commands::down::run(project, a).await,
             Command::Scale(a) => commands::up::scale(project, a).await,
+            Command::Rollback(a) => commands::up::rollback(project, a).await,
             Command::Plan(a) => commands::plan::run(project, a).await,
             Command::Ps(a) => commands::ps::run(project, a).await,
             Command::Logs(a) => commands::logs::run(project, a).await,

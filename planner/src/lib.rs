@@ -22,8 +22,8 @@ mod testing;
 
 pub use observed::{labels, Health, Observed, ObservedContainer, ObservedResource, RunState};
 pub use plan::{
-    hash_inputs, plan_down, plan_up, ref_name, state_labels, Action, Blocker, Desired,
-    FailureAction, Plan, Rolling, Step, UpOptions, Wait,
+    hash_inputs, plan_down, plan_up, previous_definition, ref_name, state_labels, Action, Blocker,
+    Desired, FailureAction, Plan, Rolling, Step, UpOptions, Wait,
 };
 pub use spec::{
     container_spec, replicas_of, Attachment, ContainerSpec, Namespace, Networking, Ref,

@@ -18,6 +18,8 @@ pub mod labels {
     /// The normalised service definition a container was made from (JSON),
     /// to explain drift field by field and to roll back.
     pub const CONFIG: &str = "io.stack.config";
+    /// The definition the container's predecessor ran (JSON), for `stack rollback`.
+    pub const PREVIOUS_CONFIG: &str = "io.stack.previous-config";
     /// Container ids of the services whose namespaces or volumes a container
     /// borrows (JSON: field -> id).
     pub const PARENTS: &str = "io.stack.parents";

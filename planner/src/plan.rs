@@ -592,6 +592,10 @@ pub fn plan_up(desired: &Desired<'_>, observed: &Observed, opts: &UpOptions) -> 
                         } else {
                             "--force-recreate".into()
                         };
+                        let mut spec = spec;
+                        if let Some(previous) = previous_definition(c, svc) {
+                            spec.labels.insert(labels::PREVIOUS_CONFIG.into(), previous);
+                        }
                         let id = plan.push(
                             Action::RecreateContainer {
                                 old_id: c.id.clone(),
@@ -800,6 +804,19 @@ fn resource_steps(
             .filter_map(|m: &Mount| m.source.as_ref().and_then(|s| volumes.get(s))),
     );
     out
+}
+
+/// The definition a replacement of `c` can roll back to: the one `c` runs,
+/// or, when that is the same as the new one, the one `c` could roll back to.
+pub fn previous_definition(c: &ObservedContainer, svc: &Service) -> Option<String> {
+    let current = c.labels.get(labels::CONFIG)?;
+    let unchanged = serde_json::from_str::<Value>(current)
+        .is_ok_and(|old| changed_fields(&old, &definition(svc)).is_empty());
+    if unchanged {
+        c.labels.get(labels::PREVIOUS_CONFIG).cloned()
+    } else {
+        Some(current.clone())
+    }
 }
 
 /// A one-shot container that ran to success is done, not drift.

@@ -231,6 +231,85 @@ pub struct Args {
 /// overloads small engines; see bench/ for how this was chosen.
 pub const DEFAULT_PARALLEL: usize = 8;
 
+/// `up -d` of `services` with `flags` and every other option at its default.
+fn detached(services: Vec<String>, flags: UpFlags) -> Args {
+    Args {
+        flags,
+        detach: true,
+        wait: false,
+        wait_timeout: 300,
+        parallel: DEFAULT_PARALLEL,
+        timeout: 10,
+        skip_preflight: false,
+        no_agent: false,
+        watch: false,
+        quiet: false,
+        format: crate::commands::OutputFormat::Text,
+        services,
+    }
+}
+
+/// Arguments of `stack rollback`.
+#[derive(Debug, clap::Args)]
+pub struct RollbackArgs {
+    /// The service to return to its previous definition.
+    service: String,
+}
+
+/// Run `stack rollback`: replace the service's replicas (as a rolling
+/// update, with `rollback_config` when the file has one) with the
+/// definition they ran before their last update, kept in their labels.
+/// Rolling back twice goes forward again. The stack file is not changed:
+/// the next `stack up` applies it again.
+pub async fn rollback(project: &ProjectArgs, args: &RollbackArgs) -> anyhow::Result<ExitCode> {
+    let Some(session) = Session::open(project, &[]).await? else {
+        return Ok(ExitCode::FAILURE);
+    };
+    let name = &args.service;
+    let Some(current) = session.project.services.get(name).cloned() else {
+        anyhow::bail!("no service named `{name}` in the stack");
+    };
+    let containers = session.engine.list_containers(&session.name()).await?;
+    let previous = containers
+        .iter()
+        .filter(|c| &c.service == name)
+        .min_by_key(|c| c.replica)
+        .and_then(|c| c.labels.get(planner::labels::PREVIOUS_CONFIG))
+        .ok_or_else(|| anyhow::anyhow!("no earlier definition of `{name}` is recorded: it has not been updated since it was created"))?;
+    let mut svc: schema::Service = serde_json::from_str(previous)
+        .map_err(|e| anyhow::anyhow!("the recorded definition of `{name}` cannot be read: {e}"))?;
+    // What the definition leaves out comes from the file.
+    svc.depends_on = current.depends_on.clone();
+    svc.scale = current.scale;
+    svc.profiles = current.profiles.clone();
+    let deploy = current.deploy.clone().unwrap_or_default();
+    let d = svc.deploy.get_or_insert_with(Default::default);
+    d.replicas = deploy.replicas;
+    d.update_config = deploy
+        .rollback_config
+        .clone()
+        .or(deploy.update_config.clone());
+    let mut rolled = (*session.project).clone();
+    rolled.services.insert(name.clone(), svc);
+    let session = Session {
+        project: Arc::new(rolled),
+        engine: session.engine.clone(),
+    };
+    let up = detached(vec![name.clone()], UpFlags::default());
+    let reporter = Arc::new(Reporter::new(Mode::choose(false, false)));
+    let cancel = cancel_on_ctrl_c();
+    if converge(&session, &up, &reporter, &cancel, true)
+        .await?
+        .is_none()
+    {
+        return Ok(ExitCode::FAILURE);
+    }
+    reporter.note(&format!(
+        "`{name}` runs its previous definition; the stack file still has the newer one, which `stack up` would apply again."
+    ));
+    Ok(ExitCode::SUCCESS)
+}
+
 /// Arguments of `stack scale`.
 #[derive(Debug, clap::Args)]
 pub struct ScaleArgs {
@@ -249,23 +328,11 @@ pub async fn scale(project: &ProjectArgs, args: &ScaleArgs) -> anyhow::Result<Ex
         .map(|c| c.split_once('=').map(|(s, _)| s.to_string()))
         .collect::<Option<Vec<_>>>()
         .ok_or_else(|| anyhow::anyhow!("stack scale takes SERVICE=N pairs"))?;
-    let up = Args {
-        flags: UpFlags {
-            scale: args.counts.clone(),
-            ..Default::default()
-        },
-        detach: true,
-        wait: false,
-        wait_timeout: 300,
-        parallel: DEFAULT_PARALLEL,
-        timeout: 10,
-        skip_preflight: false,
-        no_agent: false,
-        watch: false,
-        quiet: false,
-        format: crate::commands::OutputFormat::Text,
-        services,
+    let flags = UpFlags {
+        scale: args.counts.clone(),
+        ..Default::default()
     };
+    let up = detached(services, flags);
     run(project, &up).await
 }
 
