@@ -156,3 +156,24 @@ services:
         s.ok(&["agent", "log"]).contains(&entry)
     });
 }
+
+#[test]
+fn agent_watch_applies_an_edited_stack_file() {
+    let yaml = "services:\n  app:\n    image: busybox:1.36\n    init: true\n    command: [sleep, '3600']\n    environment: {V: '1'}\n";
+    let s = TestStack::new("agentwatch", yaml);
+    s.ok(&["up", "-d", "--no-agent"]);
+    s.ok(&["agent", "--watch", "--backoff", "0"]);
+    let c = format!("{}-app-1", s.project);
+    let log = s.dir.join("state").join(format!("{}.agent.log", s.project));
+    wait_until(Duration::from_secs(10), "the watcher", || {
+        std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .contains("Watching the stack file")
+    });
+    s.write(&yaml.replace("V: '1'", "V: '2'"));
+    wait_until(
+        Duration::from_secs(15),
+        "the edit to be applied by the agent",
+        || stack_e2e::env_of(&c).contains("V=2"),
+    );
+}

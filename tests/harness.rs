@@ -46,6 +46,16 @@ pub fn docker(args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// A container's environment as JSON; empty while it does not exist (in
+/// the middle of a recreate), so wait conditions can poll it.
+pub fn env_of(container: &str) -> String {
+    Command::new("docker")
+        .args(["inspect", "-f", "{{json .Config.Env}}", container])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default()
+}
+
 /// A stack of the test's own, in a temporary directory.
 pub struct TestStack {
     /// Project name (`test-...`).

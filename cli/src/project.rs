@@ -37,9 +37,21 @@ impl ProjectArgs {
     pub fn to_args(&self) -> std::io::Result<Vec<std::ffi::OsString>> {
         let cwd = std::env::current_dir()?;
         let mut out: Vec<std::ffi::OsString> = Vec::new();
-        for f in &self.files {
+        // Without -f, name the file the lookup finds here: the other process
+        // may start elsewhere (systemd starts units in /).
+        let found: Vec<PathBuf> = if self.files.is_empty() {
+            schema::DEFAULT_FILE_NAMES
+                .iter()
+                .map(|n| cwd.join(n))
+                .find(|p| p.is_file())
+                .into_iter()
+                .collect()
+        } else {
+            self.files.iter().map(|f| cwd.join(f)).collect()
+        };
+        for f in found {
             out.push("-f".into());
-            out.push(cwd.join(f).into_os_string());
+            out.push(f.into_os_string());
         }
         if let Some(p) = &self.project_name {
             out.push("-p".into());

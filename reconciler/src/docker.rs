@@ -691,6 +691,19 @@ impl Engine for DockerEngine {
             .map_err(map_err)
     }
 
+    async fn disconnect_network(&self, network: &str, id: &str) -> Result<()> {
+        self.docker
+            .disconnect_network(
+                network,
+                bollard::models::NetworkDisconnectRequest {
+                    container: id.to_string(),
+                    force: Some(false),
+                },
+            )
+            .await
+            .map_err(map_err)
+    }
+
     async fn rename_container(&self, id: &str, name: &str) -> Result<()> {
         self.docker
             .rename_container(

@@ -199,6 +199,8 @@ pub trait Engine: Send + Sync {
     async fn create_container(&self, request: CreateRequest) -> Result<String>;
     /// Start a container.
     async fn start_container(&self, id: &str) -> Result<()>;
+    /// Take a container off a network.
+    async fn disconnect_network(&self, network: &str, id: &str) -> Result<()>;
     /// Give a container another name.
     async fn rename_container(&self, id: &str, name: &str) -> Result<()>;
     /// Stop a container, killing it after `timeout`.

@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use planner::{
-    hash_inputs, ref_name, state_labels, Action, ContainerSpec, FailureAction, Plan, Rolling,
-    RunState, Step, Wait,
+    hash_inputs, ref_name, state_labels, Action, ContainerSpec, FailureAction, Networking, Plan,
+    Rolling, RunState, Step, Wait,
 };
 use schema::{Condition, MountType, Project};
 use tokio::sync::Semaphore;
@@ -556,6 +556,16 @@ async fn roll(
     let id = create_and_start(ctx, &next, keep).await?;
     match ready(ctx, &id, rolling.monitor).await {
         Ok(()) => {
+            // Drain: off its networks first, so name lookups stop returning
+            // it before it stops answering.
+            if let Networking::Networks(list) = &spec.networking {
+                for a in list {
+                    match ctx.engine.disconnect_network(&a.network, old_id).await {
+                        Ok(()) | Err(EngineError::NotFound(_)) => {}
+                        Err(e) => return Err(err(e)),
+                    }
+                }
+            }
             stop_and_remove(ctx, old_id, timeout, false, &spec.name).await?;
             ctx.engine
                 .rename_container(&id, &spec.name)

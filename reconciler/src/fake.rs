@@ -394,6 +394,13 @@ impl Engine for FakeEngine {
         Ok(())
     }
 
+    async fn disconnect_network(&self, network: &str, id: &str) -> Result<()> {
+        let mut s = self.lock();
+        Self::mutate(&mut s, "disconnect_network", id)?;
+        Self::find(&mut s, id)?.networks.retain(|n| n != network);
+        Ok(())
+    }
+
     async fn rename_container(&self, id: &str, name: &str) -> Result<()> {
         let mut s = self.lock();
         Self::mutate(&mut s, "rename_container", id)?;

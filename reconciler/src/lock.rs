@@ -57,6 +57,30 @@ impl ProjectLock {
         Self::acquire_named(&format!("{project}.agent.lock"), project, "agent")
     }
 
+    /// Who holds a project's agent lock, without taking it or writing to
+    /// it: `None` when it is free.
+    pub fn agent_holder(project: &str) -> Result<Option<String>, LockError> {
+        let path = lock_dir().join(format!("{project}.agent.lock"));
+        let io = |source| LockError::Io {
+            path: path.clone(),
+            source,
+        };
+        let mut file = match File::open(&path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(io(e)),
+        };
+        match file.try_lock_shared() {
+            Ok(()) => Ok(None),
+            Err(TryLockError::WouldBlock) => {
+                let mut holder = String::new();
+                let _ = file.read_to_string(&mut holder);
+                Ok(Some(holder.trim().to_string()))
+            }
+            Err(TryLockError::Error(e)) => Err(io(e)),
+        }
+    }
+
     fn acquire_named(file_name: &str, project: &str, what: &str) -> Result<Self, LockError> {
         let dir = lock_dir();
         let path = dir.join(file_name);

@@ -19,6 +19,7 @@ use reconciler::heal::{Backoff, Entry, Healer, SystemClock, HISTORY_LEN};
 use reconciler::lock::{lock_dir, LockError, ProjectLock};
 use schema::Project;
 
+use crate::progress::{Mode, Reporter};
 use crate::project::ProjectArgs;
 use crate::session::{connect, Session};
 
@@ -32,6 +33,10 @@ pub struct Args {
     /// Seconds before the first restart of a crashed replica (doubles up to 300).
     #[arg(long, default_value_t = 10)]
     backoff: u64,
+    /// Also converge whenever the stack file, an env file or `.env` changes
+    /// (as `stack up --watch` does).
+    #[arg(long)]
+    watch: bool,
     #[command(subcommand)]
     action: Option<Action>,
 }
@@ -57,15 +62,10 @@ fn state_file(project: &str, suffix: &str) -> PathBuf {
     lock_dir().join(format!("{project}.{suffix}"))
 }
 
-/// The agent's pid, when one runs for `project`.
+/// The agent's pid, when one runs for `project` (looked at, not locked).
 pub fn running_pid(project: &str) -> anyhow::Result<Option<i32>> {
-    match ProjectLock::acquire_agent(project) {
-        Ok(_free) => Ok(None),
-        Err(LockError::Busy { holder, .. }) => {
-            Ok(holder.rsplit(' ').next().and_then(|p| p.parse().ok()))
-        }
-        Err(e) => Err(e.into()),
-    }
+    Ok(ProjectLock::agent_holder(project)?
+        .and_then(|holder| holder.rsplit(' ').next().and_then(|p| p.parse().ok())))
 }
 
 /// Services taken out of the agent's care by `stack stop`.
@@ -98,6 +98,7 @@ pub fn start_detached(
     project_args: &ProjectArgs,
     project: &str,
     backoff: u64,
+    watch: bool,
 ) -> anyhow::Result<i32> {
     if let Some(pid) = running_pid(project)? {
         return Ok(pid);
@@ -110,6 +111,7 @@ pub fn start_detached(
     let mut cmd = std::process::Command::new(std::env::current_exe()?);
     cmd.args(project_args.to_args()?)
         .args(["agent", "--foreground", "--backoff", &backoff.to_string()])
+        .args(watch.then_some("--watch"))
         .stdin(Stdio::null())
         .stdout(log.try_clone()?)
         .stderr(log);
@@ -123,10 +125,13 @@ pub fn start_detached(
         }
         std::thread::sleep(Duration::from_millis(20));
     }
+    let log = std::fs::read_to_string(state_file(project, "agent.log")).unwrap_or_default();
+    let tail: Vec<&str> = log.lines().rev().take(10).collect();
     anyhow::bail!(
-        "the agent (pid {}) did not start; see {}",
+        "the agent (pid {}) did not start; the end of {}:\n{}",
         child.id(),
-        state_file(project, "agent.log").display()
+        state_file(project, "agent.log").display(),
+        tail.into_iter().rev().collect::<Vec<_>>().join("\n")
     )
 }
 
@@ -223,14 +228,20 @@ async fn run_foreground(
     project_args: &ProjectArgs,
     project: &str,
     backoff: u64,
+    watch: bool,
 ) -> anyhow::Result<ExitCode> {
-    let _lock = match ProjectLock::acquire_agent(project) {
-        Ok(l) => l,
-        Err(LockError::Busy { holder, .. }) => {
-            eprintln!("an agent already runs for project `{project}` ({holder})");
-            return Ok(ExitCode::SUCCESS);
+    // Someone looking at the lock holds it for an instant: try for a while.
+    let deadline = Instant::now() + Duration::from_secs(2);
+    let _lock = loop {
+        match ProjectLock::acquire_agent(project) {
+            Ok(l) => break l,
+            Err(LockError::Busy { holder, .. }) if Instant::now() >= deadline => {
+                eprintln!("an agent already runs for project `{project}` ({holder})");
+                return Ok(ExitCode::SUCCESS);
+            }
+            Err(LockError::Busy { .. }) => tokio::time::sleep(Duration::from_millis(20)).await,
+            Err(e) => return Err(e.into()),
         }
-        Err(e) => return Err(e.into()),
     };
     let engine = connect().await?;
     let healer = Healer::new(
@@ -258,7 +269,22 @@ async fn run_foreground(
         on_signal.cancel();
     });
     tracing::info!("agent for project `{project}` started");
-    reconciler::agent::run(engine, healer, &mut host, LoopTiming::default(), shutdown).await;
+    let heal = reconciler::agent::run(
+        engine,
+        healer,
+        &mut host,
+        LoopTiming::default(),
+        shutdown.clone(),
+    );
+    if watch {
+        let up = crate::commands::up::detached(Vec::new(), Default::default());
+        let reporter = Arc::new(Reporter::new(Mode::Plain));
+        let watching = crate::commands::watch::run(project_args, &up, &reporter, &shutdown);
+        let (_, watched) = tokio::join!(heal, watching);
+        watched?;
+    } else {
+        heal.await;
+    }
     tracing::info!("agent for project `{project}` stopped");
     Ok(ExitCode::SUCCESS)
 }
@@ -270,9 +296,11 @@ pub async fn run(project_args: &ProjectArgs, args: &Args) -> anyhow::Result<Exit
     };
     let project = session.name();
     match &args.action {
-        None if args.foreground => run_foreground(project_args, &project, args.backoff).await,
+        None if args.foreground => {
+            run_foreground(project_args, &project, args.backoff, args.watch).await
+        }
         None => {
-            let pid = start_detached(project_args, &project, args.backoff)?;
+            let pid = start_detached(project_args, &project, args.backoff, args.watch)?;
             println!(
                 "agent for `{project}` runs (pid {pid}); its output: {}",
                 state_file(&project, "agent.log").display()

@@ -232,7 +232,7 @@ pub struct Args {
 pub const DEFAULT_PARALLEL: usize = 8;
 
 /// `up -d` of `services` with `flags` and every other option at its default.
-fn detached(services: Vec<String>, flags: UpFlags) -> Args {
+pub fn detached(services: Vec<String>, flags: UpFlags) -> Args {
     Args {
         flags,
         detach: true,
@@ -440,7 +440,7 @@ pub async fn run(project: &ProjectArgs, args: &Args) -> anyhow::Result<ExitCode>
             }
         }
         if !args.no_agent {
-            let pid = crate::commands::agent::start_detached(project, &session.name(), 10)?;
+            let pid = crate::commands::agent::start_detached(project, &session.name(), 10, false)?;
             reporter.note(&format!(
                 "The agent keeps the stack healed (pid {pid}; `stack agent status`)."
             ));

@@ -1,0 +1,58 @@
+//! A start-first rolling update under a steady stream of requests.
+//!
+//! Its own test binary, so it runs alone: what it measures is the update,
+//! not twenty other end-to-end tests competing for two cores.
+
+use stack_e2e::TestStack;
+
+fn name(s: &TestStack, service: &str) -> String {
+    format!("{}-{service}-1", s.project)
+}
+
+#[test]
+fn a_start_first_rolling_update_drops_no_request() {
+    let yaml = r#"
+services:
+  web:
+    image: busybox:1.36
+    init: true
+    environment: {V: '1'}
+    command: ["sh", "-c", "mkdir -p /www && echo v$$V > /www/index.html && exec httpd -f -p 80 -h /www"]
+    healthcheck:
+      test: ["CMD-SHELL", "wget -q -O /dev/null http://127.0.0.1/"]
+      interval: 1s
+      retries: 2
+    deploy: {replicas: 3}
+  client:
+    image: busybox:1.36
+    init: true
+    command: ["sleep", "3600"]
+"#;
+    let s = TestStack::new("rolling", yaml);
+    s.ok(&["up", "-d", "--wait", "--wait-timeout", "60", "--no-agent"]);
+    let client = name(&s, "client");
+    // 20 requests a second through the service name, for about 12 seconds.
+    let looping = std::thread::spawn(move || {
+        let script = "i=0; f=0; while [ $i -lt 240 ]; do \
+                      timeout 10 wget -q -O - http://web/ 2>&1 || f=$((f+1)); i=$((i+1)); sleep 0.05; done; \
+                      echo failures=$f";
+        let out = std::process::Command::new("docker")
+            .args(["exec", &client, "sh", "-c", script])
+            .output()
+            .expect("docker exec");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    });
+    s.write(&yaml.replace("V: '1'", "V: '2'"));
+    let out = s.ok(&["up", "-d", "--no-agent"]);
+    assert!(out.contains("rolling update, batch 3"), "{out}");
+    let served = looping.join().expect("client loop");
+    assert!(
+        served.contains("failures=0"),
+        "requests failed during the update:\n{served}"
+    );
+    assert!(
+        served.contains("v1") && served.contains("v2"),
+        "the loop spans the update:\n{served}"
+    );
+    s.assert_converged();
+}
