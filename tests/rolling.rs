@@ -56,3 +56,44 @@ services:
     );
     s.assert_converged();
 }
+
+#[test]
+fn failure_action_rollback_returns_updated_replicas_to_the_old_definition() {
+    let old = r#"
+services:
+  web:
+    image: busybox:1.36
+    init: true
+    environment: {V: '1'}
+    command: ["sh", "-c", "exec sleep 3600"]
+    volumes: ["marks:/marks"]
+    deploy:
+      replicas: 3
+      update_config: {parallelism: 1, failure_action: rollback, order: start-first}
+volumes:
+  marks: {}
+"#;
+    // The first new replica succeeds; the next ones find its mark and fail.
+    let new = old.replace("V: '1'", "V: '2'").replace(
+        r#"command: ["sh", "-c", "exec sleep 3600"]"#,
+        r#"command: ["sh", "-c", "[ -f /marks/first ] && exit 1; touch /marks/first; exec sleep 3600"]"#,
+    );
+    let s = stack_e2e::TestStack::new("autorollback", old);
+    s.ok(&["up", "-d", "--no-agent"]);
+    s.write(&new);
+    let out = s.run(&["up", "-d", "--no-agent"]);
+    assert!(!out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("rolling update stopped at"), "{stderr}");
+    assert!(stdout.contains("rolling `web` back"), "{stdout}");
+    for r in 1..=3 {
+        let env = stack_e2e::env_of(&format!("{}-web-{r}", s.project));
+        assert!(
+            env.contains("V=1"),
+            "replica {r} runs the old definition again: {env}"
+        );
+    }
+    assert_eq!(s.containers().len(), 3, "no replica left behind");
+    let _ = name(&s, "web");
+}

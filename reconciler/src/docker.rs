@@ -664,20 +664,10 @@ impl Engine for DockerEngine {
         // before the container starts, so it starts on all of them.
         if let Networking::Networks(list) = &request.spec.networking {
             for a in list.iter().skip(1) {
-                let connected = self
-                    .docker
-                    .connect_network(
-                        &a.network,
-                        NetworkConnectRequest {
-                            container: created.id.clone(),
-                            endpoint_config: Some(endpoint(a)),
-                        },
-                    )
-                    .await;
-                if let Err(e) = connected {
+                if let Err(e) = self.connect_network(&created.id, a).await {
                     // Do not leave a half-attached container behind.
                     let _ = self.remove_container(&created.id, true).await;
-                    return Err(map_err(e));
+                    return Err(e);
                 }
             }
         }
@@ -687,6 +677,19 @@ impl Engine for DockerEngine {
     async fn start_container(&self, id: &str) -> Result<()> {
         self.docker
             .start_container(id, None::<bollard::query_parameters::StartContainerOptions>)
+            .await
+            .map_err(map_err)
+    }
+
+    async fn connect_network(&self, id: &str, attachment: &Attachment) -> Result<()> {
+        self.docker
+            .connect_network(
+                &attachment.network,
+                NetworkConnectRequest {
+                    container: id.to_string(),
+                    endpoint_config: Some(endpoint(attachment)),
+                },
+            )
             .await
             .map_err(map_err)
     }
@@ -762,6 +765,7 @@ impl Engine for DockerEngine {
             .map_err(map_err)?;
         let state = c.state.unwrap_or_default();
         let started_at = state.started_at.clone().filter(|t| !t.starts_with("0001-"));
+        let oom_killed = state.oom_killed.unwrap_or(false);
         let run = match state.status {
             Some(bollard::models::ContainerStateStatusEnum::CREATED) => RunState::Created,
             Some(bollard::models::ContainerStateStatusEnum::EXITED) => RunState::Exited {
@@ -819,6 +823,7 @@ impl Engine for DockerEngine {
             ports,
             volumes,
             started_at,
+            oom_killed,
         })
     }
 

@@ -56,6 +56,8 @@ pub struct ContainerStatus {
     pub volumes: BTreeMap<String, String>,
     /// When it last started (RFC 3339), if ever.
     pub started_at: Option<String>,
+    /// The kernel killed it for running out of memory.
+    pub oom_killed: bool,
 }
 
 /// A network to create.
@@ -199,6 +201,8 @@ pub trait Engine: Send + Sync {
     async fn create_container(&self, request: CreateRequest) -> Result<String>;
     /// Start a container.
     async fn start_container(&self, id: &str) -> Result<()>;
+    /// Attach a container to a network, with its aliases and address.
+    async fn connect_network(&self, id: &str, attachment: &planner::Attachment) -> Result<()>;
     /// Take a container off a network.
     async fn disconnect_network(&self, network: &str, id: &str) -> Result<()>;
     /// Give a container another name.

@@ -92,6 +92,8 @@ pub enum ExecError {
     /// A replica of a rolling update did not become ready; the update stopped.
     #[error("rolling update stopped at {container}: the new replica failed ({why}); {}", if *old_kept { "the old replica still runs" } else { "the old replica is gone; fix the file and run `stack up` again" })]
     UpdateFailed {
+        /// The service being updated.
+        service: String,
         /// The replica.
         container: String,
         /// What went wrong.
@@ -544,6 +546,7 @@ async fn roll(
                 Ok(())
             }
             Err(why) => Err(ExecError::UpdateFailed {
+                service: spec.of.service.clone(),
                 container: spec.name.clone(),
                 why,
                 old_kept: false,
@@ -553,9 +556,26 @@ async fn roll(
     // Start first: the new replica runs beside the old one until it is ready.
     let mut next = spec.clone();
     next.name = format!("{}-next", spec.name);
+    // Not under the service's name until it is ready: lookups of the name
+    // must not find a replica that cannot answer yet.
+    if let Networking::Networks(list) = &mut next.networking {
+        for a in list.iter_mut() {
+            a.aliases.clear();
+        }
+    }
     let id = create_and_start(ctx, &next, keep).await?;
     match ready(ctx, &id, rolling.monitor).await {
         Ok(()) => {
+            // Ready: now under the service's name (reconnected with aliases).
+            if let Networking::Networks(list) = &spec.networking {
+                for a in list {
+                    ctx.engine
+                        .disconnect_network(&a.network, &id)
+                        .await
+                        .map_err(&err)?;
+                    ctx.engine.connect_network(&id, a).await.map_err(&err)?;
+                }
+            }
             // Drain: off its networks first, so name lookups stop returning
             // it before it stops answering.
             if let Networking::Networks(list) = &spec.networking {
@@ -582,6 +602,7 @@ async fn roll(
                 return Ok(());
             }
             Err(ExecError::UpdateFailed {
+                service: spec.of.service.clone(),
                 container: spec.name.clone(),
                 why,
                 old_kept: true,

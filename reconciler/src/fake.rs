@@ -394,6 +394,15 @@ impl Engine for FakeEngine {
         Ok(())
     }
 
+    async fn connect_network(&self, id: &str, attachment: &planner::Attachment) -> Result<()> {
+        let mut s = self.lock();
+        Self::mutate(&mut s, "connect_network", id)?;
+        Self::find(&mut s, id)?
+            .networks
+            .push(attachment.network.clone());
+        Ok(())
+    }
+
     async fn disconnect_network(&self, network: &str, id: &str) -> Result<()> {
         let mut s = self.lock();
         Self::mutate(&mut s, "disconnect_network", id)?;
@@ -441,6 +450,7 @@ impl Engine for FakeEngine {
             last_health_output: (c.health == Some(Health::Unhealthy))
                 .then(|| "probe failed".to_string()),
             ports: Vec::new(),
+            oom_killed: false,
             started_at: (c.started > 0).then(|| format!("2026-01-01T00:00:00.{:09}Z", c.started)),
             volumes: c
                 .request

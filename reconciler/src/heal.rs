@@ -216,9 +216,10 @@ fn restart_rule(svc: &Service, code: i64) -> Restart {
     }
 }
 
-fn why_exited(code: i64) -> String {
+fn why_exited(code: i64, oom_killed: bool) -> String {
     match code {
-        137 => "exited with 137 (killed, or out of memory)".into(),
+        137 if oom_killed => "exited with 137 (OOM killed)".into(),
+        137 => "exited with 137 (killed)".into(),
         143 => "exited with 143 (terminated)".into(),
         c => format!("exited with {c}"),
     }
@@ -348,12 +349,19 @@ impl Healer {
                 continue;
             };
             match self.turn(&c.name, delay, max_attempts, false, now) {
-                Turn::Now => restarts.push(Restarting {
-                    id: c.id.clone(),
-                    name: c.name.clone(),
-                    reason: why_exited(code),
-                    running: false,
-                }),
+                Turn::Now => {
+                    let oom = self
+                        .engine
+                        .inspect_container(&c.id)
+                        .await
+                        .is_ok_and(|st| st.oom_killed);
+                    restarts.push(Restarting {
+                        id: c.id.clone(),
+                        name: c.name.clone(),
+                        reason: why_exited(code, oom),
+                        running: false,
+                    })
+                }
                 Turn::Wait(wait) => requeue_within(&mut out, wait),
                 Turn::Never => {}
             }

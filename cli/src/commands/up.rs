@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use clap::ValueEnum;
 use planner::{plan_up, Desired, Health, Plan, RunState, UpOptions};
 use reconciler::images::{ensure_images, file_digests, PullPolicy};
-use reconciler::{ExecuteOptions, Executor};
+use reconciler::{ExecError, ExecuteOptions, Executor};
 use schema::Project;
 
 use crate::commands::logs::follow_services;
@@ -256,24 +256,35 @@ pub struct RollbackArgs {
     service: String,
 }
 
-/// Run `stack rollback`: replace the service's replicas (as a rolling
-/// update, with `rollback_config` when the file has one) with the
-/// definition they ran before their last update, kept in their labels.
-/// Rolling back twice goes forward again. The stack file is not changed:
-/// the next `stack up` applies it again.
-pub async fn rollback(project: &ProjectArgs, args: &RollbackArgs) -> anyhow::Result<ExitCode> {
-    let Some(session) = Session::open(project, &[]).await? else {
-        return Ok(ExitCode::FAILURE);
-    };
-    let name = &args.service;
+/// Whether container `c` runs `svc`'s definition as the file has it now.
+fn is_updated(c: &planner::ObservedContainer, svc: &schema::Service) -> bool {
+    c.labels
+        .get(planner::labels::CONFIG)
+        .and_then(|s| serde_json::from_str::<serde_json::Value>(s).ok())
+        .is_some_and(|old| {
+            planner::hash::changed_fields(&old, &planner::hash::definition(svc)).is_empty()
+        })
+}
+
+/// Replace `name`'s replicas with the definition they ran before their
+/// last update. `false` when that failed (already reported).
+async fn roll_back(
+    session: &Session,
+    name: &str,
+    reporter: &Arc<Reporter>,
+    cancel: &CancellationToken,
+) -> anyhow::Result<bool> {
     let Some(current) = session.project.services.get(name).cloned() else {
         anyhow::bail!("no service named `{name}` in the stack");
     };
     let containers = session.engine.list_containers(&session.name()).await?;
+    // Prefer a replica running what the file says: its predecessor is the
+    // definition to go back to.
+    let runs_file = |c: &&planner::ObservedContainer| is_updated(c, &current);
     let previous = containers
         .iter()
-        .filter(|c| &c.service == name)
-        .min_by_key(|c| c.replica)
+        .filter(|c| c.service == name)
+        .min_by_key(|c| (!runs_file(c), c.replica))
         .and_then(|c| c.labels.get(planner::labels::PREVIOUS_CONFIG))
         .ok_or_else(|| anyhow::anyhow!("no earlier definition of `{name}` is recorded: it has not been updated since it was created"))?;
     let mut svc: schema::Service = serde_json::from_str(previous)
@@ -290,18 +301,30 @@ pub async fn rollback(project: &ProjectArgs, args: &RollbackArgs) -> anyhow::Res
         .clone()
         .or(deploy.update_config.clone());
     let mut rolled = (*session.project).clone();
-    rolled.services.insert(name.clone(), svc);
+    rolled.services.insert(name.to_string(), svc);
     let session = Session {
         project: Arc::new(rolled),
         engine: session.engine.clone(),
     };
-    let up = detached(vec![name.clone()], UpFlags::default());
+    let up = detached(vec![name.to_string()], UpFlags::default());
+    Ok(Box::pin(converge(&session, &up, reporter, cancel, true))
+        .await?
+        .is_some())
+}
+
+/// Run `stack rollback`: replace the service's replicas (as a rolling
+/// update, with `rollback_config` when the file has one) with the
+/// definition they ran before their last update, kept in their labels.
+/// Rolling back twice goes forward again. The stack file is not changed:
+/// the next `stack up` applies it again.
+pub async fn rollback(project: &ProjectArgs, args: &RollbackArgs) -> anyhow::Result<ExitCode> {
+    let Some(session) = Session::open(project, &[]).await? else {
+        return Ok(ExitCode::FAILURE);
+    };
+    let name = &args.service;
     let reporter = Arc::new(Reporter::new(Mode::choose(false, false)));
     let cancel = cancel_on_ctrl_c();
-    if converge(&session, &up, &reporter, &cancel, true)
-        .await?
-        .is_none()
-    {
+    if !roll_back(&session, name, &reporter, &cancel).await? {
         return Ok(ExitCode::FAILURE);
     }
     reporter.note(&format!(
@@ -345,7 +368,7 @@ pub async fn converge(
     cancel: &CancellationToken,
     show_plan: bool,
 ) -> anyhow::Result<Option<Arc<Project>>> {
-    let _lock = session.lock("up")?;
+    let lock = session.lock("up")?;
     // Services brought up are back in the agent's care.
     let named: Vec<String> = if args.services.is_empty() {
         session.project.services.keys().cloned().collect()
@@ -404,6 +427,27 @@ pub async fn converge(
         .with_cancel(cancel.clone());
     if let Err(e) = executor.execute(plan).await {
         eprintln!("error: {e}");
+        if let ExecError::UpdateFailed { service, .. } = &e {
+            let policy = project_arc
+                .services
+                .get(service)
+                .and_then(|s| s.deploy.as_ref())
+                .and_then(|d| d.update_config.as_ref());
+            let containers = session.engine.list_containers(&session.name()).await?;
+            let updated = match project_arc.services.get(service) {
+                Some(svc) => containers
+                    .iter()
+                    .any(|c| &c.service == service && is_updated(&c, svc)),
+                None => false,
+            };
+            if updated && policy.and_then(|u| u.failure_action.as_deref()) == Some("rollback") {
+                drop(lock);
+                reporter.note(&format!(
+                    "failure_action is rollback: rolling `{service}` back"
+                ));
+                roll_back(session, service, reporter, cancel).await?;
+            }
+        }
         return Ok(None);
     }
     Ok(Some(project_arc))
