@@ -122,20 +122,7 @@ services:
     let s = with_agent("agentsidecar", yaml);
     let app = format!("{}-app-1", s.project);
     let debug = format!("{}-debug-1", s.project);
-    let fetch = |s: &TestStack| {
-        s.exec(
-            &debug,
-            &[
-                "timeout",
-                "2",
-                "wget",
-                "-q",
-                "-O",
-                "-",
-                "http://127.0.0.1:8080/",
-            ],
-        )
-    };
+    let fetch = |s: &TestStack| s.fetch(&debug, "http://127.0.0.1:8080/");
     assert_eq!(fetch(&s).1.trim(), "up");
     let started = docker(&["inspect", "-f", "{{.State.StartedAt}}", &app]);
     // httpd dies inside the container: the engine's restart policy brings

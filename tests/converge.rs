@@ -65,15 +65,9 @@ fn name(s: &TestStack, service: &str) -> String {
 fn web_api_db_comes_up_in_dependency_order_and_serves() {
     let s = TestStack::new("webapidb", WEB_API_DB);
     s.ok(&["up", "-d", "--wait", "--wait-timeout", "60"]);
-    let (code, out) = s.exec(
-        &name(&s, "client"),
-        &["timeout", "3", "wget", "-q", "-O", "-", "http://web/"],
-    );
+    let (code, out) = s.fetch(&name(&s, "client"), "http://web/");
     assert_eq!((code, out.trim()), (0, "hello-from-web"));
-    let (code, out) = s.exec(
-        &name(&s, "client"),
-        &["timeout", "3", "wget", "-q", "-O", "-", "http://api:8000/"],
-    );
+    let (code, out) = s.fetch(&name(&s, "client"), "http://api:8000/");
     assert_eq!((code, out.trim()), (0, "api-one"));
     // The migration ran after db was healthy and stays done.
     let state = docker(&[
@@ -86,18 +80,7 @@ fn web_api_db_comes_up_in_dependency_order_and_serves() {
     let (_, schema) = s.exec(&name(&s, "db"), &["cat", "/data/schema"]);
     assert_eq!(schema.trim(), "v1");
     // The sidecar sees api's server on loopback.
-    let (code, out) = s.exec(
-        &name(&s, "debug"),
-        &[
-            "timeout",
-            "3",
-            "wget",
-            "-q",
-            "-O",
-            "-",
-            "http://127.0.0.1:8000/",
-        ],
-    );
+    let (code, out) = s.fetch(&name(&s, "debug"), "http://127.0.0.1:8000/");
     assert_eq!((code, out.trim()), (0, "api-one"));
     let ps: serde_json::Value = serde_json::from_str(&s.ok(&["ps", "--format", "json"])).unwrap();
     assert_eq!(ps.as_array().map(Vec::len), Some(6));
@@ -146,18 +129,7 @@ fn changing_one_variable_recreates_that_service_and_its_sidecar_only() {
     let changed: BTreeSet<&String> = before.keys().filter(|n| before[*n] != after[*n]).collect();
     let want: BTreeSet<String> = [name(&s, "api"), name(&s, "debug")].into();
     assert_eq!(changed, want.iter().collect());
-    let (code, out) = s.exec(
-        &name(&s, "debug"),
-        &[
-            "timeout",
-            "3",
-            "wget",
-            "-q",
-            "-O",
-            "-",
-            "http://127.0.0.1:8000/",
-        ],
-    );
+    let (code, out) = s.fetch(&name(&s, "debug"), "http://127.0.0.1:8000/");
     assert_eq!((code, out.trim()), (0, "api-two"));
 }
 

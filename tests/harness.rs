@@ -172,6 +172,12 @@ impl TestStack {
         (out.status.code().unwrap_or(-1), text)
     }
 
+    /// `GET url` from inside `container` (busybox wget, 3 s timeout);
+    /// (exit code, body).
+    pub fn fetch(&self, container: &str, url: &str) -> (i32, String) {
+        self.exec(container, &["timeout", "3", "wget", "-q", "-O", "-", url])
+    }
+
     /// Engine events about the project between two instants (RFC 3339 or
     /// unix seconds, as `docker events` takes them), as `type action` lines.
     pub fn events(&self, since: &str, until: &str) -> Vec<String> {

@@ -25,18 +25,7 @@ fn stack(name: &str, replicas: u32) -> TestStack {
 }
 
 fn fetch(s: &TestStack, container: &str) -> String {
-    let (code, out) = s.exec(
-        container,
-        &[
-            "timeout",
-            "3",
-            "wget",
-            "-q",
-            "-O",
-            "-",
-            "http://127.0.0.1:8080/",
-        ],
-    );
+    let (code, out) = s.fetch(container, "http://127.0.0.1:8080/");
     assert_eq!(code, 0, "{container}: {out}");
     out.trim().to_string()
 }

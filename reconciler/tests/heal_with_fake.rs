@@ -1,7 +1,6 @@
 //! The healing controller against the fake engine, with a clock moved by hand.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -11,23 +10,10 @@ use reconciler::heal::{Backoff, Clock, Healer};
 use reconciler::{observe, Engine, Executor};
 use schema::Project;
 
-static N: AtomicUsize = AtomicUsize::new(0);
+mod common;
 
 fn project(yaml: &str) -> Arc<Project> {
-    let dir = std::env::temp_dir().join(format!(
-        "stack-heal-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("stack.yaml"), yaml).unwrap();
-    let loaded = schema::load(&schema::Options {
-        working_dir: dir.clone(),
-        project_name: Some("p".into()),
-        ..Default::default()
-    });
-    let _ = std::fs::remove_dir_all(&dir);
-    Arc::new(loaded.unwrap_or_else(|d| panic!("{d}")).project)
+    Arc::new(common::project(yaml))
 }
 
 struct ManualClock(Mutex<Instant>);

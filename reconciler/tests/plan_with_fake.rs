@@ -2,33 +2,16 @@
 //! file, plan again, and check every action and the reason it gives.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use planner::{plan_down, plan_up, Action, Desired, Plan, UpOptions};
 use reconciler::fake::FakeEngine;
 use reconciler::{observe, ExecError, ExecuteOptions, Executor};
+
+mod common;
+use common::project;
 use schema::Project;
-
-static N: AtomicUsize = AtomicUsize::new(0);
-
-fn project(yaml: &str) -> Project {
-    let dir = std::env::temp_dir().join(format!(
-        "stack-fake-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("stack.yaml"), yaml).unwrap();
-    let loaded = schema::load(&schema::Options {
-        working_dir: dir.clone(),
-        project_name: Some("p".into()),
-        ..Default::default()
-    });
-    let _ = std::fs::remove_dir_all(&dir);
-    loaded.unwrap_or_else(|d| panic!("{d}")).project
-}
 
 fn engine() -> FakeEngine {
     let e = FakeEngine::new();

@@ -437,7 +437,7 @@ pub async fn converge(
             let updated = match project_arc.services.get(service) {
                 Some(svc) => containers
                     .iter()
-                    .any(|c| &c.service == service && is_updated(&c, svc)),
+                    .any(|c| &c.service == service && is_updated(c, svc)),
                 None => false,
             };
             if updated && policy.and_then(|u| u.failure_action.as_deref()) == Some("rollback") {
