@@ -230,8 +230,10 @@ async fn run_foreground(
     backoff: u64,
     watch: bool,
 ) -> anyhow::Result<ExitCode> {
-    // Someone looking at the lock holds it for an instant: try for a while.
-    let deadline = Instant::now() + Duration::from_secs(2);
+    // Someone looking at the lock holds it for an instant: try again
+    // briefly (not longer: a real agent may be on its way out, and then
+    // this one must not take over from a `stack down`).
+    let deadline = Instant::now() + Duration::from_millis(200);
     let _lock = loop {
         match ProjectLock::acquire_agent(project) {
             Ok(l) => break l,

@@ -484,6 +484,8 @@ pub async fn run(project: &ProjectArgs, args: &Args) -> anyhow::Result<ExitCode>
             }
         }
         if !args.no_agent {
+            // Under the project lock, so two `up`s cannot start two agents.
+            let _lock = session.lock("up")?;
             let pid = crate::commands::agent::start_detached(project, &session.name(), 10, false)?;
             reporter.note(&format!(
                 "The agent keeps the stack healed (pid {pid}; `stack agent status`)."
