@@ -80,11 +80,13 @@ services:
     volumes: ["marks:/marks"]
     deploy:
       replicas: 3
-      update_config: {parallelism: 1, failure_action: rollback, order: start-first}
+      update_config: {parallelism: 1, failure_action: rollback, order: start-first, monitor: 2s}
 volumes:
   marks: {}
 "#;
     // The first new replica succeeds; the next ones find its mark and fail.
+    // Without a healthcheck, `monitor` is what catches a replica that dies
+    // right after starting.
     let new = old.replace("V: '1'", "V: '2'").replace(
         r#"command: ["sh", "-c", "exec sleep 3600"]"#,
         r#"command: ["sh", "-c", "[ -f /marks/first ] && exit 1; touch /marks/first; exec sleep 3600"]"#,
