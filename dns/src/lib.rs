@@ -1,0 +1,21 @@
+//! The embedded DNS server of stack networks, on hickory-server.
+//!
+//! [`zone`] decides what a name means for a stack (pure, no sockets);
+//! [`server`] answers queries on the listeners the agent opens (one per
+//! network gateway, one on loopback), forwarding what is not the stack's
+//! with [`forward`]; [`resolv`] reads the host's resolvers.
+
+pub mod forward;
+pub mod resolv;
+pub mod server;
+pub mod zone;
+
+#[cfg(test)]
+mod fixtures;
+
+pub use forward::Forwarder;
+pub use server::DnsServer;
+pub use zone::{
+    Answer, Arrival, Replica, ReplicaHealth, ServicePort, View, Zone, ZoneData, ZoneNetwork,
+    ZoneService,
+};

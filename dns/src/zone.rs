@@ -1,0 +1,572 @@
+//! The zone: what the stack's DNS answers, as a pure function of the
+//! stack's running replicas and the view a query arrives in. No sockets
+//! here; [`crate::server`] puts this on the wire.
+//!
+//! Names, for a project `shop` (`<project>.stack` is the zone's origin):
+//! - `web`, `web.shop.stack`: the running replicas of `web` that the view
+//!   sees; only the healthy ones when it has a healthcheck (when none is
+//!   healthy, all of them, rather than nothing), in round-robin order.
+//! - `web-2.shop.stack` (and `web-2`): one replica.
+//! - `tasks.web` (and `tasks.web.shop.stack`): every running replica, healthy or not.
+//! - `_http._tcp.web.shop.stack` or `_80._tcp.web.shop.stack`: SRV
+//!   records from the service's ports and `expose`.
+//! - PTR records for the replicas' addresses.
+//!
+//! A name of the stack that the view must not see is answered with an
+//! authoritative NXDOMAIN and never forwarded, so isolation shows in DNS
+//! too. Anything else is for the upstream resolvers.
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use hickory_proto::rr::rdata::{A, PTR, SOA, SRV};
+use hickory_proto::rr::{Name, RData, Record, RecordType};
+use ipnet::IpNet;
+
+/// Everything the zone is made from: the stack's networks and services
+/// with their running replicas.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ZoneData {
+    /// Project name (the zone is `<project>.stack.`).
+    pub project: String,
+    /// Time to live of every answer, in seconds.
+    pub ttl: u32,
+    /// The stack's networks.
+    pub networks: Vec<ZoneNetwork>,
+    /// The stack's services, including those with nothing running.
+    pub services: Vec<ZoneService>,
+}
+
+/// One network of the stack.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ZoneNetwork {
+    /// Its key in the stack file (`frontend`).
+    pub key: String,
+    /// Its subnets.
+    pub subnets: Vec<IpNet>,
+    /// Its IPv4 gateway: where the server listens for this network's view.
+    pub gateway: Option<Ipv4Addr>,
+}
+
+/// One service of the stack.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ZoneService {
+    /// Service name.
+    pub name: String,
+    /// Keys of the networks it joins.
+    pub networks: Vec<String>,
+    /// Ports it serves, for SRV records.
+    pub ports: Vec<ServicePort>,
+    /// Its running replicas.
+    pub replicas: Vec<Replica>,
+}
+
+/// A port a service serves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServicePort {
+    /// The port's name (long-form `ports: [{name: http, ...}]`).
+    pub name: Option<String>,
+    /// Container port.
+    pub port: u16,
+    /// `tcp` or `udp`.
+    pub protocol: String,
+}
+
+/// A running replica.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Replica {
+    /// Replica number (1-based).
+    pub number: u32,
+    /// Its health.
+    pub health: ReplicaHealth,
+    /// Its address on each network it joined, by network key.
+    pub addresses: BTreeMap<String, Ipv4Addr>,
+}
+
+/// A replica's health, as far as DNS cares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReplicaHealth {
+    /// No healthcheck: always answered.
+    Unchecked,
+    /// Healthcheck not passed yet.
+    Starting,
+    /// Healthcheck passing.
+    Healthy,
+    /// Healthcheck failing.
+    Unhealthy,
+}
+
+impl ReplicaHealth {
+    fn usable(self) -> bool {
+        matches!(self, ReplicaHealth::Unchecked | ReplicaHealth::Healthy)
+    }
+
+    fn describe(self) -> &'static str {
+        match self {
+            ReplicaHealth::Unchecked => "running",
+            ReplicaHealth::Starting => "starting",
+            ReplicaHealth::Healthy => "healthy",
+            ReplicaHealth::Unhealthy => "unhealthy",
+        }
+    }
+}
+
+/// Where a query came in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Arrival {
+    /// On the host's loopback listener: sees every network of the stack.
+    Loopback,
+    /// On the gateway of this network (by key).
+    Network(String),
+}
+
+/// The networks a query may see, in order of preference for addresses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct View {
+    networks: Vec<String>,
+}
+
+/// What to reply.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Answer {
+    /// The name is the stack's: these records (none: the name exists but
+    /// has no record of the asked type), and additional records.
+    Records {
+        /// Answer section.
+        answers: Vec<Record>,
+        /// Additional section (addresses of SRV targets).
+        additionals: Vec<Record>,
+    },
+    /// The name is the stack's, and does not exist for this view.
+    NxDomain,
+    /// Not the stack's: ask the upstream resolvers.
+    Forward,
+}
+
+/// A zone ready to answer queries. Cheap to share; build a new one when
+/// anything changes.
+#[derive(Debug)]
+pub struct Zone {
+    data: ZoneData,
+    origin: Name,
+    /// `<project>.stack`, lowercase, no trailing dot.
+    suffix: String,
+    by_name: HashMap<String, usize>,
+    rotation: AtomicUsize,
+    serial: u32,
+}
+
+/// What a name within the stack points at.
+enum Target<'a> {
+    Apex,
+    Service(&'a ZoneService),
+    Replica(&'a ZoneService, &'a Replica),
+    Tasks(&'a ZoneService),
+    Srv(&'a ZoneService, &'a ServicePort),
+    /// Looks like one of the above, but names nothing.
+    Missing,
+}
+
+impl Zone {
+    /// Index `data`. `serial` goes into the SOA record (bump it per build).
+    pub fn new(data: ZoneData, serial: u32) -> Zone {
+        let suffix = format!("{}.stack", data.project.to_ascii_lowercase());
+        let origin = Name::from_ascii(format!("{suffix}.")).unwrap_or_else(|_| Name::root());
+        let by_name = data
+            .services
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.name.to_ascii_lowercase(), i))
+            .collect();
+        Zone {
+            data,
+            origin,
+            suffix,
+            by_name,
+            rotation: AtomicUsize::new(0),
+            serial,
+        }
+    }
+
+    /// The data the zone was built from.
+    pub fn data(&self) -> &ZoneData {
+        &self.data
+    }
+
+    /// The zone's origin, `<project>.stack.`.
+    pub fn origin(&self) -> &Name {
+        &self.origin
+    }
+
+    /// The view of a query that arrived as `arrival` from `source`: on a
+    /// network's gateway, that network plus the other networks of the
+    /// replica that asked (a replica on two networks sees both).
+    pub fn view(&self, arrival: &Arrival, source: IpAddr) -> View {
+        let key = match arrival {
+            Arrival::Loopback => {
+                return View {
+                    networks: self.data.networks.iter().map(|n| n.key.clone()).collect(),
+                }
+            }
+            Arrival::Network(key) => key,
+        };
+        let mut networks = vec![key.clone()];
+        let asker = self.replicas().find(|(_, r)| {
+            r.addresses
+                .get(key)
+                .is_some_and(|a| IpAddr::V4(*a) == source)
+        });
+        if let Some((_, replica)) = asker {
+            networks.extend(replica.addresses.keys().filter(|k| *k != key).cloned());
+        }
+        View { networks }
+    }
+
+    /// Problems worth a log line: services answered with unhealthy replicas.
+    pub fn warnings(&self) -> Vec<String> {
+        self.data
+            .services
+            .iter()
+            .filter(|s| !s.replicas.is_empty() && !s.replicas.iter().any(|r| r.health.usable()))
+            .map(|s| {
+                format!(
+                    "service `{}` has no healthy replica; its name answers the {} unhealthy or starting one(s) rather than nothing",
+                    s.name,
+                    s.replicas.len()
+                )
+            })
+            .collect()
+    }
+
+    /// The SOA record of the zone (for negative answers).
+    pub fn soa(&self) -> Record {
+        let mname = Name::from_ascii("ns").and_then(|n| n.append_domain(&self.origin));
+        let rname = Name::from_ascii("hostmaster").and_then(|n| n.append_domain(&self.origin));
+        let soa = SOA::new(
+            mname.unwrap_or_else(|_| self.origin.clone()),
+            rname.unwrap_or_else(|_| self.origin.clone()),
+            self.serial,
+            60,
+            60,
+            600,
+            self.data.ttl,
+        );
+        Record::from_rdata(self.origin.clone(), self.data.ttl, RData::SOA(soa))
+    }
+
+    /// Answer `name` (any case, with or without the trailing dot) of type
+    /// `kind` for `view`.
+    /// Answer records are owned by the name as asked (a bare `web` gets
+    /// records for `web.`, as resolvers expect).
+    pub fn answer(&self, view: &View, name: &str, kind: RecordType) -> Answer {
+        let owner = Name::from_ascii(name).map(|mut n| {
+            n.set_fqdn(true);
+            n
+        });
+        let name = name.trim_end_matches('.').to_ascii_lowercase();
+        if let Some(reverse) = name.strip_suffix(".in-addr.arpa") {
+            return self.reverse(view, reverse, kind);
+        }
+        let (relative, in_zone) = if name == self.suffix {
+            ("", true)
+        } else if let Some(rel) = name.strip_suffix(&format!(".{}", self.suffix)) {
+            (rel, true)
+        } else if name == "stack" || name.ends_with(".stack") {
+            // Another project's zone, or a typo: never leaked upstream.
+            return Answer::NxDomain;
+        } else {
+            (name.as_str(), false)
+        };
+        match (self.target(relative), owner) {
+            (None, _) if in_zone => Answer::NxDomain,
+            (None, _) => Answer::Forward,
+            (Some(_), Err(_)) => Answer::NxDomain,
+            (Some(target), Ok(owner)) => self.records(view, target, kind, &owner),
+        }
+    }
+
+    fn target(&self, relative: &str) -> Option<Target<'_>> {
+        if relative.is_empty() {
+            return Some(Target::Apex);
+        }
+        let labels: Vec<&str> = relative.split('.').collect();
+        match labels.as_slice() {
+            [one] => {
+                if let Some(svc) = self.service(one) {
+                    return Some(Target::Service(svc));
+                }
+                let (svc, number) = one.rsplit_once('-')?;
+                let svc = self.service(svc)?;
+                let number: u32 = number.parse().ok()?;
+                Some(
+                    svc.replicas
+                        .iter()
+                        .find(|r| r.number == number)
+                        .map_or(Target::Missing, |r| Target::Replica(svc, r)),
+                )
+            }
+            ["tasks", svc] => self.service(svc).map(Target::Tasks),
+            [port, proto, svc] => {
+                let svc = self.service(svc)?;
+                let port = port.strip_prefix('_')?;
+                let proto = proto.strip_prefix('_')?;
+                Some(
+                    svc.ports
+                        .iter()
+                        .find(|p| {
+                            p.protocol == proto
+                                && (p.name.as_deref() == Some(port) || p.port.to_string() == port)
+                        })
+                        .map_or(Target::Missing, |p| Target::Srv(svc, p)),
+                )
+            }
+            _ => None,
+        }
+    }
+
+    fn service(&self, name: &str) -> Option<&ZoneService> {
+        self.by_name.get(name).map(|i| &self.data.services[*i])
+    }
+
+    fn records(&self, view: &View, target: Target<'_>, kind: RecordType, owner: &Name) -> Answer {
+        let wants_a = matches!(kind, RecordType::A | RecordType::ANY);
+        let (answers, additionals) = match target {
+            Target::Missing => return Answer::NxDomain,
+            Target::Apex if kind == RecordType::SOA => (vec![self.soa()], vec![]),
+            Target::Apex => (vec![], vec![]),
+            Target::Service(svc)
+            | Target::Tasks(svc)
+            | Target::Replica(svc, _)
+            | Target::Srv(svc, _)
+                if !self.visible(view, svc) =>
+            {
+                return Answer::NxDomain
+            }
+            Target::Service(svc) => {
+                let members = self.rotate(self.members(view, svc, true));
+                if members.is_empty() {
+                    return Answer::NxDomain;
+                }
+                let a = wants_a.then(|| self.a_records(owner, &members));
+                (a.unwrap_or_default(), vec![])
+            }
+            Target::Tasks(svc) => {
+                let members = self.rotate(self.members(view, svc, false));
+                if members.is_empty() {
+                    return Answer::NxDomain;
+                }
+                let a = wants_a.then(|| self.a_records(owner, &members));
+                (a.unwrap_or_default(), vec![])
+            }
+            Target::Replica(_, replica) => {
+                let Some(addr) = self.address(view, replica) else {
+                    return Answer::NxDomain;
+                };
+                let a = wants_a.then(|| self.a_records(owner, &[(replica, addr)]));
+                (a.unwrap_or_default(), vec![])
+            }
+            Target::Srv(svc, port) => {
+                let members = self.rotate(self.members(view, svc, true));
+                if members.is_empty() {
+                    return Answer::NxDomain;
+                }
+                if !matches!(kind, RecordType::SRV | RecordType::ANY) {
+                    return Answer::Records {
+                        answers: vec![],
+                        additionals: vec![],
+                    };
+                }
+                let mut srv = Vec::new();
+                let mut extra = Vec::new();
+                for (replica, addr) in &members {
+                    let target = self.replica_name(svc, replica);
+                    let data = SRV::new(0, 10, port.port, target.clone());
+                    srv.push(Record::from_rdata(
+                        owner.clone(),
+                        self.data.ttl,
+                        RData::SRV(data),
+                    ));
+                    extra.push(Record::from_rdata(
+                        target,
+                        self.data.ttl,
+                        RData::A(A(*addr)),
+                    ));
+                }
+                (srv, extra)
+            }
+        };
+        Answer::Records {
+            answers,
+            additionals,
+        }
+    }
+
+    fn reverse(&self, view: &View, reverse: &str, kind: RecordType) -> Answer {
+        let octets: Vec<u8> = reverse.split('.').filter_map(|o| o.parse().ok()).collect();
+        let [d, c, b, a] = octets.as_slice() else {
+            return Answer::Forward;
+        };
+        let ip = Ipv4Addr::new(*a, *b, *c, *d);
+        let found = self.replicas().find(|(_, r)| {
+            view.networks
+                .iter()
+                .any(|n| r.addresses.get(n) == Some(&ip))
+        });
+        if let Some((svc, replica)) = found {
+            let answers = matches!(kind, RecordType::PTR | RecordType::ANY)
+                .then(|| {
+                    let name = Name::from_ascii(format!("{reverse}.in-addr.arpa."));
+                    name.map(|n| {
+                        let target = self.replica_name(svc, replica);
+                        vec![Record::from_rdata(
+                            n,
+                            self.data.ttl,
+                            RData::PTR(PTR(target)),
+                        )]
+                    })
+                    .unwrap_or_default()
+                })
+                .unwrap_or_default();
+            return Answer::Records {
+                answers,
+                additionals: vec![],
+            };
+        }
+        let ours = self
+            .data
+            .networks
+            .iter()
+            .any(|n| n.subnets.iter().any(|s| s.contains(&IpAddr::V4(ip))));
+        if ours {
+            Answer::NxDomain
+        } else {
+            Answer::Forward
+        }
+    }
+
+    fn replicas(&self) -> impl Iterator<Item = (&ZoneService, &Replica)> {
+        self.data
+            .services
+            .iter()
+            .flat_map(|s| s.replicas.iter().map(move |r| (s, r)))
+    }
+
+    fn visible(&self, view: &View, svc: &ZoneService) -> bool {
+        svc.networks.iter().any(|n| view.networks.contains(n))
+    }
+
+    /// The replica's address in `view`: on the first of the view's
+    /// networks it joined.
+    fn address(&self, view: &View, replica: &Replica) -> Option<Ipv4Addr> {
+        view.networks
+            .iter()
+            .find_map(|n| replica.addresses.get(n).copied())
+    }
+
+    /// The replicas of `svc` the view reaches, with their addresses; with
+    /// `healthy_only`, the usable ones when there are any.
+    fn members<'a>(
+        &self,
+        view: &View,
+        svc: &'a ZoneService,
+        healthy_only: bool,
+    ) -> Vec<(&'a Replica, Ipv4Addr)> {
+        let all: Vec<(&Replica, Ipv4Addr)> = svc
+            .replicas
+            .iter()
+            .filter_map(|r| self.address(view, r).map(|a| (r, a)))
+            .collect();
+        if !healthy_only {
+            return all;
+        }
+        let usable: Vec<_> = all
+            .iter()
+            .filter(|(r, _)| r.health.usable())
+            .cloned()
+            .collect();
+        if usable.is_empty() {
+            all
+        } else {
+            usable
+        }
+    }
+
+    fn rotate<T>(&self, mut items: Vec<T>) -> Vec<T> {
+        if items.len() > 1 {
+            let turn = self.rotation.fetch_add(1, Ordering::Relaxed);
+            let len = items.len();
+            items.rotate_left(turn % len);
+        }
+        items
+    }
+
+    fn a_records(&self, name: &Name, members: &[(&Replica, Ipv4Addr)]) -> Vec<Record> {
+        members
+            .iter()
+            .map(|(_, addr)| Record::from_rdata(name.clone(), self.data.ttl, RData::A(A(*addr))))
+            .collect()
+    }
+
+    fn name_of(&self, relative: &str) -> Name {
+        Name::from_ascii(relative)
+            .and_then(|n| n.append_domain(&self.origin))
+            .unwrap_or_else(|_| self.origin.clone())
+    }
+
+    fn replica_name(&self, svc: &ZoneService, replica: &Replica) -> Name {
+        self.name_of(&format!("{}-{}", svc.name, replica.number))
+    }
+
+    /// The zone as one network's gateway sees it, one line per record,
+    /// for people (`stack dns records`).
+    pub fn render(&self, network: &str) -> Vec<String> {
+        let view = View {
+            networks: vec![network.to_string()],
+        };
+        let mut lines = Vec::new();
+        for svc in self.data.services.iter().filter(|s| self.visible(&view, s)) {
+            let members = self.members(&view, svc, false);
+            if members.is_empty() {
+                lines.push(format!("{:<40} (nothing running)", self.name_of(&svc.name)));
+                continue;
+            }
+            let answered = self.members(&view, svc, true);
+            for (replica, addr) in &members {
+                let left_out = if answered.iter().any(|(r, _)| r.number == replica.number) {
+                    ""
+                } else {
+                    ", left out of the service name"
+                };
+                lines.push(format!(
+                    "{:<40} {:>4} A    {:<15} replica {} ({}{left_out})",
+                    self.name_of(&svc.name).to_ascii(),
+                    self.data.ttl,
+                    addr,
+                    replica.number,
+                    replica.health.describe(),
+                ));
+            }
+            for port in &svc.ports {
+                let name = format!("_{}._{}.{}", port_label(port), port.protocol, svc.name);
+                for (replica, _) in &answered {
+                    lines.push(format!(
+                        "{:<40} {:>4} SRV  0 10 {} {}",
+                        self.name_of(&name).to_ascii(),
+                        self.data.ttl,
+                        port.port,
+                        self.replica_name(svc, replica).to_ascii(),
+                    ));
+                }
+            }
+        }
+        lines
+    }
+}
+
+fn port_label(port: &ServicePort) -> String {
+    port.name.clone().unwrap_or_else(|| port.port.to_string())
+}
+
+#[cfg(test)]
+mod tests;
