@@ -20,7 +20,9 @@ pub mod spec;
 #[cfg(test)]
 mod testing;
 
-pub use observed::{labels, Health, Observed, ObservedContainer, ObservedResource, RunState};
+pub use observed::{
+    labels, Health, NetworkAddresses, Observed, ObservedContainer, ObservedResource, RunState,
+};
 pub use plan::{
     hash_inputs, plan_down, plan_up, previous_definition, ref_name, state_labels, Action, Blocker,
     Desired, FailureAction, Plan, Rolling, Step, UpOptions, Wait,

@@ -81,6 +81,30 @@ pub struct ObservedContainer {
     pub health: Option<Health>,
     /// Id of the image it runs.
     pub image_id: String,
+    /// Its IPv4 address on each network it joined, by engine network name.
+    #[serde(default)]
+    pub addresses: BTreeMap<String, String>,
+}
+
+/// A network on the engine with its address pools: any network, the
+/// project's or another's.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NetworkAddresses {
+    /// Engine-side name.
+    pub name: String,
+    /// Its labels.
+    pub labels: BTreeMap<String, String>,
+    /// Its subnets, in CIDR form.
+    pub subnets: Vec<String>,
+    /// Its IPv4 gateway, when it has one.
+    pub gateway: Option<String>,
+}
+
+impl NetworkAddresses {
+    /// The project it belongs to, by its labels.
+    pub fn project(&self) -> Option<&str> {
+        self.labels.get(labels::PROJECT).map(String::as_str)
+    }
 }
 
 /// A network or volume of the project.
@@ -111,6 +135,9 @@ pub struct Observed {
     pub external_networks: Vec<String>,
     /// See `external_networks`.
     pub external_volumes: Vec<String>,
+    /// The engine's networks that are not the project's, with their
+    /// subnets (a new network must not overlap them).
+    pub other_networks: Vec<NetworkAddresses>,
 }
 
 impl ObservedContainer {

@@ -12,7 +12,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::hash::{changed_fields, config_hash, definition, HashInputs};
-use crate::observed::{labels, Observed, ObservedContainer, RunState};
+use crate::observed::{labels, NetworkAddresses, Observed, ObservedContainer, RunState};
 use crate::resource::{network_hash, volume_hash};
 use crate::spec::{container_name, container_spec, ContainerSpec, Mount, Networking, Ref};
 
@@ -289,6 +289,42 @@ impl Plan {
     }
 }
 
+/// A blocker for each subnet of `net` that overlaps a subnet of a network
+/// already on the engine (the engine would refuse it halfway through).
+fn overlaps(key: &str, net: &schema::Network, others: &[NetworkAddresses]) -> Vec<Blocker> {
+    let pools = net.ipam.iter().flat_map(|i| i.config.iter().flatten());
+    let wanted: Vec<ipnet::IpNet> = pools
+        .filter_map(|p| p.subnet.as_deref()?.parse().ok())
+        .collect();
+    let mut out = Vec::new();
+    for subnet in &wanted {
+        for other in others {
+            let clash = other
+                .subnets
+                .iter()
+                .filter_map(|s| s.parse::<ipnet::IpNet>().ok())
+                .find(|o| o.contains(&subnet.network()) || subnet.contains(&o.network()));
+            if let Some(theirs) = clash {
+                let owner = other
+                    .project()
+                    .map(|p| format!(" (project `{p}`)"))
+                    .unwrap_or_default();
+                out.push(Blocker {
+                    message: format!(
+                        "network `{key}`: subnet {subnet} overlaps {theirs} of the engine's network `{}`{owner}",
+                        other.name
+                    ),
+                    hint: format!(
+                        "pick a subnet of `{key}` outside {theirs} (or remove `ipam` and let the engine choose one), or remove the network `{}` if it is no longer used",
+                        other.name
+                    ),
+                });
+            }
+        }
+    }
+    out
+}
+
 /// The services `up` works on: the named ones and what they depend on.
 fn selected(project: &Project, named: &[String]) -> BTreeSet<String> {
     if named.is_empty() {
@@ -398,6 +434,7 @@ pub fn plan_up(desired: &Desired<'_>, observed: &Observed, opts: &UpOptions) -> 
         }
         match observed.networks.iter().find(|n| n.name == name) {
             None => {
+                plan.blockers.extend(overlaps(key, net, &observed.other_networks));
                 let id = plan.push(
                     Action::CreateNetwork {
                         key: key.clone(),

@@ -26,8 +26,8 @@ use bollard::query_parameters::{
 use bollard::Docker;
 use futures::stream::{BoxStream, StreamExt, TryStreamExt};
 use planner::{
-    labels, Attachment, Health, Namespace, Networking, ObservedContainer, ObservedResource, Ref,
-    RunState,
+    labels, Attachment, Health, Namespace, NetworkAddresses, Networking, ObservedContainer,
+    ObservedResource, Ref, RunState,
 };
 use schema::MountType;
 
@@ -130,6 +130,24 @@ fn observed_container(c: ContainerSummary) -> ObservedContainer {
         state,
         health: health_from_status(&status),
         image_id: c.image_id.unwrap_or_default(),
+        addresses: c
+            .network_settings
+            .and_then(|n| n.networks)
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|(name, e)| Some((name, e.ip_address.filter(|a| !a.is_empty())?)))
+            .collect(),
+    }
+}
+
+fn network_addresses(n: bollard::models::Network) -> NetworkAddresses {
+    let pools = n.ipam.and_then(|i| i.config).unwrap_or_default();
+    let ipv4 = |a: &String| a.parse::<std::net::Ipv4Addr>().is_ok();
+    NetworkAddresses {
+        name: n.name.unwrap_or_default(),
+        labels: n.labels.unwrap_or_default().into_iter().collect(),
+        subnets: pools.iter().filter_map(|p| p.subnet.clone()).collect(),
+        gateway: pools.iter().filter_map(|p| p.gateway.clone()).find(ipv4),
     }
 }
 
@@ -319,7 +337,11 @@ pub fn create_body(req: &CreateRequest) -> ContainerCreateBody {
         cap_add: svc.cap_add.clone(),
         cap_drop: svc.cap_drop.clone(),
         security_opt: svc.security_opt.clone(),
-        dns: svc.dns.as_ref().map(|d| d.0.clone()),
+        dns: if req.resolvers.is_empty() {
+            svc.dns.as_ref().map(|d| d.0.clone())
+        } else {
+            Some(req.resolvers.clone())
+        },
         dns_search: svc.dns_search.as_ref().map(|d| d.0.clone()),
         dns_options: svc.dns_opt.clone(),
         extra_hosts: svc
@@ -448,6 +470,15 @@ impl Engine for DockerEngine {
             .into_iter()
             .map(|n| resource(n.name.unwrap_or_default(), n.labels))
             .collect())
+    }
+
+    async fn list_network_addresses(&self) -> Result<Vec<NetworkAddresses>> {
+        let list = self
+            .docker
+            .list_networks(None::<ListNetworksOptions>)
+            .await
+            .map_err(map_err)?;
+        Ok(list.into_iter().map(network_addresses).collect())
     }
 
     async fn list_volumes(&self, project: &str) -> Result<Vec<ObservedResource>> {

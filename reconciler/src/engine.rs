@@ -10,7 +10,9 @@ use std::pin::Pin;
 
 use async_trait::async_trait;
 use futures::stream::BoxStream;
-use planner::{ContainerSpec, Health, ObservedContainer, ObservedResource, Ref, RunState};
+use planner::{
+    ContainerSpec, Health, NetworkAddresses, ObservedContainer, ObservedResource, Ref, RunState,
+};
 use tokio::io::{AsyncRead, AsyncWrite};
 
 /// What went wrong talking to the engine.
@@ -95,6 +97,9 @@ pub struct CreateRequest {
     /// Anonymous volumes of the container this one replaces, by container
     /// path, to mount again instead of starting empty.
     pub anonymous_volumes: BTreeMap<String, String>,
+    /// DNS servers for the container, in order (the stack's DNS on its
+    /// network's gateway first); empty leaves it to the service's `dns`.
+    pub resolvers: Vec<String>,
 }
 
 /// An image to build.
@@ -165,6 +170,8 @@ pub trait Engine: Send + Sync {
     async fn list_containers(&self, project: &str) -> Result<Vec<ObservedContainer>>;
     /// Networks labelled with `project`.
     async fn list_networks(&self, project: &str) -> Result<Vec<ObservedResource>>;
+    /// Every network on the engine, with its subnets and gateway.
+    async fn list_network_addresses(&self) -> Result<Vec<NetworkAddresses>>;
     /// Volumes labelled with `project`.
     async fn list_volumes(&self, project: &str) -> Result<Vec<ObservedResource>>;
     /// Whether a network of this name exists (for `external: true`).

@@ -513,11 +513,42 @@ async fn create_and_start(
             refs,
             state_labels: state_labels(spec, &inputs),
             anonymous_volumes,
+            resolvers: resolvers(ctx, spec).await.map_err(&err)?,
         })
         .await
         .map_err(&err)?;
     start(ctx, &id, &spec.name, &spec.of.service).await?;
     Ok(id)
+}
+
+/// The container's DNS servers: the stack's DNS, which the agent serves
+/// on the gateway of the container's first network of the project, then
+/// the resolvers the engine would have given it (the host's), so names
+/// still resolve when no agent runs. A service that sets `dns:` keeps
+/// exactly its own.
+async fn resolvers(ctx: &Ctx, spec: &ContainerSpec) -> Result<Vec<String>, EngineError> {
+    let Networking::Networks(attachments) = &spec.networking else {
+        return Ok(Vec::new());
+    };
+    if spec.service.dns.is_some() || attachments.is_empty() {
+        return Ok(Vec::new());
+    }
+    let project = ctx.project.name.clone().unwrap_or_default();
+    let networks = ctx.engine.list_network_addresses().await?;
+    let gateway = attachments.iter().find_map(|a| {
+        networks
+            .iter()
+            .find(|n| n.name == a.network && n.project() == Some(project.as_str()))?
+            .gateway
+            .clone()
+    });
+    let Some(gateway) = gateway else {
+        return Ok(Vec::new());
+    };
+    let fallback = dns::resolv::for_containers(&dns::resolv::host_nameservers());
+    Ok(std::iter::once(gateway)
+        .chain(fallback.iter().map(ToString::to_string))
+        .collect())
 }
 
 /// Replace one replica in a rolling update.

@@ -49,6 +49,8 @@ struct State {
     next_id: u64,
     containers: BTreeMap<String, FakeContainer>,
     networks: BTreeMap<String, BTreeMap<String, String>>,
+    /// Subnet of each network (its gateway is the first address).
+    subnets: BTreeMap<String, ipnet::Ipv4Net>,
     volumes: BTreeMap<String, BTreeMap<String, String>>,
     images: BTreeMap<String, String>,
     pullable: BTreeMap<String, String>,
@@ -181,6 +183,13 @@ impl FakeEngine {
     }
 }
 
+/// A container's address on a network: derived from its id, stable.
+fn fake_address(subnet: &ipnet::Ipv4Net, id: &str) -> String {
+    let n: u32 = id.trim_start_matches("fake").parse().unwrap_or(0);
+    let host = u32::from(subnet.network()) + 2 + n % 250;
+    std::net::Ipv4Addr::from(host).to_string()
+}
+
 fn resources(
     map: &BTreeMap<String, BTreeMap<String, String>>,
     project: &str,
@@ -224,6 +233,33 @@ impl Engine for FakeEngine {
                 state: c.state.clone(),
                 health: c.health,
                 image_id: c.image_id.clone(),
+                addresses: c
+                    .networks
+                    .iter()
+                    .filter_map(|n| Some((n.clone(), fake_address(s.subnets.get(n)?, &c.id))))
+                    .collect(),
+            })
+            .collect())
+    }
+
+    async fn list_network_addresses(&self) -> Result<Vec<planner::NetworkAddresses>> {
+        let s = self.lock();
+        Ok(s.networks
+            .iter()
+            .map(|(name, labels)| planner::NetworkAddresses {
+                name: name.clone(),
+                labels: labels.clone(),
+                subnets: s
+                    .subnets
+                    .get(name)
+                    .map(|n| n.to_string())
+                    .into_iter()
+                    .collect(),
+                gateway: s
+                    .subnets
+                    .get(name)
+                    .and_then(|n| n.hosts().next())
+                    .map(|g| g.to_string()),
             })
             .collect())
     }
@@ -290,6 +326,19 @@ impl Engine for FakeEngine {
         if s.networks.contains_key(&request.name) {
             return Err(EngineError::Conflict(format!("network {}", request.name)));
         }
+        let declared = request
+            .network
+            .ipam
+            .iter()
+            .flat_map(|i| i.config.iter().flatten());
+        let declared = declared
+            .filter_map(|p| p.subnet.as_deref()?.parse().ok())
+            .next();
+        let next = u8::try_from(s.subnets.len() % 256).unwrap_or(0);
+        let subnet = declared.unwrap_or_else(|| {
+            ipnet::Ipv4Net::new([10, 200, next, 0].into(), 24).unwrap_or_default()
+        });
+        s.subnets.insert(request.name.clone(), subnet);
         s.networks.insert(request.name, request.labels);
         Ok(())
     }
@@ -305,6 +354,7 @@ impl Engine for FakeEngine {
                 "network {name} has active endpoints"
             )));
         }
+        s.subnets.remove(name);
         s.networks
             .remove(name)
             .map(|_| ())

@@ -13,6 +13,7 @@
 //! - [`nfs`]: NFS server checks and address resolution.
 
 pub mod agent;
+pub mod dns_feed;
 pub mod docker;
 pub mod engine;
 pub mod execute;

@@ -9,18 +9,24 @@ use crate::engine::{Engine, Result};
 
 /// Everything the planner needs to know about `project` on `engine`:
 /// its labelled containers, networks and volumes, the ids of the images
-/// its services name, and which external networks and volumes exist.
+/// its services name, which external networks and volumes exist, and the
+/// subnets of the engine's other networks.
 pub async fn observe(engine: &dyn Engine, project: &Project) -> Result<Observed> {
     let name = project.name.clone().unwrap_or_default();
-    let (containers, networks, volumes) = futures::try_join!(
+    let (containers, networks, volumes, all_networks) = futures::try_join!(
         engine.list_containers(&name),
         engine.list_networks(&name),
         engine.list_volumes(&name),
+        engine.list_network_addresses(),
     )?;
     let mut observed = Observed {
         containers,
         networks,
         volumes,
+        other_networks: all_networks
+            .into_iter()
+            .filter(|n| n.project() != Some(name.as_str()))
+            .collect(),
         ..Default::default()
     };
     let images: BTreeSet<&String> = project

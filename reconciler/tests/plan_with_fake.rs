@@ -364,6 +364,27 @@ async fn a_changed_volume_definition_blocks_the_plan() {
 }
 
 #[tokio::test]
+async fn a_subnet_overlapping_another_projects_network_blocks_the_plan() {
+    let e = engine();
+    let lab = "services:\n  a:\n    image: busybox:1.36\n    networks: [lan]\nnetworks:\n  lan:\n    ipam:\n      config:\n        - subnet: 10.30.0.0/16\n";
+    up(&e, &project(lab)).await;
+    // The same file under another project name: `p_lan` is now another's.
+    let mut other = project(&lab.replace("10.30.0.0/16", "10.30.7.0/24"));
+    other.name = Some("q".into());
+    let pl = plan(&e, &other, &UpOptions::default(), &BTreeMap::new()).await;
+    assert_eq!(pl.blockers.len(), 1, "{:?}", pl.blockers);
+    assert_eq!(
+        pl.blockers[0].message,
+        "network `lan`: subnet 10.30.7.0/24 overlaps 10.30.0.0/16 of the engine's network `p_lan` (project `p`)"
+    );
+    // Outside the other network's subnet is fine.
+    let mut apart = project(&lab.replace("10.30.0.0/16", "10.31.0.0/24"));
+    apart.name = Some("q".into());
+    let pl = plan(&e, &apart, &UpOptions::default(), &BTreeMap::new()).await;
+    assert!(pl.blockers.is_empty(), "{:?}", pl.blockers);
+}
+
+#[tokio::test]
 async fn a_missing_image_blocks_the_plan_naming_service_and_image() {
     let e = FakeEngine::new();
     let p = project("services:\n  a:\n    image: nope:1\n");

@@ -1,0 +1,292 @@
+//! Feeding the stack's DNS: the zone made from what the engine runs (the
+//! containers' labels, addresses and health, the networks' gateways),
+//! rebuilt on every engine event about the project, and the listeners
+//! kept on the project's network gateways and the host's loopback.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use dns::{
+    Arrival, DnsServer, Forwarder, Replica, ReplicaHealth, ServicePort, Zone, ZoneData,
+    ZoneNetwork, ZoneService,
+};
+use futures::StreamExt;
+use planner::{labels, Health, NetworkAddresses, ObservedContainer};
+use serde_json::Value;
+use tokio_util::sync::CancellationToken;
+
+use crate::engine::{Engine, Result};
+
+/// How the agent serves the stack's DNS.
+#[derive(Debug, Clone)]
+pub struct DnsOptions {
+    /// Loopback port for the host's questions; `None`: none.
+    pub loopback_port: Option<u16>,
+    /// Port on the network gateways (53: containers can ask no other).
+    pub gateway_port: u16,
+    /// Where names that are not the stack's go.
+    pub upstreams: Vec<SocketAddr>,
+    /// Give up on the upstreams after this long (then SERVFAIL).
+    pub upstream_deadline: Duration,
+    /// TTL of the stack's records, in seconds.
+    pub ttl: u32,
+    /// Rebuild at least this often, events or not.
+    pub resync: Duration,
+}
+
+impl Default for DnsOptions {
+    fn default() -> Self {
+        DnsOptions {
+            loopback_port: Some(5380),
+            gateway_port: 53,
+            upstreams: dns::resolv::host_nameservers()
+                .into_iter()
+                .map(|ip| SocketAddr::new(ip, 53))
+                .collect(),
+            upstream_deadline: Duration::from_secs(2),
+            ttl: 2,
+            resync: Duration::from_secs(5),
+        }
+    }
+}
+
+/// The zone of `project` from its containers and the engine's networks.
+pub fn zone_data(
+    project: &str,
+    ttl: u32,
+    containers: &[ObservedContainer],
+    networks: &[NetworkAddresses],
+) -> ZoneData {
+    let ours: Vec<&NetworkAddresses> = networks
+        .iter()
+        .filter(|n| n.project() == Some(project))
+        .collect();
+    // Engine network name -> key in the stack file.
+    let keys: BTreeMap<&str, String> = ours
+        .iter()
+        .map(|n| {
+            let key = n.labels.get(labels::RESOURCE).cloned();
+            (n.name.as_str(), key.unwrap_or_else(|| n.name.clone()))
+        })
+        .collect();
+    let mut services: BTreeMap<String, ZoneService> = BTreeMap::new();
+    for c in containers {
+        let definition: Value = c
+            .labels
+            .get(labels::CONFIG)
+            .and_then(|d| serde_json::from_str(d).ok())
+            .unwrap_or(Value::Null);
+        let svc = services
+            .entry(c.service.clone())
+            .or_insert_with(|| ZoneService {
+                name: c.service.clone(),
+                networks: service_networks(&definition),
+                ports: service_ports(&definition),
+                replicas: Vec::new(),
+            });
+        if !c.is_running() {
+            continue;
+        }
+        let addresses = c
+            .addresses
+            .iter()
+            .filter_map(|(net, ip)| Some((keys.get(net.as_str())?.clone(), ip.parse().ok()?)))
+            .collect();
+        // A start-first replacement is not in service before it replaces
+        // its predecessor (see `execute`).
+        let replacing = c.name.ends_with("-next");
+        svc.replicas.push(Replica {
+            number: c.replica,
+            health: match c.health {
+                _ if replacing => ReplicaHealth::Starting,
+                None => ReplicaHealth::Unchecked,
+                Some(Health::Starting) => ReplicaHealth::Starting,
+                Some(Health::Healthy) => ReplicaHealth::Healthy,
+                Some(Health::Unhealthy) => ReplicaHealth::Unhealthy,
+            },
+            addresses,
+        });
+    }
+    ZoneData {
+        project: project.to_string(),
+        ttl,
+        networks: ours
+            .iter()
+            .map(|n| ZoneNetwork {
+                key: keys.get(n.name.as_str()).cloned().unwrap_or_default(),
+                subnets: n.subnets.iter().filter_map(|s| s.parse().ok()).collect(),
+                gateway: n.gateway.as_deref().and_then(|g| g.parse().ok()),
+            })
+            .collect(),
+        services: services.into_values().collect(),
+    }
+}
+
+/// Network keys of a normalised service definition (`networks` is a map).
+fn service_networks(definition: &Value) -> Vec<String> {
+    match definition.get("networks") {
+        Some(Value::Object(map)) => map.keys().cloned().collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Ports of a normalised service definition: `ports` (long form) and
+/// `expose` (`"80"`, `"80/udp"`, `"8000-8002"`).
+fn service_ports(definition: &Value) -> Vec<ServicePort> {
+    let mut out: Vec<ServicePort> = Vec::new();
+    for p in definition
+        .get("ports")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let Some(port) = p
+            .get("target")
+            .and_then(Value::as_u64)
+            .and_then(|t| u16::try_from(t).ok())
+        else {
+            continue;
+        };
+        out.push(ServicePort {
+            name: p.get("name").and_then(Value::as_str).map(str::to_string),
+            port,
+            protocol: p
+                .get("protocol")
+                .and_then(Value::as_str)
+                .unwrap_or("tcp")
+                .to_string(),
+        });
+    }
+    for e in definition
+        .get("expose")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let text = match e {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        let (range, protocol) = text.split_once('/').unwrap_or((&text, "tcp"));
+        let (first, last) = range.split_once('-').unwrap_or((range, range));
+        let (Ok(first), Ok(last)) = (first.parse::<u16>(), last.parse::<u16>()) else {
+            continue;
+        };
+        for port in first..=last {
+            let known = out.iter().any(|p| p.port == port && p.protocol == protocol);
+            if !known {
+                out.push(ServicePort {
+                    name: None,
+                    port,
+                    protocol: protocol.to_string(),
+                });
+            }
+        }
+    }
+    out
+}
+
+/// Read the zone of `project` from the engine.
+pub async fn read_zone(engine: &dyn Engine, project: &str, ttl: u32) -> Result<ZoneData> {
+    let (containers, networks) = futures::try_join!(
+        engine.list_containers(project),
+        engine.list_network_addresses(),
+    )?;
+    Ok(zone_data(project, ttl, &containers, &networks))
+}
+
+/// Where to listen for `zone`: each network's gateway, and loopback.
+fn listeners(zone: &Zone, options: &DnsOptions) -> BTreeMap<SocketAddr, Arrival> {
+    let mut out: BTreeMap<SocketAddr, Arrival> = zone
+        .data()
+        .networks
+        .iter()
+        .filter_map(|n| {
+            let gateway = SocketAddr::new(IpAddr::V4(n.gateway?), options.gateway_port);
+            Some((gateway, Arrival::Network(n.key.clone())))
+        })
+        .collect();
+    if let Some(port) = options.loopback_port {
+        out.insert(
+            SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port),
+            Arrival::Loopback,
+        );
+    }
+    out
+}
+
+/// Serve the stack's DNS for `project` until `shutdown`: rebuild the zone
+/// whenever the engine reports something about the project (and every
+/// `resync`), and keep the listeners on the current networks.
+pub async fn serve(
+    engine: Arc<dyn Engine>,
+    project: String,
+    options: DnsOptions,
+    shutdown: CancellationToken,
+) {
+    let forwarder = Forwarder::new(options.upstreams.clone(), options.upstream_deadline);
+    let empty = ZoneData {
+        project: project.clone(),
+        ttl: options.ttl,
+        ..Default::default()
+    };
+    let mut server = DnsServer::new(Zone::new(empty, 0), forwarder);
+    let mut serial: u32 = 0;
+    let mut warned: BTreeSet<String> = BTreeSet::new();
+    let mut failed: BTreeSet<SocketAddr> = BTreeSet::new();
+    let mut events = None;
+    let mut reconnect = Duration::from_millis(500);
+    loop {
+        if events.is_none() {
+            events = Some(engine.events(&project));
+        }
+        match read_zone(&*engine, &project, options.ttl).await {
+            Ok(data) => {
+                serial = serial.wrapping_add(1);
+                let zone = Zone::new(data, serial);
+                let warnings: BTreeSet<String> = zone.warnings().into_iter().collect();
+                for w in warnings.difference(&warned) {
+                    tracing::warn!("dns: {w}");
+                }
+                warned = warnings;
+                let wanted = listeners(&zone, &options);
+                server.set_zone(zone);
+                let now_failed = server.sync(&wanted).await;
+                for (addr, e) in &now_failed {
+                    if !failed.contains(addr) {
+                        tracing::warn!("dns: cannot listen on {addr}: {e}; names there resolve through the engine only");
+                    }
+                }
+                failed = now_failed.into_iter().map(|(a, _)| a).collect();
+            }
+            Err(e) => tracing::warn!("dns: cannot read the engine: {e}; trying again"),
+        }
+        let Some(stream) = events.as_mut() else {
+            continue;
+        };
+        tokio::select! {
+            next = stream.next() => match next {
+                Some(Ok(_)) => {
+                    reconnect = Duration::from_millis(500);
+                    // Take the rest of a burst before rebuilding.
+                    while let Ok(Some(Ok(_))) =
+                        tokio::time::timeout(Duration::from_millis(20), stream.next()).await
+                    {}
+                }
+                Some(Err(_)) | None => {
+                    events = None;
+                    tokio::select! {
+                        _ = tokio::time::sleep(reconnect) => {}
+                        _ = shutdown.cancelled() => break,
+                    }
+                    reconnect = (reconnect * 2).min(Duration::from_secs(30));
+                }
+            },
+            _ = tokio::time::sleep(options.resync) => {}
+            _ = shutdown.cancelled() => break,
+        }
+    }
+    server.shutdown().await;
+}
