@@ -62,6 +62,9 @@ enum Command {
     /// List or remove the stack's named volumes.
     #[command(subcommand)]
     Volume(commands::volume::Command),
+    /// What the stack's DNS answers on each network.
+    #[command(subcommand)]
+    Dns(commands::dns::Command),
     /// Print the fully resolved stack file, or parts of it.
     Config(commands::config::Args),
     /// Report risky settings (unpinned images, engine socket mounts...).
@@ -112,6 +115,7 @@ fn run_async(project: &ProjectArgs, command: &Command) -> anyhow::Result<ExitCod
             Command::Pull(a) => commands::images::run(project, a, false).await,
             Command::Build(a) => commands::images::run(project, a, true).await,
             Command::Volume(c) => commands::volume::run(project, c).await,
+            Command::Dns(c) => commands::dns::run(project, c).await,
             Command::Agent(a) => commands::agent::run(project, a).await,
             Command::Config(_) | Command::Lint => unreachable!("handled without a runtime"),
         }

@@ -223,12 +223,16 @@ impl Zone {
         View { networks }
     }
 
-    /// Problems worth a log line: services answered with unhealthy replicas.
+    /// Problems worth a log line: services answered with unhealthy
+    /// replicas (not merely starting ones: that is every start).
     pub fn warnings(&self) -> Vec<String> {
         self.data
             .services
             .iter()
-            .filter(|s| !s.replicas.is_empty() && !s.replicas.iter().any(|r| r.health.usable()))
+            .filter(|s| {
+                let unhealthy = s.replicas.iter().any(|r| r.health == ReplicaHealth::Unhealthy);
+                unhealthy && !s.replicas.iter().any(|r| r.health.usable())
+            })
             .map(|s| {
                 format!(
                     "service `{}` has no healthy replica; its name answers the {} unhealthy or starting one(s) rather than nothing",
@@ -539,11 +543,11 @@ impl Zone {
                     ", left out of the service name"
                 };
                 lines.push(format!(
-                    "{:<40} {:>4} A    {:<15} replica {} ({}{left_out})",
+                    "{:<40} {:>4} A    {:<15} {} ({}{left_out})",
                     self.name_of(&svc.name).to_ascii(),
                     self.data.ttl,
                     addr,
-                    replica.number,
+                    self.replica_name(svc, replica).to_ascii().trim_end_matches('.'),
                     replica.health.describe(),
                 ));
             }

@@ -8,6 +8,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::process::{ExitCode, Stdio};
 use std::sync::Arc;
@@ -15,13 +16,94 @@ use std::time::{Duration, Instant};
 
 use clap::Subcommand;
 use reconciler::agent::{AgentHost, LoopTiming};
+use reconciler::dns_feed::{self, DnsOptions};
 use reconciler::heal::{Backoff, Entry, Healer, SystemClock, HISTORY_LEN};
 use reconciler::lock::{lock_dir, LockError, ProjectLock};
 use schema::Project;
+use tokio_util::sync::CancellationToken;
 
 use crate::progress::{Mode, Reporter};
 use crate::project::ProjectArgs;
 use crate::session::{connect, Session};
+
+/// How the agent heals and serves DNS: options of `stack agent` and of
+/// the `stack up` that starts it.
+#[derive(Debug, Clone, clap::Args)]
+pub struct AgentOptions {
+    /// Seconds before the first restart of a crashed replica (doubles up to 300).
+    #[arg(long, default_value_t = 10)]
+    backoff: u64,
+    /// Loopback port where the host can ask the stack's DNS
+    /// (`dig @127.0.0.1 -p 5380 web.<project>.stack`); 0: none.
+    #[arg(long, default_value_t = 5380, value_name = "PORT")]
+    dns_port: u16,
+    /// Resolver for names that are not the stack's, as IP or IP:PORT
+    /// (repeat for more; default: the host's, from /etc/resolv.conf).
+    #[arg(long, value_name = "ADDR")]
+    dns_upstream: Vec<String>,
+    /// Do not serve the stack's DNS (names then resolve through the engine only).
+    #[arg(long)]
+    no_dns: bool,
+}
+
+impl AgentOptions {
+    /// The same options as command-line arguments, for the agent process.
+    fn to_args(&self) -> Vec<String> {
+        let mut out = vec![
+            "--backoff".to_string(),
+            self.backoff.to_string(),
+            "--dns-port".to_string(),
+            self.dns_port.to_string(),
+        ];
+        for u in &self.dns_upstream {
+            out.extend(["--dns-upstream".to_string(), u.clone()]);
+        }
+        if self.no_dns {
+            out.push("--no-dns".into());
+        }
+        out
+    }
+
+    /// How to serve DNS, or `None` for no DNS.
+    fn dns(&self) -> anyhow::Result<Option<DnsOptions>> {
+        if self.no_dns {
+            return Ok(None);
+        }
+        let mut dns = DnsOptions {
+            loopback_port: (self.dns_port != 0).then_some(self.dns_port),
+            ..DnsOptions::default()
+        };
+        if !self.dns_upstream.is_empty() {
+            dns.upstreams = self
+                .dns_upstream
+                .iter()
+                .map(|u| parse_upstream(u))
+                .collect::<anyhow::Result<_>>()?;
+        }
+        Ok(Some(dns))
+    }
+}
+
+impl Default for AgentOptions {
+    fn default() -> Self {
+        AgentOptions {
+            backoff: 10,
+            dns_port: 5380,
+            dns_upstream: Vec::new(),
+            no_dns: false,
+        }
+    }
+}
+
+/// `10.0.0.1` (port 53) or `10.0.0.1:5353` or `[fd00::1]:53`.
+fn parse_upstream(text: &str) -> anyhow::Result<SocketAddr> {
+    if let Ok(ip) = text.parse::<IpAddr>() {
+        return Ok(SocketAddr::new(ip, 53));
+    }
+    text.parse().map_err(|_| {
+        anyhow::anyhow!("--dns-upstream `{text}` is not an IP address or IP:PORT (e.g. 10.0.0.1 or 127.0.0.1:5353)")
+    })
+}
 
 /// Arguments of `stack agent`.
 #[derive(Debug, clap::Args)]
@@ -30,9 +112,8 @@ pub struct Args {
     /// starting it in the background.
     #[arg(long)]
     foreground: bool,
-    /// Seconds before the first restart of a crashed replica (doubles up to 300).
-    #[arg(long, default_value_t = 10)]
-    backoff: u64,
+    #[command(flatten)]
+    options: AgentOptions,
     /// Also converge whenever the stack file, an env file or `.env` changes
     /// (as `stack up --watch` does).
     #[arg(long)]
@@ -97,7 +178,7 @@ pub fn mark_stopped(project: &str, services: &[String], stopped: bool) -> anyhow
 pub fn start_detached(
     project_args: &ProjectArgs,
     project: &str,
-    backoff: u64,
+    options: &AgentOptions,
     watch: bool,
 ) -> anyhow::Result<i32> {
     if let Some(pid) = running_pid(project)? {
@@ -110,7 +191,8 @@ pub fn start_detached(
         .open(state_file(project, "agent.log"))?;
     let mut cmd = std::process::Command::new(std::env::current_exe()?);
     cmd.args(project_args.to_args()?)
-        .args(["agent", "--foreground", "--backoff", &backoff.to_string()])
+        .args(["agent", "--foreground"])
+        .args(options.to_args())
         .args(watch.then_some("--watch"))
         .stdin(Stdio::null())
         .stdout(log.try_clone()?)
@@ -224,12 +306,16 @@ impl AgentHost for Host {
     }
 }
 
-async fn run_foreground(
+/// Run the agent in this process until `shutdown`: heal the stack and
+/// serve its DNS. Returns `false` without doing anything when another
+/// agent already runs for `project`.
+pub async fn host(
     project_args: &ProjectArgs,
     project: &str,
-    backoff: u64,
+    options: &AgentOptions,
     watch: bool,
-) -> anyhow::Result<ExitCode> {
+    shutdown: &CancellationToken,
+) -> anyhow::Result<bool> {
     // Someone looking at the lock holds it for an instant: try again
     // briefly (not longer: a real agent may be on its way out, and then
     // this one must not take over from a `stack down`).
@@ -237,19 +323,17 @@ async fn run_foreground(
     let _lock = loop {
         match ProjectLock::acquire_agent(project) {
             Ok(l) => break l,
-            Err(LockError::Busy { holder, .. }) if Instant::now() >= deadline => {
-                eprintln!("an agent already runs for project `{project}` ({holder})");
-                return Ok(ExitCode::SUCCESS);
-            }
+            Err(LockError::Busy { .. }) if Instant::now() >= deadline => return Ok(false),
             Err(LockError::Busy { .. }) => tokio::time::sleep(Duration::from_millis(20)).await,
             Err(e) => return Err(e.into()),
         }
     };
+    let dns_options = options.dns()?;
     let engine = connect().await?;
     let healer = Healer::new(
         engine.clone(),
         Backoff {
-            initial: Duration::from_secs(backoff),
+            initial: Duration::from_secs(options.backoff),
             ..Backoff::default()
         },
         Arc::new(SystemClock),
@@ -260,7 +344,41 @@ async fn run_foreground(
         history: read_history(project),
         load_failed: false,
     };
-    let shutdown = tokio_util::sync::CancellationToken::new();
+    tracing::info!("agent for project `{project}` started");
+    let heal = reconciler::agent::run(
+        engine.clone(),
+        healer,
+        &mut host,
+        LoopTiming::default(),
+        shutdown.clone(),
+    );
+    let dns = async {
+        if let Some(dns_options) = dns_options {
+            dns_feed::serve(engine, project.to_string(), dns_options, shutdown.clone()).await;
+        }
+    };
+    let watching = async {
+        if !watch {
+            return Ok(());
+        }
+        let up = crate::commands::up::detached(Vec::new(), Default::default());
+        let reporter = Arc::new(Reporter::new(Mode::Plain));
+        crate::commands::watch::run(project_args, &up, &reporter, shutdown).await?;
+        Ok::<_, anyhow::Error>(())
+    };
+    let (_, _, watched) = tokio::join!(heal, dns, watching);
+    watched?;
+    tracing::info!("agent for project `{project}` stopped");
+    Ok(true)
+}
+
+async fn run_foreground(
+    project_args: &ProjectArgs,
+    project: &str,
+    options: &AgentOptions,
+    watch: bool,
+) -> anyhow::Result<ExitCode> {
+    let shutdown = CancellationToken::new();
     let on_signal = shutdown.clone();
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     tokio::spawn(async move {
@@ -270,24 +388,10 @@ async fn run_foreground(
         }
         on_signal.cancel();
     });
-    tracing::info!("agent for project `{project}` started");
-    let heal = reconciler::agent::run(
-        engine,
-        healer,
-        &mut host,
-        LoopTiming::default(),
-        shutdown.clone(),
-    );
-    if watch {
-        let up = crate::commands::up::detached(Vec::new(), Default::default());
-        let reporter = Arc::new(Reporter::new(Mode::Plain));
-        let watching = crate::commands::watch::run(project_args, &up, &reporter, &shutdown);
-        let (_, watched) = tokio::join!(heal, watching);
-        watched?;
-    } else {
-        heal.await;
+    if !host(project_args, project, options, watch, &shutdown).await? {
+        let holder = ProjectLock::agent_holder(project)?.unwrap_or_default();
+        eprintln!("an agent already runs for project `{project}` ({holder})");
     }
-    tracing::info!("agent for project `{project}` stopped");
     Ok(ExitCode::SUCCESS)
 }
 
@@ -299,10 +403,10 @@ pub async fn run(project_args: &ProjectArgs, args: &Args) -> anyhow::Result<Exit
     let project = session.name();
     match &args.action {
         None if args.foreground => {
-            run_foreground(project_args, &project, args.backoff, args.watch).await
+            run_foreground(project_args, &project, &args.options, args.watch).await
         }
         None => {
-            let pid = start_detached(project_args, &project, args.backoff, args.watch)?;
+            let pid = start_detached(project_args, &project, &args.options, args.watch)?;
             println!(
                 "agent for `{project}` runs (pid {pid}); its output: {}",
                 state_file(&project, "agent.log").display()

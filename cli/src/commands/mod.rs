@@ -2,6 +2,7 @@
 
 pub mod agent;
 pub mod config;
+pub mod dns;
 pub mod down;
 pub mod exec;
 pub mod images;

@@ -210,9 +210,12 @@ pub struct Args {
     /// change show the plan and converge again (Ctrl-C to stop watching).
     #[arg(long)]
     pub watch: bool,
-    /// With -d: do not start the background agent that heals the stack.
+    /// Do not run the agent that heals the stack and serves its DNS (with
+    /// -d it runs in the background; attached, in this process).
     #[arg(long)]
     no_agent: bool,
+    #[command(flatten)]
+    agent: crate::commands::agent::AgentOptions,
     /// Do not check that NFS servers answer before creating anything
     /// (bind mount sources are still checked).
     #[arg(long)]
@@ -242,6 +245,7 @@ pub fn detached(services: Vec<String>, flags: UpFlags) -> Args {
         timeout: 10,
         skip_preflight: false,
         no_agent: false,
+        agent: Default::default(),
         watch: false,
         quiet: false,
         format: crate::commands::OutputFormat::Text,
@@ -486,24 +490,39 @@ pub async fn run(project: &ProjectArgs, args: &Args) -> anyhow::Result<ExitCode>
         if !args.no_agent {
             // Under the project lock, so two `up`s cannot start two agents.
             let _lock = session.lock("up")?;
-            let pid = crate::commands::agent::start_detached(project, &session.name(), 10, false)?;
+            let pid =
+                crate::commands::agent::start_detached(project, &session.name(), &args.agent, false)?;
             reporter.note(&format!(
                 "The agent keeps the stack healed (pid {pid}; `stack agent status`)."
             ));
         }
         return Ok(ExitCode::SUCCESS);
     }
-    // Attached: follow the logs until Ctrl-C, then stop the stack.
+    // Attached: follow the logs, with the agent in this process, until
+    // Ctrl-C; then stop the stack.
     let services: Vec<String> = args.services.clone();
-    follow_services(
-        session.engine.clone(),
-        &session.name(),
-        &services,
-        false,
-        None,
-        cancel.clone(),
-    )
-    .await?;
+    let name = session.name();
+    let agent_stop = cancel.child_token();
+    let agent = async {
+        if args.no_agent {
+            return Ok(());
+        }
+        if !crate::commands::agent::host(project, &name, &args.agent, false, &agent_stop).await? {
+            reporter.note("An agent already runs for this project in the background.");
+        }
+        Ok::<_, anyhow::Error>(())
+    };
+    let logs = async {
+        let followed =
+            follow_services(session.engine.clone(), &name, &services, false, None, cancel.clone())
+                .await;
+        // Every container has ended (or Ctrl-C): the agent goes too.
+        agent_stop.cancel();
+        followed
+    };
+    let (agent, logs) = tokio::join!(agent, logs);
+    logs?;
+    agent?;
     reporter.note("Stopping...");
     crate::commands::lifecycle::stop_all(&session, &services, Duration::from_secs(args.timeout))
         .await?;

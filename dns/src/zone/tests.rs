@@ -40,6 +40,12 @@ fn service_name_answers_healthy_replicas_on_the_view() {
 fn all_unhealthy_answers_them_rather_than_nothing_and_warns() {
     let mut data = lab().data().clone();
     data.services[0].replicas[0].health = ReplicaHealth::Starting;
+    let starting_only = {
+        let mut d = data.clone();
+        d.services[0].replicas[1].health = ReplicaHealth::Starting;
+        Zone::new(d, 3)
+    };
+    assert!(starting_only.warnings().is_empty(), "every start begins so");
     let zone = Zone::new(data, 2);
     let front = on(&zone, "frontend");
     assert_eq!(
