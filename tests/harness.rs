@@ -46,6 +46,15 @@ pub fn docker(args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// Run a docker CLI command: its stdout, or `None` when it failed (e.g.
+/// inspecting a container in the middle of its replacement).
+pub fn try_docker(args: &[&str]) -> Option<String> {
+    let out = Command::new("docker").args(args).output().ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
 /// A container's environment as JSON; empty while it does not exist (in
 /// the middle of a recreate), so wait conditions can poll it.
 pub fn env_of(container: &str) -> String {
@@ -197,6 +206,75 @@ impl TestStack {
         .map(str::to_string)
         .collect()
     }
+}
+
+/// Runs `docker ARGS` when dropped: removes what a test made beside its
+/// stack (an external volume or network), also when the test fails.
+pub struct DockerCleanup(pub Vec<String>);
+
+impl DockerCleanup {
+    /// `docker <kind> rm <name>` on drop (`kind`: `volume`, `network`).
+    pub fn remove(kind: &str, name: &str) -> DockerCleanup {
+        DockerCleanup(vec![kind.into(), "rm".into(), name.into()])
+    }
+}
+
+impl Drop for DockerCleanup {
+    fn drop(&mut self) {
+        let _ = Command::new("docker").args(&self.0).output();
+    }
+}
+
+/// A loopback port nothing listens on right now.
+pub fn free_port() -> u16 {
+    std::net::UdpSocket::bind("127.0.0.1:0")
+        .and_then(|s| s.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
+}
+
+/// Ask the DNS server on `127.0.0.1:port` for `name` of `kind` (`A`,
+/// `SRV`, `PTR`), with hickory's resolver: the records' data, sorted, or
+/// the response code (`NXDomain`...) or error.
+pub fn ask_dns(port: u16, name: &str, kind: &str) -> Result<Vec<String>, String> {
+    use hickory_resolver::config::{NameServerConfigGroup, ResolverConfig};
+    use hickory_resolver::name_server::TokioConnectionProvider;
+    use hickory_resolver::proto::rr::RecordType;
+    let kind: RecordType = kind.parse().map_err(|e| format!("{e}"))?;
+    let group =
+        NameServerConfigGroup::from_ips_clear(&["127.0.0.1".parse().expect("ip")], port, true);
+    let mut builder = hickory_resolver::Resolver::builder_with_config(
+        ResolverConfig::from_parts(None, vec![], group),
+        TokioConnectionProvider::default(),
+    );
+    let opts = builder.options_mut();
+    opts.attempts = 1;
+    opts.cache_size = 0;
+    opts.ndots = 0;
+    opts.timeout = Duration::from_secs(3);
+    let resolver = builder.build();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    runtime.block_on(async {
+        match resolver.lookup(name, kind).await {
+            Ok(found) => {
+                let mut out: Vec<String> = found.iter().map(ToString::to_string).collect();
+                out.sort();
+                Ok(out)
+            }
+            Err(e) => Err(match e.proto().map(|p| p.kind()) {
+                Some(hickory_resolver::proto::ProtoErrorKind::NoRecordsFound {
+                    response_code,
+                    ..
+                }) => {
+                    format!("{response_code:?}")
+                }
+                _ => e.to_string(),
+            }),
+        }
+    })
 }
 
 /// The engine's clock, as `docker events` wants it (unix seconds with nanos).

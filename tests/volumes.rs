@@ -1,6 +1,6 @@
 //! Named, external, bind, tmpfs and NFS volumes against the real engine.
 
-use stack_e2e::{docker, TestStack};
+use stack_e2e::{docker, DockerCleanup, TestStack};
 
 fn name(s: &TestStack, service: &str) -> String {
     format!("{}-{service}-1", s.project)
@@ -39,16 +39,8 @@ fn named_volume_data_survives_recreate_stop_start_and_down() {
 #[test]
 fn an_external_volume_is_used_and_survives_down_v() {
     let ext = format!("test-external-vol-{}", std::process::id());
-    struct Remove(String);
-    impl Drop for Remove {
-        fn drop(&mut self) {
-            let _ = std::process::Command::new("docker")
-                .args(["volume", "rm", "-f", &self.0])
-                .output();
-        }
-    }
     docker(&["volume", "create", &ext]);
-    let _guard = Remove(ext.clone());
+    let _guard = DockerCleanup::remove("volume", &ext);
     let yaml = format!(
         "services:\n  app:\n    image: busybox:1.36\n    init: true\n    command: [sleep, '3600']\n    volumes: ['shared:/shared']\nvolumes:\n  shared:\n    external: true\n    name: {ext}\n"
     );

@@ -547,7 +547,9 @@ impl Zone {
                     self.name_of(&svc.name).to_ascii(),
                     self.data.ttl,
                     addr,
-                    self.replica_name(svc, replica).to_ascii().trim_end_matches('.'),
+                    self.replica_name(svc, replica)
+                        .to_ascii()
+                        .trim_end_matches('.'),
                     replica.health.describe(),
                 ));
             }

@@ -147,6 +147,19 @@ async fn an_env_change_recreates_that_service_and_its_sidecar_only() {
 }
 
 #[tokio::test]
+async fn changing_a_services_networks_recreates_that_service_only() {
+    let e = engine();
+    let two = "services:\n  web:\n    image: busybox:1.36\n    networks: [front]\n  db:\n    image: busybox:1.36\n    networks: [back]\nnetworks:\n  front: {}\n  back: {}\n";
+    up(&e, &project(two)).await;
+    let moved = project(&two.replace("networks: [front]", "networks: [front, back]"));
+    let pl = plan(&e, &moved, &UpOptions::default(), &BTreeMap::new()).await;
+    assert_eq!(lines(&pl), vec!["recreate p-web-1: networks.back changed"]);
+    run(&e, &moved, pl).await.unwrap();
+    let web = &e.containers()["p-web-1"];
+    assert_eq!(web.networks, ["p_back", "p_front"]);
+}
+
+#[tokio::test]
 async fn a_sidecar_left_on_an_old_parent_is_recreated_next_time() {
     let e = engine();
     let p = project(STACK);

@@ -42,7 +42,9 @@ pub async fn run(project: &ProjectArgs, command: &Command) -> anyhow::Result<Exi
     if networks.is_empty() {
         match network {
             Some(n) => eprintln!("error: project `{name}` has no network `{n}` on the engine"),
-            None => eprintln!("error: project `{name}` has no networks on the engine; run `stack up` first"),
+            None => eprintln!(
+                "error: project `{name}` has no networks on the engine; run `stack up` first"
+            ),
         }
         return Ok(ExitCode::FAILURE);
     }

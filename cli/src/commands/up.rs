@@ -490,8 +490,12 @@ pub async fn run(project: &ProjectArgs, args: &Args) -> anyhow::Result<ExitCode>
         if !args.no_agent {
             // Under the project lock, so two `up`s cannot start two agents.
             let _lock = session.lock("up")?;
-            let pid =
-                crate::commands::agent::start_detached(project, &session.name(), &args.agent, false)?;
+            let pid = crate::commands::agent::start_detached(
+                project,
+                &session.name(),
+                &args.agent,
+                false,
+            )?;
             reporter.note(&format!(
                 "The agent keeps the stack healed (pid {pid}; `stack agent status`)."
             ));
@@ -513,9 +517,15 @@ pub async fn run(project: &ProjectArgs, args: &Args) -> anyhow::Result<ExitCode>
         Ok::<_, anyhow::Error>(())
     };
     let logs = async {
-        let followed =
-            follow_services(session.engine.clone(), &name, &services, false, None, cancel.clone())
-                .await;
+        let followed = follow_services(
+            session.engine.clone(),
+            &name,
+            &services,
+            false,
+            None,
+            cancel.clone(),
+        )
+        .await;
         // Every container has ended (or Ctrl-C): the agent goes too.
         agent_stop.cancel();
         followed

@@ -1,0 +1,250 @@
+//! Isolated networks and the stack's DNS against the real engine, with
+//! the isolation lab from `examples/`. No name outside the stack is
+//! resolved: forwarding goes to an upstream server this test runs on
+//! loopback.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::time::Duration;
+
+use stack_e2e::{ask_dns, docker, free_port, try_docker, wait_until, DockerCleanup, TestStack};
+
+const LAB: &str = include_str!("../examples/isolation-lab/stack.yaml");
+
+fn name(s: &TestStack, service: &str) -> String {
+    format!("{}-{service}-1", s.project)
+}
+
+/// `up -d --wait` with the agent's DNS on its own loopback port, once the
+/// agent answers there.
+fn up_with_dns(s: &TestStack, extra: &[&str]) -> u16 {
+    let port = free_port();
+    let port_arg = port.to_string();
+    let mut args = vec!["up", "-d", "--wait", "--dns-port", &port_arg];
+    args.extend(extra);
+    s.ok(&args);
+    let apex = format!("{}.stack.", s.project);
+    wait_until(Duration::from_secs(10), "the agent's DNS", || {
+        ask_dns(port, &apex, "SOA").is_ok()
+    });
+    port
+}
+
+/// The container's address on `network` (empty while it does not exist).
+fn address_of(container: &str, network: &str) -> String {
+    let format = format!("{{{{(index .NetworkSettings.Networks \"{network}\").IPAddress}}}}");
+    try_docker(&["inspect", "-f", &format, container]).unwrap_or_default()
+}
+
+#[test]
+fn the_isolation_lab_resolves_and_reaches_only_within_networks() {
+    let s = TestStack::new("dnslab", LAB);
+    let port = up_with_dns(&s, &[]);
+    let (client, web, db) = (name(&s, "client"), name(&s, "web"), name(&s, "db"));
+    let zone = format!("{}.stack", s.project);
+
+    // From client (frontend only): web by both names, db not at all.
+    assert_eq!(
+        s.fetch(&client, "http://web/"),
+        (0, "hello from web\n".into())
+    );
+    let fqdn = format!("http://web.{zone}/");
+    assert_eq!(s.fetch(&client, &fqdn), (0, "hello from web\n".into()));
+    let (code, out) = s.exec(&client, &["nslookup", "db"]);
+    assert!(code != 0 && out.contains("NXDOMAIN"), "{out}");
+    let (code, out) = s.exec(&client, &["nslookup", &format!("db.{zone}")]);
+    assert!(code != 0 && out.contains("NXDOMAIN"), "{out}");
+    assert_ne!(s.exec(&client, &["ping", "-c", "1", "-W", "1", "db"]).0, 0);
+    let db_ip = address_of(&db, &format!("{}_backend", s.project));
+    let knock = format!("echo | nc -w 2 {db_ip} 5432");
+    let (_, out) = s.exec(&client, &["timeout", "5", "sh", "-c", &knock]);
+    assert!(!out.contains("db says hello"), "client reached db: {out}");
+
+    // From web (both networks): db by both names, and it answers.
+    let (code, out) = s.exec(&web, &["nslookup", &format!("db.{zone}")]);
+    assert!(code == 0 && out.contains(&db_ip), "{out}");
+    let (_, out) = s.exec(
+        &web,
+        &["timeout", "5", "sh", "-c", "echo | nc -w 2 db 5432"],
+    );
+    assert!(out.contains("db says hello"), "{out}");
+
+    // The host asks on loopback and sees every network.
+    let web_ips = ask_dns(port, &format!("web.{zone}."), "A").expect("web from the host");
+    assert_eq!(web_ips.len(), 1, "{web_ips:?}");
+    assert_eq!(
+        ask_dns(port, &format!("db.{zone}."), "A"),
+        Ok(vec![db_ip.clone()])
+    );
+    let srv = ask_dns(port, &format!("_5432._tcp.db.{zone}."), "SRV").expect("srv");
+    assert!(srv.contains(&format!("0 10 5432 db-1.{zone}.")), "{srv:?}");
+    let reverse: Vec<&str> = db_ip.split('.').rev().collect();
+    assert_eq!(
+        ask_dns(port, &format!("{}.in-addr.arpa.", reverse.join(".")), "PTR"),
+        Ok(vec![format!("db-1.{zone}.")])
+    );
+    assert_eq!(
+        ask_dns(port, &format!("nothing.{zone}."), "A"),
+        Err("NXDomain".into())
+    );
+
+    // What resolves where, for people.
+    let records = s.ok(&["dns", "records"]);
+    let (front, back) = records
+        .split_once("network backend")
+        .expect("both networks");
+    assert!(!front.contains(&format!("db.{zone}")), "{records}");
+    assert!(back.contains(&format!("db.{zone}")), "{records}");
+    // `backend` has no route out.
+    let backend = format!("{}_backend", s.project);
+    assert_eq!(
+        docker(&["network", "inspect", "-f", "{{.Internal}}", &backend]).trim(),
+        "true"
+    );
+}
+
+const HEALTH: &str = r#"
+services:
+  api:
+    image: busybox:1.36
+    init: true
+    command: ["sh", "-c", "touch /tmp/ok && exec sleep 3600"]
+    deploy: {replicas: 2}
+    healthcheck:
+      test: ["CMD-SHELL", "test -f /tmp/ok"]
+      interval: 1s
+      timeout: 1s
+      retries: 1
+"#;
+
+#[test]
+fn an_unhealthy_replica_leaves_the_service_name_and_comes_back() {
+    let s = TestStack::new("dnshealth", HEALTH);
+    let port = up_with_dns(&s, &[]);
+    let api = format!("api.{}.stack.", s.project);
+    let answers = || ask_dns(port, &api, "A").unwrap_or_default();
+    wait_until(Duration::from_secs(5), "both replicas answered", || {
+        answers().len() == 2
+    });
+
+    let second = format!("{}-api-2", s.project);
+    let network = format!("{}_default", s.project);
+    let old_ip = address_of(&second, &network);
+    let id = || try_docker(&["inspect", "-f", "{{.Id}}", &second]).unwrap_or_default();
+    let old_id = id();
+    let removed = s.exec(&second, &["rm", "/tmp/ok"]);
+    assert_eq!(removed.0, 0, "{removed:?}");
+    // The engine sees it fail within one interval plus the probe's
+    // timeout; the DNS follows the engine's event within 1 s (a second of
+    // slack for a loaded machine).
+    wait_until(Duration::from_secs(4), "api-2 out of the answers", || {
+        !answers().contains(&old_ip)
+    });
+    // The agent replaces the unhealthy replica; once the new one is
+    // healthy it is answered again (the engine may give it the same address).
+    wait_until(
+        Duration::from_secs(20),
+        "a healthy new api-2 back in the answers",
+        || {
+            let new_id = id();
+            !new_id.is_empty()
+                && new_id != old_id
+                && answers().contains(&address_of(&second, &network))
+                && answers().len() == 2
+        },
+    );
+    let tasks = format!("tasks.api.{}.stack.", s.project);
+    assert_eq!(ask_dns(port, &tasks, "A").map(|a| a.len()), Ok(2));
+}
+
+#[test]
+fn names_outside_the_stack_go_to_the_upstream_resolver() {
+    // The upstream: a DNS server of its own on loopback that knows `printer`.
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let (upstream, upstream_addr) = runtime.block_on(async {
+        let zone = dns::Zone::new(
+            dns::ZoneData {
+                project: "office".into(),
+                ttl: 2,
+                networks: vec![dns::ZoneNetwork {
+                    key: "lan".into(),
+                    subnets: vec![],
+                    gateway: None,
+                }],
+                services: vec![dns::ZoneService {
+                    name: "printer".into(),
+                    networks: vec!["lan".into()],
+                    ports: vec![],
+                    replicas: vec![dns::Replica {
+                        number: 1,
+                        health: dns::ReplicaHealth::Unchecked,
+                        addresses: [("lan".to_string(), Ipv4Addr::new(192, 0, 2, 7))].into(),
+                    }],
+                }],
+            },
+            1,
+        );
+        let mut server =
+            dns::DnsServer::new(zone, dns::Forwarder::new(vec![], Duration::from_secs(1)));
+        let addr = server
+            .listen(
+                SocketAddr::from(([127, 0, 0, 1], 0)),
+                dns::Arrival::Loopback,
+            )
+            .await
+            .expect("upstream on loopback");
+        (server, addr)
+    });
+    let s = TestStack::new("dnsfwd", LAB);
+    let upstream_arg = upstream_addr.to_string();
+    let port = up_with_dns(&s, &["--dns-upstream", &upstream_arg]);
+    assert_eq!(ask_dns(port, "printer.", "A"), Ok(vec!["192.0.2.7".into()]));
+    // From a container: the engine's resolver asks the stack's DNS on the
+    // network gateway, which asks the upstream.
+    let (code, out) = s.exec(&name(&s, "client"), &["nslookup", "printer"]);
+    assert!(code == 0 && out.contains("192.0.2.7"), "{out}");
+    runtime.block_on(upstream.shutdown());
+}
+
+#[test]
+fn a_subnet_overlapping_another_network_is_refused_before_any_change() {
+    let other = format!("test-overlap-{}", std::process::id());
+    docker(&["network", "create", "--subnet", "10.213.0.0/16", &other]);
+    let _guard = DockerCleanup::remove("network", &other);
+    let yaml = "services:\n  app:\n    image: busybox:1.36\n    command: [sleep, '3600']\n    networks: [lan]\nnetworks:\n  lan:\n    ipam:\n      config:\n        - subnet: 10.213.9.0/24\n";
+    let s = TestStack::new("overlap", yaml);
+    let out = s.run(&["up", "-d"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("network `lan`: subnet 10.213.9.0/24 overlaps 10.213.0.0/16")
+            && err.contains(&other),
+        "{err}"
+    );
+    assert!(s.containers().is_empty() && s.networks().is_empty());
+}
+
+#[test]
+fn an_external_network_is_used_and_survives_down() {
+    let ext = format!("test-extnet-{}", std::process::id());
+    docker(&["network", "create", &ext]);
+    let _guard = DockerCleanup::remove("network", &ext);
+    let yaml = format!(
+        "services:\n  app:\n    image: busybox:1.36\n    init: true\n    command: [sleep, '3600']\n    networks: [shared]\nnetworks:\n  shared:\n    external: true\n    name: {ext}\n"
+    );
+    let s = TestStack::new("extnet", &yaml);
+    s.ok(&["up", "-d", "--no-agent"]);
+    let joined = docker(&[
+        "inspect",
+        "-f",
+        "{{json .NetworkSettings.Networks}}",
+        &name(&s, "app"),
+    ]);
+    assert!(joined.contains(&ext), "{joined}");
+    s.ok(&["down", "--timeout", "1"]);
+    assert_eq!(
+        docker(&["network", "ls", "-q", "--filter", &format!("name=^{ext}$")])
+            .trim()
+            .len(),
+        12
+    );
+}
