@@ -19,6 +19,10 @@ use tokio_util::sync::CancellationToken;
 
 use crate::engine::{Engine, Result};
 
+/// TTL of the stack's records, in seconds: short, so health changes reach
+/// clients fast.
+pub const DEFAULT_TTL: u32 = 2;
+
 /// How the agent serves the stack's DNS.
 #[derive(Debug, Clone)]
 pub struct DnsOptions {
@@ -46,7 +50,7 @@ impl Default for DnsOptions {
                 .map(|ip| SocketAddr::new(ip, 53))
                 .collect(),
             upstream_deadline: Duration::from_secs(2),
-            ttl: 2,
+            ttl: DEFAULT_TTL,
             resync: Duration::from_secs(5),
         }
     }
@@ -86,7 +90,8 @@ pub fn zone_data(
                 ports: service_ports(&definition),
                 replicas: Vec::new(),
             });
-        if !c.is_running() {
+        // A replica being replaced is draining (see `execute`): answered no more.
+        if !c.is_running() || c.name.ends_with("-old") {
             continue;
         }
         let addresses = c

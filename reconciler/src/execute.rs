@@ -152,6 +152,10 @@ pub struct ExecuteOptions {
     pub wait_timeout: Duration,
     /// How often to look at a dependency while waiting.
     pub poll_interval: Duration,
+    /// In a start-first update, how long a replaced replica keeps serving
+    /// after it leaves the stack's DNS and before it leaves its networks
+    /// (the DNS TTL and a second; zero when no agent serves DNS).
+    pub drain: Duration,
 }
 
 impl Default for ExecuteOptions {
@@ -161,6 +165,7 @@ impl Default for ExecuteOptions {
             stop_timeout: Duration::from_secs(10),
             wait_timeout: Duration::from_secs(300),
             poll_interval: Duration::from_millis(200),
+            drain: Duration::ZERO,
         }
     }
 }
@@ -607,8 +612,17 @@ async fn roll(
                     ctx.engine.connect_network(&id, a).await.map_err(&err)?;
                 }
             }
-            // Drain: off its networks first, so name lookups stop returning
-            // it before it stops answering.
+            // Drain: out of the stack's DNS first (renamed `-old`, which
+            // its zone leaves out) for as long as answers naming it live
+            // in caches, then off its networks, so no lookup returns it
+            // when it stops answering.
+            if !ctx.opts.drain.is_zero() {
+                ctx.engine
+                    .rename_container(old_id, &format!("{}-old", spec.name))
+                    .await
+                    .map_err(&err)?;
+                tokio::time::sleep(ctx.opts.drain).await;
+            }
             if let Networking::Networks(list) = &spec.networking {
                 for a in list {
                     match ctx.engine.disconnect_network(&a.network, old_id).await {

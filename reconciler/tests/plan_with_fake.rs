@@ -511,6 +511,40 @@ async fn a_changed_replicated_service_rolls_start_first_in_batches() {
 }
 
 #[tokio::test]
+async fn a_drained_replica_leaves_the_dns_before_its_networks() {
+    let e = engine();
+    up(&e, &project(&ROLLING.replace("PAR", "1"))).await;
+    let changed = project(&ROLLING.replace("PAR", "1").replace("V: '1'", "V: '2'"));
+    let pl = plan(&e, &changed, &UpOptions::default(), &BTreeMap::new()).await;
+    let old = e.containers()["p-w-1"].id.clone();
+    e.clear_mutations();
+    Executor::new(
+        Arc::new(e.clone()),
+        Arc::new(changed.clone()),
+        BTreeMap::new(),
+    )
+    .with_options(ExecuteOptions {
+        poll_interval: Duration::from_millis(5),
+        drain: Duration::from_millis(20),
+        ..Default::default()
+    })
+    .execute(pl)
+    .await
+    .unwrap();
+    let m = e.mutations();
+    let pos = |what: &str| {
+        m.iter()
+            .position(|x| x == what)
+            .unwrap_or_else(|| panic!("{what} not in {m:?}"))
+    };
+    // Renamed `-old` (out of the stack's DNS), then off the network, then stopped.
+    assert!(pos(&format!("rename_container {old}")) < pos(&format!("disconnect_network {old}")));
+    assert!(pos(&format!("disconnect_network {old}")) < pos(&format!("stop_container {old}")));
+    let names: Vec<String> = e.containers().into_keys().collect();
+    assert_eq!(names, vec!["p-w-1", "p-w-2", "p-w-3"]);
+}
+
+#[tokio::test]
 async fn a_rolling_update_with_a_published_port_stops_first() {
     let e = engine();
     let yaml = ROLLING.replace("PAR", "1").replace(

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::Subcommand;
 use dns::Zone;
-use reconciler::dns_feed::{read_zone, DnsOptions};
+use reconciler::dns_feed::{read_zone, DEFAULT_TTL};
 
 use crate::project::ProjectArgs;
 use crate::session::Session;
@@ -29,10 +29,7 @@ pub async fn run(project: &ProjectArgs, command: &Command) -> anyhow::Result<Exi
         return Ok(ExitCode::FAILURE);
     };
     let name = session.name();
-    let zone = Zone::new(
-        read_zone(&*session.engine, &name, DnsOptions::default().ttl).await?,
-        0,
-    );
+    let zone = Zone::new(read_zone(&*session.engine, &name, DEFAULT_TTL).await?, 0);
     let networks: Vec<_> = zone
         .data()
         .networks

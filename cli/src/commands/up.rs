@@ -419,10 +419,17 @@ pub async fn converge(
     if plan.is_empty() {
         reporter.note("Nothing to do: the stack runs as the file says.");
     }
+    // With an agent serving the stack's DNS, a replaced replica first
+    // leaves the DNS, then serves on until answers naming it expire.
+    let drain = match crate::commands::agent::running_pid(&session.name())? {
+        Some(_) => Duration::from_secs(u64::from(reconciler::dns_feed::DEFAULT_TTL) + 1),
+        None => Duration::ZERO,
+    };
     let opts = ExecuteOptions {
         parallel: args.parallel,
         stop_timeout: Duration::from_secs(args.timeout),
         wait_timeout: Duration::from_secs(args.wait_timeout),
+        drain,
         ..Default::default()
     };
     let executor = Executor::new(session.engine.clone(), project_arc.clone(), files)
