@@ -144,6 +144,10 @@ pub struct Healer {
     backoff: Backoff,
     clock: Arc<dyn Clock>,
     crashes: BTreeMap<String, Crashes>,
+    /// After a replica starts, how long being unhealthy is forgiven.
+    grace: Duration,
+    /// When each running container was first seen running, by id.
+    running_since: BTreeMap<String, Instant>,
     /// Orphans already reported.
     reported: BTreeSet<String>,
     /// What it did, for `stack agent log`.
@@ -240,9 +244,19 @@ impl Healer {
             backoff,
             clock,
             crashes: BTreeMap::new(),
+            grace: Duration::ZERO,
+            running_since: BTreeMap::new(),
             reported: BTreeSet::new(),
             history: History::default(),
         }
+    }
+
+    /// Forgive a replica for being unhealthy during `grace` after it
+    /// starts (on top of its healthcheck's `start_period`), like Nomad's
+    /// `check_restart.grace`.
+    pub fn with_grace(mut self, grace: Duration) -> Self {
+        self.grace = grace;
+        self
     }
 
     fn record(&mut self, out: &mut Outcome, container: &str, action: &str, reason: String) {
@@ -376,6 +390,14 @@ impl Healer {
             if stopped.contains(&c.service)
                 || keep.iter().any(|s| step_container_id(s) == Some(&c.id))
             {
+                continue;
+            }
+            let running_for = self
+                .running_since
+                .get(&c.id)
+                .map_or(Duration::ZERO, |since| now.duration_since(*since));
+            if running_for < self.grace {
+                requeue_within(&mut out, self.grace - running_for);
                 continue;
             }
             let Some(svc) = project.services.get(&c.service) else {
@@ -617,6 +639,16 @@ impl Healer {
     fn forget_gone(&mut self, observed: &Observed, now: Instant) {
         let names: BTreeSet<&String> = observed.containers.iter().map(|c| &c.name).collect();
         self.crashes.retain(|n, _| names.contains(n));
+        let running: BTreeSet<&String> = observed
+            .containers
+            .iter()
+            .filter(|c| c.is_running())
+            .map(|c| &c.id)
+            .collect();
+        self.running_since.retain(|id, _| running.contains(id));
+        for id in running {
+            self.running_since.entry(id.clone()).or_insert(now);
+        }
         for c in observed.containers.iter().filter(|c| c.is_running()) {
             if let Some(cr) = self.crashes.get_mut(&c.name) {
                 let since = *cr.first_seen_running.get_or_insert(now);

@@ -33,6 +33,10 @@ pub struct AgentOptions {
     /// Seconds before the first restart of a crashed replica (doubles up to 300).
     #[arg(long, default_value_t = 10)]
     backoff: u64,
+    /// Seconds after a replica starts during which it is not replaced for
+    /// being unhealthy (on top of its healthcheck's start_period).
+    #[arg(long, default_value_t = 0, value_name = "SECONDS")]
+    grace: u64,
     /// Loopback port where the host can ask the stack's DNS
     /// (`dig @127.0.0.1 -p 5380 web.<project>.stack`); 0: none.
     #[arg(long, default_value_t = 5380, value_name = "PORT")]
@@ -52,6 +56,8 @@ impl AgentOptions {
         let mut out = vec![
             "--backoff".to_string(),
             self.backoff.to_string(),
+            "--grace".to_string(),
+            self.grace.to_string(),
             "--dns-port".to_string(),
             self.dns_port.to_string(),
         ];
@@ -88,6 +94,7 @@ impl Default for AgentOptions {
     fn default() -> Self {
         AgentOptions {
             backoff: 10,
+            grace: 0,
             dns_port: 5380,
             dns_upstream: Vec::new(),
             no_dns: false,
@@ -337,7 +344,8 @@ pub async fn host(
             ..Backoff::default()
         },
         Arc::new(SystemClock),
-    );
+    )
+    .with_grace(Duration::from_secs(options.grace));
     let mut host = Host {
         args: project_args.clone(),
         project: project.to_string(),
