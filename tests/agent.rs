@@ -146,9 +146,11 @@ services:
 
 #[test]
 fn agent_watch_applies_an_edited_stack_file() {
-    let yaml = "services:\n  app:\n    image: busybox:1.36\n    init: true\n    command: [sleep, '3600']\n    environment: {V: '1'}\n";
+    let yaml = "services:\n  app:\n    image: busybox:1.36\n    init: true\n    command: [sleep, '3600']\n    environment: {V: '1'}\n  idle:\n    image: busybox:1.36\n    init: true\n    command: [sleep, '3600']\n";
     let s = TestStack::new("agentwatch", yaml);
     s.ok(&["up", "-d", "--no-agent"]);
+    // A service the user stopped stays stopped through edits.
+    s.ok(&["stop", "idle"]);
     s.ok(&["agent", "--watch", "--backoff", "0"]);
     let c = format!("{}-app-1", s.project);
     let log = s.dir.join("state").join(format!("{}.agent.log", s.project));
@@ -163,4 +165,7 @@ fn agent_watch_applies_an_edited_stack_file() {
         "the edit to be applied by the agent",
         || stack_e2e::env_of(&c).contains("V=2"),
     );
+    let idle = format!("{}-idle-1", s.project);
+    let state = stack_e2e::docker(&["inspect", "-f", "{{.State.Status}}", &idle]);
+    assert_eq!(state.trim(), "exited", "the stopped service was started by the edit");
 }

@@ -187,7 +187,7 @@ fn with_dependencies(project: &Project, mut set: BTreeSet<String>) -> BTreeSet<S
 }
 
 /// Arguments of `stack up`.
-#[derive(Debug, clap::Args)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct Args {
     #[command(flatten)]
     flags: UpFlags,

@@ -84,7 +84,24 @@ pub async fn run(
             None => reporter
                 .note("The stack file has errors (above); the running stack is left as it is."),
             Some(session) => {
-                converge(&session, args, reporter, cancel, true).await?;
+                // Services the user stopped stay stopped: an edit of the
+                // file is not a `stack start`.
+                let stopped = crate::commands::agent::stopped_services(&session.name());
+                let mut this = args.clone();
+                if this.services.is_empty() && !stopped.is_empty() {
+                    this.services = session
+                        .project
+                        .services
+                        .keys()
+                        .filter(|s| !stopped.contains(*s))
+                        .cloned()
+                        .collect();
+                    if this.services.is_empty() {
+                        reporter.note("Every service is stopped (`stack start` or `stack up` brings them back); nothing to apply.");
+                        continue;
+                    }
+                }
+                converge(&session, &this, reporter, cancel, true).await?;
             }
         }
     }
