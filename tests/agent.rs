@@ -167,5 +167,9 @@ fn agent_watch_applies_an_edited_stack_file() {
     );
     let idle = format!("{}-idle-1", s.project);
     let state = stack_e2e::docker(&["inspect", "-f", "{{.State.Status}}", &idle]);
-    assert_eq!(state.trim(), "exited", "the stopped service was started by the edit");
+    assert_eq!(
+        state.trim(),
+        "exited",
+        "the stopped service was started by the edit"
+    );
 }

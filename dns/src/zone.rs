@@ -160,9 +160,9 @@ pub struct Zone {
 /// What a name within the stack points at.
 enum Target<'a> {
     Apex,
-    Service(&'a ZoneService),
+    /// The service's replicas: only usable ones (its name), or all (`tasks.`).
+    Members(&'a ZoneService, bool),
     Replica(&'a ZoneService, &'a Replica),
-    Tasks(&'a ZoneService),
     Srv(&'a ZoneService, &'a ServicePort),
     /// Looks like one of the above, but names nothing.
     Missing,
@@ -298,7 +298,7 @@ impl Zone {
         match labels.as_slice() {
             [one] => {
                 if let Some(svc) = self.service(one) {
-                    return Some(Target::Service(svc));
+                    return Some(Target::Members(svc, true));
                 }
                 let (svc, number) = one.rsplit_once('-')?;
                 let svc = self.service(svc)?;
@@ -310,7 +310,7 @@ impl Zone {
                         .map_or(Target::Missing, |r| Target::Replica(svc, r)),
                 )
             }
-            ["tasks", svc] => self.service(svc).map(Target::Tasks),
+            ["tasks", svc] => self.service(svc).map(|s| Target::Members(s, false)),
             [port, proto, svc] => {
                 let svc = self.service(svc)?;
                 let port = port.strip_prefix('_')?;
@@ -339,24 +339,13 @@ impl Zone {
             Target::Missing => return Answer::NxDomain,
             Target::Apex if kind == RecordType::SOA => (vec![self.soa()], vec![]),
             Target::Apex => (vec![], vec![]),
-            Target::Service(svc)
-            | Target::Tasks(svc)
-            | Target::Replica(svc, _)
-            | Target::Srv(svc, _)
+            Target::Members(svc, _) | Target::Replica(svc, _) | Target::Srv(svc, _)
                 if !self.visible(view, svc) =>
             {
                 return Answer::NxDomain
             }
-            Target::Service(svc) => {
-                let members = self.rotate(self.members(view, svc, true));
-                if members.is_empty() {
-                    return Answer::NxDomain;
-                }
-                let a = wants_a.then(|| self.a_records(owner, &members));
-                (a.unwrap_or_default(), vec![])
-            }
-            Target::Tasks(svc) => {
-                let members = self.rotate(self.members(view, svc, false));
+            Target::Members(svc, healthy_only) => {
+                let members = self.rotate(self.members(view, svc, healthy_only));
                 if members.is_empty() {
                     return Answer::NxDomain;
                 }

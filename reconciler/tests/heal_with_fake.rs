@@ -302,18 +302,29 @@ async fn the_loop_heals_on_events_and_survives_a_broken_event_stream() {
 async fn an_unhealthy_replica_within_its_grace_period_is_left_alone_until_it_ends() {
     let yaml = "services:\n  web:\n    image: busybox:1.36\n    healthcheck: {test: [CMD, 'true'], retries: 3}\n";
     let mut w = World::new(yaml).await;
-    w.healer = Healer::new(Arc::new(w.engine.clone()), Backoff::default(), w.clock.clone())
-        .with_grace(Duration::from_secs(30));
+    w.healer = Healer::new(
+        Arc::new(w.engine.clone()),
+        Backoff::default(),
+        w.clock.clone(),
+    )
+    .with_grace(Duration::from_secs(30));
     let (done, _) = w.pass(&[]).await;
     assert!(done.is_empty(), "{done:?}");
     w.clock.advance(Duration::from_secs(20));
     w.engine.set_health("p-web-1", Health::Unhealthy);
     let (done, wait) = w.pass(&[]).await;
     assert!(done.is_empty(), "within the grace period: {done:?}");
-    assert_eq!(wait, Some(Duration::from_secs(10)), "looks again when it ends");
+    assert_eq!(
+        wait,
+        Some(Duration::from_secs(10)),
+        "looks again when it ends"
+    );
     w.clock.advance(Duration::from_secs(10));
     let (done, _) = w.pass(&[]).await;
-    assert_eq!(done, vec!["replaced p-web-1: unhealthy for 3 checks: probe failed"]);
+    assert_eq!(
+        done,
+        vec!["replaced p-web-1: unhealthy for 3 checks: probe failed"]
+    );
 }
 
 #[tokio::test]

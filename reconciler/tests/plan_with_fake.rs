@@ -37,6 +37,16 @@ async fn plan(
 }
 
 async fn run(engine: &FakeEngine, p: &Project, plan: Plan) -> Result<(), ExecError> {
+    run_with(engine, p, plan, ExecuteOptions::default()).await
+}
+
+/// `run` with `opts`, polling fast and waiting briefly.
+async fn run_with(
+    engine: &FakeEngine,
+    p: &Project,
+    plan: Plan,
+    opts: ExecuteOptions,
+) -> Result<(), ExecError> {
     Executor::new(
         Arc::new(engine.clone()),
         Arc::new(p.clone()),
@@ -45,7 +55,7 @@ async fn run(engine: &FakeEngine, p: &Project, plan: Plan) -> Result<(), ExecErr
     .with_options(ExecuteOptions {
         wait_timeout: Duration::from_secs(2),
         poll_interval: Duration::from_millis(5),
-        ..Default::default()
+        ..opts
     })
     .execute(plan)
     .await
@@ -518,19 +528,11 @@ async fn a_drained_replica_leaves_the_dns_before_its_networks() {
     let pl = plan(&e, &changed, &UpOptions::default(), &BTreeMap::new()).await;
     let old = e.containers()["p-w-1"].id.clone();
     e.clear_mutations();
-    Executor::new(
-        Arc::new(e.clone()),
-        Arc::new(changed.clone()),
-        BTreeMap::new(),
-    )
-    .with_options(ExecuteOptions {
-        poll_interval: Duration::from_millis(5),
+    let drain = ExecuteOptions {
         drain: Duration::from_millis(20),
         ..Default::default()
-    })
-    .execute(pl)
-    .await
-    .unwrap();
+    };
+    run_with(&e, &changed, pl, drain).await.unwrap();
     let m = e.mutations();
     let pos = |what: &str| {
         m.iter()
