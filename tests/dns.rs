@@ -248,3 +248,67 @@ fn an_external_network_is_used_and_survives_down() {
         12
     );
 }
+
+#[test]
+fn network_settings_reach_the_engine_and_containers_ask_the_gateway_first() {
+    let yaml = r#"
+services:
+  a:
+    image: busybox:1.36
+    init: true
+    command: [sleep, "3600"]
+    networks:
+      lan:
+        ipv4_address: 10.214.0.10
+        aliases: [alpha]
+  b:
+    image: busybox:1.36
+    init: true
+    command: [sleep, "3600"]
+    networks: [lan]
+networks:
+  lan:
+    attachable: true
+    labels: {tier: lab}
+    driver_opts: {com.docker.network.driver.mtu: "1400"}
+    ipam:
+      config:
+        - subnet: 10.214.0.0/24
+          gateway: 10.214.0.254
+"#;
+    let s = TestStack::new("netopts", yaml);
+    let port = up_with_dns(&s, &[]);
+    let lan = format!("{}_lan", s.project);
+    let inspect = |f: &str| {
+        docker(&["network", "inspect", "-f", f, &lan])
+            .trim()
+            .to_string()
+    };
+    assert_eq!(inspect("{{.Attachable}}"), "true");
+    assert_eq!(inspect("{{index .Labels \"tier\"}}"), "lab");
+    assert_eq!(
+        inspect("{{index .Options \"com.docker.network.driver.mtu\"}}"),
+        "1400"
+    );
+    assert_eq!(
+        inspect("{{range .IPAM.Config}}{{.Subnet}} {{.Gateway}}{{end}}"),
+        "10.214.0.0/24 10.214.0.254"
+    );
+
+    let (a, b) = (name(&s, "a"), name(&s, "b"));
+    assert_eq!(address_of(&a, &lan), "10.214.0.10");
+    let resolvers = docker(&["inspect", "-f", "{{json .HostConfig.Dns}}", &b]);
+    assert!(
+        resolvers.starts_with("[\"10.214.0.254\""),
+        "the gateway first: {resolvers}"
+    );
+    // The alias through the engine, the service through the stack's DNS.
+    let (code, out) = s.exec(&b, &["nslookup", "alpha"]);
+    assert!(code == 0 && out.contains("10.214.0.10"), "{out}");
+    let (code, out) = s.exec(&b, &["nslookup", &format!("a.{}.stack", s.project)]);
+    assert!(code == 0 && out.contains("10.214.0.10"), "{out}");
+    assert_eq!(
+        ask_dns(port, &format!("a.{}.stack.", s.project), "A"),
+        Ok(vec!["10.214.0.10".to_string()])
+    );
+}
