@@ -182,6 +182,8 @@ struct Ctx {
     pool: Semaphore,
     /// Image ids looked up during this run, by reference.
     image_ids: tokio::sync::Mutex<BTreeMap<String, String>>,
+    /// Gateways of the project's networks looked up during this run, by name.
+    gateways: tokio::sync::Mutex<BTreeMap<String, String>>,
 }
 
 /// Runs plans against an engine.
@@ -239,6 +241,7 @@ impl Executor {
             cancel: self.cancel.clone(),
             pool: Semaphore::new(self.opts.parallel.max(1)),
             image_ids: Default::default(),
+            gateways: Default::default(),
         });
         let n = ctx.plan.steps.len();
         let mut started = vec![false; n];
@@ -538,22 +541,36 @@ async fn resolvers(ctx: &Ctx, spec: &ContainerSpec) -> Result<Vec<String>, Engin
     if spec.service.dns.is_some() || attachments.is_empty() {
         return Ok(Vec::new());
     }
-    let project = ctx.project.name.clone().unwrap_or_default();
-    let networks = ctx.engine.list_network_addresses().await?;
-    let gateway = attachments.iter().find_map(|a| {
-        networks
-            .iter()
-            .find(|n| n.name == a.network && n.project() == Some(project.as_str()))?
-            .gateway
-            .clone()
-    });
-    let Some(gateway) = gateway else {
+    let Some(gateway) = gateway(ctx, attachments).await? else {
         return Ok(Vec::new());
     };
     let fallback = dns::resolv::for_containers(&dns::resolv::host_nameservers());
     Ok(std::iter::once(gateway)
         .chain(fallback.iter().map(ToString::to_string))
         .collect())
+}
+
+/// The gateway of the first of `attachments` that is a network of the
+/// project (external networks are not the stack's to serve), listing the
+/// engine's networks once per run unless one is new.
+async fn gateway(
+    ctx: &Ctx,
+    attachments: &[planner::Attachment],
+) -> Result<Option<String>, EngineError> {
+    let mut known = ctx.gateways.lock().await;
+    if attachments.iter().all(|a| !known.contains_key(&a.network)) {
+        let project = ctx.project.name.clone().unwrap_or_default();
+        for n in ctx.engine.list_network_addresses().await? {
+            if n.project() == Some(project.as_str()) {
+                if let Some(g) = n.gateway {
+                    known.insert(n.name, g);
+                }
+            }
+        }
+    }
+    Ok(attachments
+        .iter()
+        .find_map(|a| known.get(&a.network).cloned()))
 }
 
 /// Replace one replica in a rolling update.
