@@ -505,3 +505,43 @@ fn rollback_returns_to_the_previous_definition_and_back() {
     assert!(env(1).contains("V=2") && env(2).contains("V=2"));
     s.assert_converged();
 }
+
+#[test]
+fn a_host_port_another_container_holds_is_refused_before_any_change() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let holder = format!("test-portholder-{}", std::process::id());
+    let _guard = stack_e2e::DockerCleanup(vec!["rm".into(), "-f".into(), holder.clone()]);
+    let publish = format!("127.0.0.1:{port}:80");
+    docker(&[
+        "run",
+        "-d",
+        "--init",
+        "--name",
+        &holder,
+        "-p",
+        &publish,
+        "busybox:1.36",
+        "sleep",
+        "3600",
+    ]);
+    let yaml = format!(
+        "services:\n  web:\n    image: busybox:1.36\n    command: [sleep, '3600']\n    ports: ['{publish}']\n  other:\n    image: busybox:1.36\n    command: [sleep, '3600']\n"
+    );
+    let s = TestStack::new("porttaken", &yaml);
+    let out = s.run(&["up", "-d", "--no-agent"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!(
+            "service `web`: host port {port}/tcp is already published by container `{holder}`"
+        )),
+        "{err}"
+    );
+    assert!(
+        s.containers().is_empty() && s.networks().is_empty(),
+        "nothing half-applied"
+    );
+}

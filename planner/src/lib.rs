@@ -21,7 +21,8 @@ pub mod spec;
 mod testing;
 
 pub use observed::{
-    labels, Health, NetworkAddresses, Observed, ObservedContainer, ObservedResource, RunState,
+    labels, Health, NetworkAddresses, Observed, ObservedContainer, ObservedResource, PublishedPort,
+    RunState,
 };
 pub use plan::{
     hash_inputs, plan_down, plan_up, previous_definition, ref_name, state_labels, Action, Blocker,

@@ -100,6 +100,21 @@ pub struct NetworkAddresses {
     pub gateway: Option<String>,
 }
 
+/// A host port a running container publishes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PublishedPort {
+    /// Container name.
+    pub container: String,
+    /// Its project, when `stack` made it.
+    pub project: Option<String>,
+    /// Host address; all addresses when `None`.
+    pub host_ip: Option<String>,
+    /// Host port.
+    pub port: u16,
+    /// `tcp`, `udp`, `sctp`.
+    pub protocol: String,
+}
+
 impl NetworkAddresses {
     /// The project it belongs to, by its labels.
     pub fn project(&self) -> Option<&str> {
@@ -138,6 +153,9 @@ pub struct Observed {
     /// The engine's networks that are not the project's, with their
     /// subnets (a new network must not overlap them).
     pub other_networks: Vec<NetworkAddresses>,
+    /// Host ports that running containers of other projects (or of no
+    /// project) publish.
+    pub foreign_ports: Vec<PublishedPort>,
 }
 
 impl ObservedContainer {

@@ -12,7 +12,9 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::hash::{changed_fields, config_hash, definition, HashInputs};
-use crate::observed::{labels, NetworkAddresses, Observed, ObservedContainer, RunState};
+use crate::observed::{
+    labels, NetworkAddresses, Observed, ObservedContainer, PublishedPort, RunState,
+};
 use crate::resource::{network_hash, volume_hash};
 use crate::spec::{container_name, container_spec, ContainerSpec, Mount, Networking, Ref};
 
@@ -713,7 +715,57 @@ pub fn plan_up(desired: &Desired<'_>, observed: &Observed, opts: &UpOptions) -> 
             ));
         }
     }
+    let conflicts = port_conflicts(&plan, &observed.foreign_ports);
+    plan.blockers.extend(conflicts);
     plan
+}
+
+/// A blocker for each host port a container of the plan would publish
+/// that a running container of another project already holds (the engine
+/// would refuse it at start, halfway through the plan).
+fn port_conflicts(plan: &Plan, taken: &[PublishedPort]) -> Vec<Blocker> {
+    let any = |ip: &Option<String>| matches!(ip.as_deref(), None | Some("" | "0.0.0.0" | "::"));
+    let mut out = Vec::new();
+    for step in &plan.steps {
+        let (Action::CreateContainer { spec } | Action::RecreateContainer { spec, .. }) =
+            &step.action
+        else {
+            continue;
+        };
+        for binding in &spec.ports {
+            // A range lets the engine pick a free port: nothing to check.
+            let Some(port) = binding
+                .published
+                .as_deref()
+                .and_then(|p| p.parse::<u16>().ok())
+            else {
+                continue;
+            };
+            let holder = taken.iter().find(|t| {
+                t.port == port
+                    && t.protocol == binding.protocol
+                    && (any(&t.host_ip) || any(&binding.host_ip) || t.host_ip == binding.host_ip)
+            });
+            if let Some(holder) = holder {
+                let owner = holder
+                    .project
+                    .as_ref()
+                    .map(|p| format!(" (project `{p}`)"))
+                    .unwrap_or_default();
+                out.push(Blocker {
+                    message: format!(
+                        "service `{}`: host port {port}/{} is already published by container `{}`{owner}",
+                        spec.of.service, binding.protocol, holder.container
+                    ),
+                    hint: format!(
+                        "stop `{}`, or publish another host port for `{}`",
+                        holder.container, spec.of.service
+                    ),
+                });
+            }
+        }
+    }
+    out
 }
 
 /// Turn the recreate steps `ids` (replica order) into a rolling update:

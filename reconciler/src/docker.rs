@@ -27,7 +27,7 @@ use bollard::Docker;
 use futures::stream::{BoxStream, StreamExt, TryStreamExt};
 use planner::{
     labels, Attachment, Health, Namespace, NetworkAddresses, Networking, ObservedContainer,
-    ObservedResource, Ref, RunState,
+    ObservedResource, PublishedPort, Ref, RunState,
 };
 use schema::MountType;
 
@@ -470,6 +470,43 @@ impl Engine for DockerEngine {
             .into_iter()
             .map(|n| resource(n.name.unwrap_or_default(), n.labels))
             .collect())
+    }
+
+    async fn list_published_ports(&self) -> Result<Vec<PublishedPort>> {
+        let list = self
+            .docker
+            .list_containers(None::<ListContainersOptions>)
+            .await
+            .map_err(map_err)?;
+        let mut out: Vec<PublishedPort> = Vec::new();
+        for c in list {
+            let container = c
+                .names
+                .and_then(|n| n.into_iter().next())
+                .map(|n| n.trim_start_matches('/').to_string())
+                .unwrap_or_default();
+            let project = c.labels.and_then(|l| l.get(labels::PROJECT).cloned());
+            for p in c.ports.unwrap_or_default() {
+                let Some(port) = p.public_port else { continue };
+                let published = PublishedPort {
+                    container: container.clone(),
+                    project: project.clone(),
+                    host_ip: p.ip.filter(|ip| !ip.is_empty()),
+                    port,
+                    protocol: p.typ.map_or_else(|| "tcp".to_string(), |t| t.to_string()),
+                };
+                // The engine lists a port once per address family.
+                let seen = out.iter().any(|o| {
+                    o.container == published.container
+                        && o.port == published.port
+                        && o.protocol == published.protocol
+                });
+                if !seen {
+                    out.push(published);
+                }
+            }
+        }
+        Ok(out)
     }
 
     async fn list_network_addresses(&self) -> Result<Vec<NetworkAddresses>> {

@@ -11,7 +11,8 @@ use std::pin::Pin;
 use async_trait::async_trait;
 use futures::stream::BoxStream;
 use planner::{
-    ContainerSpec, Health, NetworkAddresses, ObservedContainer, ObservedResource, Ref, RunState,
+    ContainerSpec, Health, NetworkAddresses, ObservedContainer, ObservedResource, PublishedPort,
+    Ref, RunState,
 };
 use tokio::io::{AsyncRead, AsyncWrite};
 
@@ -170,6 +171,8 @@ pub trait Engine: Send + Sync {
     async fn list_containers(&self, project: &str) -> Result<Vec<ObservedContainer>>;
     /// Networks labelled with `project`.
     async fn list_networks(&self, project: &str) -> Result<Vec<ObservedResource>>;
+    /// Host ports published by running containers, of any project.
+    async fn list_published_ports(&self) -> Result<Vec<PublishedPort>>;
     /// Every network on the engine, with its subnets and gateway.
     async fn list_network_addresses(&self) -> Result<Vec<NetworkAddresses>>;
     /// Volumes labelled with `project`.

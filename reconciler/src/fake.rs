@@ -242,6 +242,27 @@ impl Engine for FakeEngine {
             .collect())
     }
 
+    async fn list_published_ports(&self) -> Result<Vec<planner::PublishedPort>> {
+        let s = self.lock();
+        let running = s
+            .containers
+            .values()
+            .filter(|c| c.state == RunState::Running);
+        Ok(running
+            .flat_map(|c| {
+                c.request.spec.ports.iter().filter_map(|p| {
+                    Some(planner::PublishedPort {
+                        container: c.name.clone(),
+                        project: c.labels.get(labels::PROJECT).cloned(),
+                        host_ip: p.host_ip.clone(),
+                        port: p.published.as_deref()?.parse().ok()?,
+                        protocol: p.protocol.clone(),
+                    })
+                })
+            })
+            .collect())
+    }
+
     async fn list_network_addresses(&self) -> Result<Vec<planner::NetworkAddresses>> {
         let s = self.lock();
         Ok(s.networks

@@ -10,14 +10,16 @@ use crate::engine::{Engine, Result};
 /// Everything the planner needs to know about `project` on `engine`:
 /// its labelled containers, networks and volumes, the ids of the images
 /// its services name, which external networks and volumes exist, and the
-/// subnets of the engine's other networks.
+/// subnets of the engine's other networks, and the host ports other
+/// projects' containers hold.
 pub async fn observe(engine: &dyn Engine, project: &Project) -> Result<Observed> {
     let name = project.name.clone().unwrap_or_default();
-    let (containers, networks, volumes, all_networks) = futures::try_join!(
+    let (containers, networks, volumes, all_networks, ports) = futures::try_join!(
         engine.list_containers(&name),
         engine.list_networks(&name),
         engine.list_volumes(&name),
         engine.list_network_addresses(),
+        engine.list_published_ports(),
     )?;
     let mut observed = Observed {
         containers,
@@ -26,6 +28,10 @@ pub async fn observe(engine: &dyn Engine, project: &Project) -> Result<Observed>
         other_networks: all_networks
             .into_iter()
             .filter(|n| n.project() != Some(name.as_str()))
+            .collect(),
+        foreign_ports: ports
+            .into_iter()
+            .filter(|p| p.project.as_deref() != Some(name.as_str()))
             .collect(),
         ..Default::default()
     };

@@ -408,6 +408,29 @@ async fn a_subnet_overlapping_another_projects_network_blocks_the_plan() {
 }
 
 #[tokio::test]
+async fn a_host_port_another_project_holds_blocks_the_plan() {
+    let e = engine();
+    let web = "services:\n  web:\n    image: busybox:1.36\n    environment: {V: '1'}\n    ports: ['8080:80']\n";
+    up(&e, &project(web)).await;
+    // Its own port is no conflict: a recreate frees it first.
+    let changed = project(&web.replace("V: '1'", "V: '2'"));
+    let pl = plan(&e, &changed, &UpOptions::default(), &BTreeMap::new()).await;
+    assert!(pl.blockers.is_empty(), "{:?}", pl.blockers);
+    let mut other = project(web);
+    other.name = Some("q".into());
+    let pl = plan(&e, &other, &UpOptions::default(), &BTreeMap::new()).await;
+    assert_eq!(pl.blockers.len(), 1, "{:?}", pl.blockers);
+    assert_eq!(
+        pl.blockers[0].message,
+        "service `web`: host port 8080/tcp is already published by container `p-web-1` (project `p`)"
+    );
+    let mut elsewhere = project(&web.replace("8080:80", "127.0.0.1:8081:80"));
+    elsewhere.name = Some("q".into());
+    let pl = plan(&e, &elsewhere, &UpOptions::default(), &BTreeMap::new()).await;
+    assert!(pl.blockers.is_empty(), "{:?}", pl.blockers);
+}
+
+#[tokio::test]
 async fn a_missing_image_blocks_the_plan_naming_service_and_image() {
     let e = FakeEngine::new();
     let p = project("services:\n  a:\n    image: nope:1\n");
