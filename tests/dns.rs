@@ -312,3 +312,25 @@ networks:
         Ok(vec!["10.214.0.10".to_string()])
     );
 }
+
+#[test]
+fn the_host_port_answers_for_every_stack_on_the_engine() {
+    let solo = "services:\n  solo:\n    image: busybox:1.36\n    init: true\n    command: [sleep, '3600']\n";
+    let a = TestStack::new("dnsa", solo);
+    let b = TestStack::new("dnsb", solo);
+    let port = up_with_dns(&a, &[]);
+    b.ok(&["up", "-d", "--no-agent"]);
+    let b_ip = address_of(&name(&b, "solo"), &format!("{}_default", b.project));
+    let b_name = format!("solo.{}.stack.", b.project);
+    wait_until(
+        Duration::from_secs(5),
+        "the other stack's name on this agent's port",
+        || ask_dns(port, &b_name, "A") == Ok(vec![b_ip.clone()]),
+    );
+    // Containers of one stack still see nothing of the other.
+    let (code, out) = a.exec(
+        &name(&a, "solo"),
+        &["nslookup", b_name.trim_end_matches('.')],
+    );
+    assert!(code != 0 && out.contains("NXDOMAIN"), "{out}");
+}

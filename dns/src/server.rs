@@ -2,8 +2,11 @@
 //! answering from the current [`Zone`] and forwarding the rest.
 //!
 //! The zone is swapped whole when the stack changes ([`DnsServer::set_zone`]);
-//! a query reads whichever zone is current when it arrives. Listeners are
-//! opened and closed to match the stack's networks ([`DnsServer::sync`]).
+//! a query reads whichever zone is current when it arrives. The zones of
+//! the engine's other projects are answered on loopback too
+//! ([`DnsServer::set_neighbours`]), so one host port serves every stack.
+//! Listeners are opened and closed to match the stack's networks
+//! ([`DnsServer::sync`]).
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -23,21 +26,47 @@ use crate::zone::{Answer, Arrival, Zone};
 /// How long a TCP client may stay idle.
 const TCP_IDLE: Duration = Duration::from_secs(5);
 
-type SharedZone = Arc<RwLock<Arc<Zone>>>;
+/// The project's own zone, and the other projects' (for loopback).
+#[derive(Clone)]
+struct Zones {
+    own: Arc<Zone>,
+    neighbours: Arc<Vec<Arc<Zone>>>,
+}
+
+type SharedZones = Arc<RwLock<Zones>>;
+
+fn read(zones: &SharedZones) -> Zones {
+    match zones.read() {
+        Ok(z) => z.clone(),
+        Err(poisoned) => poisoned.into_inner().clone(),
+    }
+}
+
+fn write(zones: &SharedZones) -> std::sync::RwLockWriteGuard<'_, Zones> {
+    match zones.write() {
+        Ok(z) => z,
+        Err(poisoned) => poisoned.into_inner(),
+    }
+}
 
 /// Answers the queries of one listener.
 struct Handler {
-    zone: SharedZone,
+    zones: SharedZones,
     arrival: Arrival,
     forwarder: Arc<Forwarder>,
 }
 
 impl Handler {
-    fn current(&self) -> Arc<Zone> {
-        match self.zone.read() {
-            Ok(z) => z.clone(),
-            Err(poisoned) => poisoned.into_inner().clone(),
+    /// The zone that answers `name`: on loopback, another project's when
+    /// the name is in it; the project's own otherwise.
+    fn zone_for(&self, name: &str) -> Arc<Zone> {
+        let zones = read(&self.zones);
+        if self.arrival == Arrival::Loopback {
+            if let Some(i) = zones.neighbours.iter().position(|z| z.owns(name)) {
+                return zones.neighbours[i].clone();
+            }
         }
+        zones.own
     }
 }
 
@@ -60,9 +89,9 @@ impl RequestHandler for Handler {
                 return send(&mut response, msg).await;
             }
         };
-        let zone = self.current();
-        let view = zone.view(&self.arrival, request.src().ip());
         let name = info.query.name().to_string();
+        let zone = self.zone_for(&name);
+        let view = zone.view(&self.arrival, request.src().ip());
         let mut header = Header::response_from_request(request.header());
         header.set_recursion_available(true);
         let soa = [zone.soa()];
@@ -134,7 +163,7 @@ struct Listener {
 
 /// The stack's DNS server: a zone and the listeners that serve it.
 pub struct DnsServer {
-    zone: SharedZone,
+    zones: SharedZones,
     forwarder: Arc<Forwarder>,
     listeners: BTreeMap<SocketAddr, Listener>,
 }
@@ -144,7 +173,10 @@ impl DnsServer {
     /// listens nowhere until [`DnsServer::listen`] or [`DnsServer::sync`].
     pub fn new(zone: Zone, forwarder: Forwarder) -> DnsServer {
         DnsServer {
-            zone: Arc::new(RwLock::new(Arc::new(zone))),
+            zones: Arc::new(RwLock::new(Zones {
+                own: Arc::new(zone),
+                neighbours: Arc::new(Vec::new()),
+            })),
             forwarder: Arc::new(forwarder),
             listeners: BTreeMap::new(),
         }
@@ -152,19 +184,18 @@ impl DnsServer {
 
     /// Answer from `zone` from now on.
     pub fn set_zone(&self, zone: Zone) {
-        let mut current = match self.zone.write() {
-            Ok(z) => z,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        *current = Arc::new(zone);
+        write(&self.zones).own = Arc::new(zone);
+    }
+
+    /// Answer the names of these other projects' zones on loopback (a
+    /// gateway's view never includes another project).
+    pub fn set_neighbours(&self, zones: Vec<Zone>) {
+        write(&self.zones).neighbours = Arc::new(zones.into_iter().map(Arc::new).collect());
     }
 
     /// The zone answered from now.
     pub fn zone(&self) -> Arc<Zone> {
-        match self.zone.read() {
-            Ok(z) => z.clone(),
-            Err(poisoned) => poisoned.into_inner().clone(),
-        }
+        read(&self.zones).own
     }
 
     /// Listen on `addr` (UDP and TCP) for queries of `arrival`'s view.
@@ -178,7 +209,7 @@ impl DnsServer {
         let bound = udp.local_addr()?;
         let tcp = TcpListener::bind(bound).await?;
         let mut server = ServerFuture::new(Handler {
-            zone: self.zone.clone(),
+            zones: self.zones.clone(),
             arrival: arrival.clone(),
             forwarder: self.forwarder.clone(),
         });

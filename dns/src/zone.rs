@@ -194,6 +194,12 @@ impl Zone {
         &self.data
     }
 
+    /// Whether `name` (any case, trailing dot or not) is in this zone.
+    pub fn owns(&self, name: &str) -> bool {
+        let name = name.trim_end_matches('.').to_ascii_lowercase();
+        name == self.suffix || name.ends_with(&format!(".{}", self.suffix))
+    }
+
     /// The zone's origin, `<project>.stack.`.
     pub fn origin(&self) -> &Name {
         &self.origin

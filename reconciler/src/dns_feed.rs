@@ -202,6 +202,27 @@ pub async fn read_zone(engine: &dyn Engine, project: &str, ttl: u32) -> Result<Z
     Ok(zone_data(project, ttl, &containers, &networks))
 }
 
+/// The zones of every project on the engine: `project`'s, and the others'.
+pub async fn read_zones(
+    engine: &dyn Engine,
+    project: &str,
+    ttl: u32,
+) -> Result<(ZoneData, Vec<ZoneData>)> {
+    let (containers, networks) =
+        futures::try_join!(engine.list_containers(""), engine.list_network_addresses(),)?;
+    let mut by_project: BTreeMap<String, Vec<ObservedContainer>> = BTreeMap::new();
+    for c in containers {
+        let of = c.labels.get(labels::PROJECT).cloned().unwrap_or_default();
+        by_project.entry(of).or_default().push(c);
+    }
+    let own = by_project.remove(project).unwrap_or_default();
+    let others = by_project
+        .iter()
+        .map(|(p, cs)| zone_data(p, ttl, cs, &networks))
+        .collect();
+    Ok((zone_data(project, ttl, &own, &networks), others))
+}
+
 /// Where to listen for `zone`: each network's gateway, and loopback.
 fn listeners(zone: &Zone, options: &DnsOptions) -> BTreeMap<SocketAddr, Arrival> {
     let mut out: BTreeMap<SocketAddr, Arrival> = zone
@@ -243,13 +264,27 @@ pub async fn serve(
     let mut failed: BTreeSet<SocketAddr> = BTreeSet::new();
     let mut events = None;
     let mut reconnect = Duration::from_millis(500);
+    // The loopback listener answers for every project on the engine, so
+    // it follows them all; without it, only this project matters.
+    let watched = if options.loopback_port.is_some() {
+        ""
+    } else {
+        project.as_str()
+    };
     loop {
         if events.is_none() {
-            events = Some(engine.events(&project));
+            events = Some(engine.events(watched));
         }
-        match read_zone(&*engine, &project, options.ttl).await {
-            Ok(data) => {
+        let read = match watched {
+            "" => read_zones(&*engine, &project, options.ttl).await,
+            _ => read_zone(&*engine, &project, options.ttl)
+                .await
+                .map(|own| (own, Vec::new())),
+        };
+        match read {
+            Ok((data, others)) => {
                 serial = serial.wrapping_add(1);
+                server.set_neighbours(others.into_iter().map(|d| Zone::new(d, serial)).collect());
                 let zone = Zone::new(data, serial);
                 let warnings: BTreeSet<String> = zone.warnings().into_iter().collect();
                 for w in warnings.difference(&warned) {

@@ -70,11 +70,14 @@ fn map_err(e: BollardError) -> EngineError {
     }
 }
 
+/// Objects of `project`; with `""`, of every project.
 fn project_filter(project: &str) -> HashMap<String, Vec<String>> {
-    HashMap::from([(
-        "label".to_string(),
-        vec![format!("{}={project}", labels::PROJECT)],
-    )])
+    let label = if project.is_empty() {
+        labels::PROJECT.to_string()
+    } else {
+        format!("{}={project}", labels::PROJECT)
+    };
+    HashMap::from([("label".to_string(), vec![label])])
 }
 
 /// `Exited (137) 5 seconds ago` -> 137.

@@ -167,7 +167,8 @@ pub trait Engine: Send + Sync {
     /// A one-line description (engine name, version, API version).
     async fn describe(&self) -> Result<String>;
 
-    /// Containers labelled with `project`, stopped ones included.
+    /// Containers labelled with `project`, stopped ones included; with
+    /// `""`, the containers of every project.
     async fn list_containers(&self, project: &str) -> Result<Vec<ObservedContainer>>;
     /// Networks labelled with `project`.
     async fn list_networks(&self, project: &str) -> Result<Vec<ObservedResource>>;
@@ -226,7 +227,7 @@ pub trait Engine: Send + Sync {
 
     /// Container output.
     fn logs(&self, id: &str, options: LogOptions) -> BoxStream<'static, Result<LogLine>>;
-    /// Engine events about `project`'s objects.
+    /// Engine events about `project`'s objects (`""`: every project's).
     fn events(&self, project: &str) -> BoxStream<'static, Result<EngineEvent>>;
     /// Run a command in a container and collect its output.
     async fn exec(&self, id: &str, command: Vec<String>) -> Result<ExecOutput>;

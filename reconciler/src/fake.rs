@@ -214,7 +214,10 @@ impl Engine for FakeEngine {
         let s = self.lock();
         Ok(s.containers
             .values()
-            .filter(|c| c.labels.get(labels::PROJECT).map(String::as_str) == Some(project))
+            .filter(|c| {
+                let of = c.labels.get(labels::PROJECT);
+                of.is_some_and(|p| project.is_empty() || p == project)
+            })
             .map(|c| ObservedContainer {
                 id: c.id.clone(),
                 name: c.name.clone(),

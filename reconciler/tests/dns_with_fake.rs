@@ -15,7 +15,7 @@ use reconciler::{observe, Executor};
 use tokio_util::sync::CancellationToken;
 
 mod common;
-use common::project;
+use common::project_named;
 
 const LAB: &str = r#"
 services:
@@ -38,7 +38,11 @@ networks:
 "#;
 
 async fn up(engine: &FakeEngine) {
-    let p = project(LAB);
+    up_as(engine, "p").await;
+}
+
+async fn up_as(engine: &FakeEngine, name: &str) {
+    let p = project_named(LAB, name);
     let observed = observe(engine, &p).await.unwrap();
     let desired = Desired {
         project: &p,
@@ -167,6 +171,42 @@ async fn served_answers_follow_health_events() {
         addresses(server, "db.p.stack.").await == Err(ResponseCode::NXDomain)
     })
     .await;
+    shutdown.cancel();
+    task.await.unwrap();
+}
+
+#[tokio::test]
+async fn the_loopback_listener_answers_for_every_project() {
+    let e = lab_engine();
+    up(&e).await;
+    up_as(&e, "q").await;
+    let port = std::net::UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let server: SocketAddr = ([127, 0, 0, 1], port).into();
+    let options = DnsOptions {
+        loopback_port: Some(port),
+        upstreams: vec![],
+        ..DnsOptions::default()
+    };
+    let shutdown = CancellationToken::new();
+    let task = tokio::spawn(serve(
+        Arc::new(e.clone()),
+        "p".into(),
+        options,
+        shutdown.clone(),
+    ));
+    eventually(Duration::from_secs(5), || async {
+        addresses(server, "db.p.stack.").await == Ok(1)
+    })
+    .await;
+    assert_eq!(addresses(server, "web.q.stack.").await, Ok(2));
+    assert_eq!(
+        addresses(server, "web.r.stack.").await,
+        Err(ResponseCode::NXDomain)
+    );
     shutdown.cancel();
     task.await.unwrap();
 }

@@ -220,3 +220,33 @@ async fn sync_opens_and_closes_listeners() {
     assert!(server.sync(&BTreeMap::new()).await.is_empty());
     assert_eq!(server.listening().count(), 0);
 }
+
+#[tokio::test]
+async fn other_projects_are_answered_on_loopback_only() {
+    let mut server = DnsServer::new(lab(), no_upstream());
+    let host = server
+        .listen(loopback(), Arrival::Loopback)
+        .await
+        .expect("bind");
+    let gateway = server
+        .listen(loopback(), Arrival::Network("frontend".into()))
+        .await
+        .expect("bind");
+    let (office, _) = upstream().await;
+    let office_zone = Zone::new(office.zone().data().clone(), 1);
+    office.shutdown().await;
+    server.set_neighbours(vec![office_zone]);
+    assert_eq!(
+        a(&client(host), "printer.office.stack.").await,
+        Ok(vec!["192.0.2.7".into()])
+    );
+    assert_eq!(
+        a(&client(host), "web.lab.stack.").await,
+        Ok(vec!["10.9.1.2".into()])
+    );
+    assert_eq!(
+        a(&client(gateway), "printer.office.stack.").await,
+        Err("NXDOMAIN".into())
+    );
+    server.shutdown().await;
+}
