@@ -87,7 +87,13 @@ fn the_isolation_lab_resolves_and_reaches_only_within_networks() {
         Err("NXDomain".into())
     );
 
-    // What resolves where, for people.
+    // Where the agent listens, and what resolves where, for people.
+    let status = s.ok(&["agent", "status"]);
+    assert!(
+        status.contains(&format!("127.0.0.1:{port} every network"))
+            && status.contains("network backend"),
+        "{status}"
+    );
     let records = s.ok(&["dns", "records"]);
     let (front, back) = records
         .split_once("network backend")

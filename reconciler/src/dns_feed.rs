@@ -5,6 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -38,6 +39,9 @@ pub struct DnsOptions {
     pub ttl: u32,
     /// Rebuild at least this often, events or not.
     pub resync: Duration,
+    /// Where to keep the list of addresses listened on, one per line (for
+    /// `stack agent status`); removed on shutdown.
+    pub status_file: Option<PathBuf>,
 }
 
 impl Default for DnsOptions {
@@ -52,6 +56,7 @@ impl Default for DnsOptions {
             upstream_deadline: Duration::from_secs(2),
             ttl: DEFAULT_TTL,
             resync: Duration::from_secs(5),
+            status_file: None,
         }
     }
 }
@@ -300,6 +305,9 @@ pub async fn serve(
                     }
                 }
                 failed = now_failed.into_iter().map(|(a, _)| a).collect();
+                if let Some(path) = &options.status_file {
+                    write_status(path, &server);
+                }
             }
             Err(e) => tracing::warn!("dns: cannot read the engine: {e}; trying again"),
         }
@@ -329,4 +337,23 @@ pub async fn serve(
         }
     }
     server.shutdown().await;
+    if let Some(path) = &options.status_file {
+        let _ = std::fs::remove_file(path);
+    }
+}
+
+/// Write where `server` listens, one `address view` line each.
+fn write_status(path: &std::path::Path, server: &DnsServer) {
+    let text: String = server
+        .listening()
+        .map(|(addr, arrival)| match arrival {
+            Arrival::Loopback => format!("{addr} every network, every stack on the engine\n"),
+            Arrival::Network(key) => format!("{addr} network {key}\n"),
+        })
+        .collect();
+    if std::fs::read_to_string(path).ok().as_deref() != Some(text.as_str()) {
+        if let Err(e) = std::fs::write(path, text) {
+            tracing::warn!("dns: cannot write {}: {e}", path.display());
+        }
+    }
 }

@@ -3,8 +3,9 @@
 //!
 //! Its files live beside the project locks: `<project>.agent.lock` (held
 //! while it runs; holds its pid), `<project>.agent.history` (what it did,
-//! JSON lines), `<project>.agent.log` (its own output when detached) and
-//! `<project>.stopped` (services `stack stop` took out of its care).
+//! JSON lines), `<project>.agent.log` (its own output when detached),
+//! `<project>.agent.dns` (where its DNS listens) and `<project>.stopped`
+//! (services `stack stop` took out of its care).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
@@ -335,7 +336,10 @@ pub async fn host(
             Err(e) => return Err(e.into()),
         }
     };
-    let dns_options = options.dns()?;
+    let dns_options = options.dns()?.map(|d| DnsOptions {
+        status_file: Some(state_file(project, "agent.dns")),
+        ..d
+    });
     let engine = connect().await?;
     let healer = Healer::new(
         engine.clone(),
@@ -423,7 +427,17 @@ pub async fn run(project_args: &ProjectArgs, args: &Args) -> anyhow::Result<Exit
         }
         Some(Action::Status) => {
             match running_pid(&project)? {
-                Some(pid) => println!("agent for `{project}` runs (pid {pid})"),
+                Some(pid) => {
+                    println!("agent for `{project}` runs (pid {pid})");
+                    let dns = std::fs::read_to_string(state_file(&project, "agent.dns"))
+                        .unwrap_or_default();
+                    if !dns.is_empty() {
+                        println!("serving the stack's DNS on:");
+                        for line in dns.lines() {
+                            println!("  {line}");
+                        }
+                    }
+                }
                 None => println!("no agent runs for `{project}` (start one with `stack agent`)"),
             }
             let stopped = stopped_services(&project);
