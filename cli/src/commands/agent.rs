@@ -46,12 +46,22 @@ pub struct AgentOptions {
     /// (repeat for more; default: the host's, from /etc/resolv.conf).
     #[arg(long, value_name = "ADDR")]
     dns_upstream: Vec<String>,
+    /// Time to live of the stack's DNS answers, in seconds (short, so
+    /// health changes reach clients fast).
+    #[arg(long, default_value_t = dns_feed::DEFAULT_TTL, value_name = "SECONDS")]
+    dns_ttl: u32,
     /// Do not serve the stack's DNS (names then resolve through the engine only).
     #[arg(long)]
     no_dns: bool,
 }
 
 impl AgentOptions {
+    /// How long a replica replaced in a rolling update keeps serving after
+    /// it leaves the DNS: until answers naming it have expired, and a second.
+    pub fn drain(&self) -> Duration {
+        Duration::from_secs(u64::from(self.dns_ttl) + 1)
+    }
+
     /// The same options as command-line arguments, for the agent process.
     fn to_args(&self) -> Vec<String> {
         let mut out = vec![
@@ -61,6 +71,8 @@ impl AgentOptions {
             self.grace.to_string(),
             "--dns-port".to_string(),
             self.dns_port.to_string(),
+            "--dns-ttl".to_string(),
+            self.dns_ttl.to_string(),
         ];
         for u in &self.dns_upstream {
             out.extend(["--dns-upstream".to_string(), u.clone()]);
@@ -78,6 +90,7 @@ impl AgentOptions {
         }
         let mut dns = DnsOptions {
             loopback_port: (self.dns_port != 0).then_some(self.dns_port),
+            ttl: self.dns_ttl,
             ..DnsOptions::default()
         };
         if !self.dns_upstream.is_empty() {
@@ -97,6 +110,7 @@ impl Default for AgentOptions {
             backoff: 10,
             grace: 0,
             dns_port: 5380,
+            dns_ttl: dns_feed::DEFAULT_TTL,
             dns_upstream: Vec::new(),
             no_dns: false,
         }

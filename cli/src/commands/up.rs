@@ -422,7 +422,7 @@ pub async fn converge(
     // With an agent serving the stack's DNS, a replaced replica first
     // leaves the DNS, then serves on until answers naming it expire.
     let drain = match crate::commands::agent::running_pid(&session.name())? {
-        Some(_) => Duration::from_secs(u64::from(reconciler::dns_feed::DEFAULT_TTL) + 1),
+        Some(_) => args.agent.drain(),
         None => Duration::ZERO,
     };
     let opts = ExecuteOptions {
