@@ -248,9 +248,51 @@ fn listeners(zone: &Zone, options: &DnsOptions) -> BTreeMap<SocketAddr, Arrival>
     out
 }
 
+/// The server and what the feed remembers between rebuilds.
+struct Feed {
+    server: DnsServer,
+    options: DnsOptions,
+    serial: u32,
+    /// Zone warnings already logged.
+    warned: BTreeSet<String>,
+    /// Addresses that could not be listened on (logged once).
+    failed: BTreeSet<SocketAddr>,
+}
+
+impl Feed {
+    /// Answer from these zones from now on, and listen where they say.
+    async fn apply(&mut self, own: ZoneData, others: Vec<ZoneData>) {
+        self.serial = self.serial.wrapping_add(1);
+        let serial = self.serial;
+        let neighbours = others.into_iter().map(|d| Zone::new(d, serial)).collect();
+        self.server.set_neighbours(neighbours);
+        let zone = Zone::new(own, serial);
+        let warnings: BTreeSet<String> = zone.warnings().into_iter().collect();
+        for w in warnings.difference(&self.warned) {
+            tracing::warn!("dns: {w}");
+        }
+        self.warned = warnings;
+        let wanted = listeners(&zone, &self.options);
+        self.server.set_zone(zone);
+        let failed = self.server.sync(&wanted).await;
+        for (addr, e) in &failed {
+            if !self.failed.contains(addr) {
+                tracing::warn!(
+                    "dns: cannot listen on {addr}: {e}; names there resolve through the engine only"
+                );
+            }
+        }
+        self.failed = failed.into_iter().map(|(a, _)| a).collect();
+        if let Some(path) = &self.options.status_file {
+            write_status(path, &self.server);
+        }
+    }
+}
+
 /// Serve the stack's DNS for `project` until `shutdown`: rebuild the zone
-/// whenever the engine reports something about the project (and every
-/// `resync`), and keep the listeners on the current networks.
+/// whenever the engine reports something about the project (about any
+/// project when loopback is served: it answers for every stack), and every
+/// `resync`; keep the listeners on the current networks.
 pub async fn serve(
     engine: Arc<dyn Engine>,
     project: String,
@@ -263,52 +305,34 @@ pub async fn serve(
         ttl: options.ttl,
         ..Default::default()
     };
-    let mut server = DnsServer::new(Zone::new(empty, 0), forwarder);
-    let mut serial: u32 = 0;
-    let mut warned: BTreeSet<String> = BTreeSet::new();
-    let mut failed: BTreeSet<SocketAddr> = BTreeSet::new();
-    let mut events = None;
-    let mut reconnect = Duration::from_millis(500);
-    // The loopback listener answers for every project on the engine, so
-    // it follows them all; without it, only this project matters.
+    let ttl = options.ttl;
+    let resync = options.resync;
     let watched = if options.loopback_port.is_some() {
         ""
     } else {
         project.as_str()
     };
+    let mut feed = Feed {
+        server: DnsServer::new(Zone::new(empty, 0), forwarder),
+        options,
+        serial: 0,
+        warned: BTreeSet::new(),
+        failed: BTreeSet::new(),
+    };
+    let mut events = None;
+    let mut reconnect = Duration::from_millis(500);
     loop {
         if events.is_none() {
             events = Some(engine.events(watched));
         }
         let read = match watched {
-            "" => read_zones(&*engine, &project, options.ttl).await,
-            _ => read_zone(&*engine, &project, options.ttl)
+            "" => read_zones(&*engine, &project, ttl).await,
+            _ => read_zone(&*engine, &project, ttl)
                 .await
                 .map(|own| (own, Vec::new())),
         };
         match read {
-            Ok((data, others)) => {
-                serial = serial.wrapping_add(1);
-                server.set_neighbours(others.into_iter().map(|d| Zone::new(d, serial)).collect());
-                let zone = Zone::new(data, serial);
-                let warnings: BTreeSet<String> = zone.warnings().into_iter().collect();
-                for w in warnings.difference(&warned) {
-                    tracing::warn!("dns: {w}");
-                }
-                warned = warnings;
-                let wanted = listeners(&zone, &options);
-                server.set_zone(zone);
-                let now_failed = server.sync(&wanted).await;
-                for (addr, e) in &now_failed {
-                    if !failed.contains(addr) {
-                        tracing::warn!("dns: cannot listen on {addr}: {e}; names there resolve through the engine only");
-                    }
-                }
-                failed = now_failed.into_iter().map(|(a, _)| a).collect();
-                if let Some(path) = &options.status_file {
-                    write_status(path, &server);
-                }
-            }
+            Ok((own, others)) => feed.apply(own, others).await,
             Err(e) => tracing::warn!("dns: cannot read the engine: {e}; trying again"),
         }
         let Some(stream) = events.as_mut() else {
@@ -332,10 +356,13 @@ pub async fn serve(
                     reconnect = (reconnect * 2).min(Duration::from_secs(30));
                 }
             },
-            _ = tokio::time::sleep(options.resync) => {}
+            _ = tokio::time::sleep(resync) => {}
             _ = shutdown.cancelled() => break,
         }
     }
+    let Feed {
+        server, options, ..
+    } = feed;
     server.shutdown().await;
     if let Some(path) = &options.status_file {
         let _ = std::fs::remove_file(path);
