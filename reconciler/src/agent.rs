@@ -3,21 +3,20 @@
 //! Each turn runs one [`Healer::reconcile`] pass, then waits for whichever
 //! comes first: an engine event about the project (debounced, so a burst
 //! of `die`/`destroy`/`start` events makes one pass), the pass's requeue
-//! time (a pending backoff), a periodic resync, or shutdown. When the
-//! events stream breaks (the engine restarted, the connection dropped),
-//! it is opened again with a doubling backoff, and the next pass re-lists
-//! everything, so nothing that happened in between is missed.
+//! time (a pending backoff), a periodic resync, or shutdown. A broken
+//! events stream is reopened with a doubling backoff ([`EventWatch`]), and
+//! the next pass re-lists everything, so nothing in between is missed.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::StreamExt;
 use schema::Project;
 use tokio_util::sync::CancellationToken;
 
 use crate::engine::Engine;
 use crate::heal::{Entry, Healer};
+use crate::watch::{EventWatch, Wake};
 
 /// What the loop needs from its host (the CLI, or a test).
 pub trait AgentHost: Send {
@@ -67,8 +66,7 @@ pub async fn run(
     shutdown: CancellationToken,
 ) {
     let mut current: Option<(Arc<Project>, BTreeMap<String, String>)> = None;
-    let mut events = None;
-    let mut reconnect_wait = timing.reconnect;
+    let mut watch: Option<EventWatch> = None;
     // After a pass woken by events, look once more shortly after: the
     // engine may list a state a moment after it announced it.
     let mut follow_up = false;
@@ -83,9 +81,10 @@ pub async fn run(
             requeue = timing.reconnect;
         }
         if let (Some((project, files)), Some(_guard)) = (&current, guard) {
-            if events.is_none() {
-                events = Some(engine.events(&project.name.clone().unwrap_or_default()));
-            }
+            let name = project.name.clone().unwrap_or_default();
+            let watch = watch
+                .get_or_insert_with(|| EventWatch::new(engine.clone(), &name, timing.reconnect));
+            watch.open();
             let stopped = host.stopped();
             match healer.reconcile(project, files, &stopped).await {
                 Ok(out) => {
@@ -104,42 +103,20 @@ pub async fn run(
                 }
                 Err(e) => {
                     tracing::warn!("cannot read the engine: {e}; trying again");
-                    requeue = reconnect_wait;
+                    requeue = watch.reopen_wait();
                 }
             }
         }
-        let Some(stream) = events.as_mut() else {
+        let Some(watch) = watch.as_mut() else {
             tokio::select! {
                 _ = tokio::time::sleep(requeue) => continue,
                 _ = shutdown.cancelled() => return,
             }
         };
-        tokio::select! {
-            next = stream.next() => match next {
-                Some(Ok(_)) => {
-                    reconnect_wait = timing.reconnect;
-                    follow_up = true;
-                    // Let the rest of a burst arrive (until it has been quiet
-                    // for `debounce`), then make one pass.
-                    loop {
-                        tokio::select! {
-                            more = stream.next() => if !matches!(more, Some(Ok(_))) { events = None; break },
-                            _ = tokio::time::sleep(timing.debounce) => break,
-                        }
-                    }
-                }
-                Some(Err(_)) | None => {
-                    tracing::warn!("engine events stream ended; reopening in {reconnect_wait:?}");
-                    events = None;
-                    tokio::select! {
-                        _ = tokio::time::sleep(reconnect_wait) => {}
-                        _ = shutdown.cancelled() => return,
-                    }
-                    reconnect_wait = (reconnect_wait * 2).min(Duration::from_secs(30));
-                }
-            },
-            _ = tokio::time::sleep(requeue) => {}
-            _ = shutdown.cancelled() => return,
+        match watch.wait(requeue, timing.debounce, &shutdown).await {
+            Wake::Events => follow_up = true,
+            Wake::Shutdown => return,
+            Wake::Reopen | Wake::Timeout => {}
         }
     }
 }

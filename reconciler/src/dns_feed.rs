@@ -13,12 +13,12 @@ use dns::{
     Arrival, DnsServer, Forwarder, Replica, ReplicaHealth, ServicePort, Zone, ZoneData,
     ZoneNetwork, ZoneService,
 };
-use futures::StreamExt;
 use planner::{labels, Health, NetworkAddresses, ObservedContainer};
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
 use crate::engine::{Engine, Result};
+use crate::watch::{EventWatch, Wake};
 
 /// TTL of the stack's records, in seconds: short, so health changes reach
 /// clients fast.
@@ -319,12 +319,9 @@ pub async fn serve(
         warned: BTreeSet::new(),
         failed: BTreeSet::new(),
     };
-    let mut events = None;
-    let mut reconnect = Duration::from_millis(500);
+    let mut watch = EventWatch::new(engine.clone(), watched, Duration::from_millis(500));
     loop {
-        if events.is_none() {
-            events = Some(engine.events(watched));
-        }
+        watch.open();
         let read = match watched {
             "" => read_zones(&*engine, &project, ttl).await,
             _ => read_zone(&*engine, &project, ttl)
@@ -335,29 +332,10 @@ pub async fn serve(
             Ok((own, others)) => feed.apply(own, others).await,
             Err(e) => tracing::warn!("dns: cannot read the engine: {e}; trying again"),
         }
-        let Some(stream) = events.as_mut() else {
-            continue;
-        };
-        tokio::select! {
-            next = stream.next() => match next {
-                Some(Ok(_)) => {
-                    reconnect = Duration::from_millis(500);
-                    // Take the rest of a burst before rebuilding.
-                    while let Ok(Some(Ok(_))) =
-                        tokio::time::timeout(Duration::from_millis(20), stream.next()).await
-                    {}
-                }
-                Some(Err(_)) | None => {
-                    events = None;
-                    tokio::select! {
-                        _ = tokio::time::sleep(reconnect) => {}
-                        _ = shutdown.cancelled() => break,
-                    }
-                    reconnect = (reconnect * 2).min(Duration::from_secs(30));
-                }
-            },
-            _ = tokio::time::sleep(resync) => {}
-            _ = shutdown.cancelled() => break,
+        // Rebuild on a burst of events, a reopened stream, or the resync.
+        let burst = Duration::from_millis(20);
+        if watch.wait(resync, burst, &shutdown).await == Wake::Shutdown {
+            break;
         }
     }
     let Feed {

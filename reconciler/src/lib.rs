@@ -24,6 +24,7 @@ pub mod lock;
 pub mod nfs;
 pub mod observe;
 pub mod preflight;
+pub mod watch;
 
 use std::collections::BTreeMap;
 

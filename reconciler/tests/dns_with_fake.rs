@@ -122,31 +122,54 @@ where
     }
 }
 
+/// The agent's DNS for project `p` on `engine`, on a free loopback port;
+/// only events can explain a quick change (the resync is an hour).
+struct Serving {
+    server: SocketAddr,
+    shutdown: CancellationToken,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Serving {
+    fn start(engine: &FakeEngine) -> Serving {
+        let port = std::net::UdpSocket::bind("127.0.0.1:0")
+            .and_then(|s| s.local_addr())
+            .unwrap()
+            .port();
+        let options = DnsOptions {
+            loopback_port: Some(port),
+            // The fake's gateways are not on this host: those listeners
+            // fail, with a warning.
+            upstreams: vec![],
+            resync: Duration::from_secs(3600),
+            ..DnsOptions::default()
+        };
+        let shutdown = CancellationToken::new();
+        let task = tokio::spawn(serve(
+            Arc::new(engine.clone()),
+            "p".into(),
+            options,
+            shutdown.clone(),
+        ));
+        Serving {
+            server: ([127, 0, 0, 1], port).into(),
+            shutdown,
+            task,
+        }
+    }
+
+    async fn stop(self) {
+        self.shutdown.cancel();
+        self.task.await.unwrap();
+    }
+}
+
 #[tokio::test]
 async fn served_answers_follow_health_events() {
     let e = lab_engine();
     up(&e).await;
-    let port = std::net::UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let server: SocketAddr = ([127, 0, 0, 1], port).into();
-    let options = DnsOptions {
-        loopback_port: Some(port),
-        // The fake's gateways are not on this host: those listeners fail, with a warning.
-        upstreams: vec![],
-        // Long: only events can explain a quick change.
-        resync: Duration::from_secs(3600),
-        ..DnsOptions::default()
-    };
-    let shutdown = CancellationToken::new();
-    let task = tokio::spawn(serve(
-        Arc::new(e.clone()),
-        "p".into(),
-        options,
-        shutdown.clone(),
-    ));
+    let serving = Serving::start(&e);
+    let server = serving.server;
     eventually(Duration::from_secs(5), || async {
         addresses(server, "web.p.stack.").await == Ok(2)
     })
@@ -171,8 +194,7 @@ async fn served_answers_follow_health_events() {
         addresses(server, "db.p.stack.").await == Err(ResponseCode::NXDomain)
     })
     .await;
-    shutdown.cancel();
-    task.await.unwrap();
+    serving.stop().await;
 }
 
 #[tokio::test]
@@ -180,24 +202,8 @@ async fn the_loopback_listener_answers_for_every_project() {
     let e = lab_engine();
     up(&e).await;
     up_as(&e, "q").await;
-    let port = std::net::UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let server: SocketAddr = ([127, 0, 0, 1], port).into();
-    let options = DnsOptions {
-        loopback_port: Some(port),
-        upstreams: vec![],
-        ..DnsOptions::default()
-    };
-    let shutdown = CancellationToken::new();
-    let task = tokio::spawn(serve(
-        Arc::new(e.clone()),
-        "p".into(),
-        options,
-        shutdown.clone(),
-    ));
+    let serving = Serving::start(&e);
+    let server = serving.server;
     eventually(Duration::from_secs(5), || async {
         addresses(server, "db.p.stack.").await == Ok(1)
     })
@@ -207,6 +213,5 @@ async fn the_loopback_listener_answers_for_every_project() {
         addresses(server, "web.r.stack.").await,
         Err(ResponseCode::NXDomain)
     );
-    shutdown.cancel();
-    task.await.unwrap();
+    serving.stop().await;
 }
