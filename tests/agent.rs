@@ -17,7 +17,9 @@ fn with_agent(name: &str, yaml: &str) -> TestStack {
 }
 
 fn running(container: &str) -> bool {
-    docker(&["inspect", "-f", "{{.State.Running}}", container]).trim() == "true"
+    // Absent for a moment while it is replaced: not running.
+    stack_e2e::try_docker(&["inspect", "-f", "{{.State.Running}}", container]).as_deref()
+        == Some("true")
 }
 
 #[test]
