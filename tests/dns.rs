@@ -214,15 +214,19 @@ fn names_outside_the_stack_go_to_the_upstream_resolver() {
 #[test]
 fn a_subnet_overlapping_another_network_is_refused_before_any_change() {
     let other = format!("test-overlap-{}", std::process::id());
-    docker(&["network", "create", "--subnet", "10.213.0.0/16", &other]);
+    // This run's own range (two test runs may share an engine).
+    let n = std::process::id() % 250;
+    let theirs = format!("10.213.{n}.0/24");
+    let ours = format!("10.213.{n}.128/25");
+    docker(&["network", "create", "--subnet", &theirs, &other]);
     let _guard = DockerCleanup::remove("network", &other);
-    let yaml = "services:\n  app:\n    image: busybox:1.36\n    command: [sleep, '3600']\n    networks: [lan]\nnetworks:\n  lan:\n    ipam:\n      config:\n        - subnet: 10.213.9.0/24\n";
-    let s = TestStack::new("overlap", yaml);
+    let yaml = format!("services:\n  app:\n    image: busybox:1.36\n    command: [sleep, '3600']\n    networks: [lan]\nnetworks:\n  lan:\n    ipam:\n      config:\n        - subnet: {ours}\n");
+    let s = TestStack::new("overlap", &yaml);
     let out = s.run(&["up", "-d"]);
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("network `lan`: subnet 10.213.9.0/24 overlaps 10.213.0.0/16")
+        err.contains(&format!("network `lan`: subnet {ours} overlaps {theirs}"))
             && err.contains(&other),
         "{err}"
     );
@@ -282,7 +286,10 @@ networks:
         - subnet: 10.214.0.0/24
           gateway: 10.214.0.254
 "#;
-    let s = TestStack::new("netopts", yaml);
+    // Addresses of this run's own (two test runs may share an engine).
+    let own = format!("10.214.{}.", std::process::id() % 250);
+    let yaml = yaml.replace("10.214.0.", &own);
+    let s = TestStack::new("netopts", &yaml);
     let port = up_with_dns(&s, &[]);
     let lan = format!("{}_lan", s.project);
     let inspect = |f: &str| {
@@ -298,24 +305,25 @@ networks:
     );
     assert_eq!(
         inspect("{{range .IPAM.Config}}{{.Subnet}} {{.Gateway}}{{end}}"),
-        "10.214.0.0/24 10.214.0.254"
+        format!("{own}0/24 {own}254")
     );
 
     let (a, b) = (name(&s, "a"), name(&s, "b"));
-    assert_eq!(address_of(&a, &lan), "10.214.0.10");
+    let a_ip = format!("{own}10");
+    assert_eq!(address_of(&a, &lan), a_ip);
     let resolvers = docker(&["inspect", "-f", "{{json .HostConfig.Dns}}", &b]);
     assert!(
-        resolvers.starts_with("[\"10.214.0.254\""),
+        resolvers.starts_with(&format!("[\"{own}254\"")),
         "the gateway first: {resolvers}"
     );
     // The alias through the engine, the service through the stack's DNS.
     let (code, out) = s.exec(&b, &["nslookup", "alpha"]);
-    assert!(code == 0 && out.contains("10.214.0.10"), "{out}");
+    assert!(code == 0 && out.contains(&a_ip), "{out}");
     let (code, out) = s.exec(&b, &["nslookup", &format!("a.{}.stack", s.project)]);
-    assert!(code == 0 && out.contains("10.214.0.10"), "{out}");
+    assert!(code == 0 && out.contains(&a_ip), "{out}");
     assert_eq!(
         ask_dns(port, &format!("a.{}.stack.", s.project), "A"),
-        Ok(vec!["10.214.0.10".to_string()])
+        Ok(vec![a_ip.clone()])
     );
 }
 
