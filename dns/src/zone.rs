@@ -527,7 +527,8 @@ impl Zone {
         for svc in self.data.services.iter().filter(|s| self.visible(&view, s)) {
             let members = self.members(&view, svc, false);
             if members.is_empty() {
-                lines.push(format!("{:<40} (nothing running)", self.name_of(&svc.name)));
+                let name = self.name_of(&svc.name).to_ascii();
+                lines.push(format!("{name:<40}      (nothing running)"));
                 continue;
             }
             let answered = self.members(&view, svc, true);
