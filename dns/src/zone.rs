@@ -197,7 +197,16 @@ impl Zone {
     /// Whether `name` (any case, trailing dot or not) is in this zone.
     pub fn owns(&self, name: &str) -> bool {
         let name = name.trim_end_matches('.').to_ascii_lowercase();
-        name == self.suffix || name.ends_with(&format!(".{}", self.suffix))
+        self.within(&name).is_some()
+    }
+
+    /// The part of `name` (lowercase, no trailing dot) before the zone's
+    /// origin: `""` for the origin itself, `None` outside the zone.
+    fn within<'a>(&self, name: &'a str) -> Option<&'a str> {
+        match name.strip_suffix(self.suffix.as_str())? {
+            "" => Some(""),
+            rest => rest.strip_suffix('.'),
+        }
     }
 
     /// The zone's origin, `<project>.stack.`.
@@ -278,9 +287,7 @@ impl Zone {
         if let Some(reverse) = name.strip_suffix(".in-addr.arpa") {
             return self.reverse(view, reverse, kind);
         }
-        let (relative, in_zone) = if name == self.suffix {
-            ("", true)
-        } else if let Some(rel) = name.strip_suffix(&format!(".{}", self.suffix)) {
+        let (relative, in_zone) = if let Some(rel) = self.within(&name) {
             (rel, true)
         } else if name == "stack" || name.ends_with(".stack") {
             // Another project's zone, or a typo: never leaked upstream.
