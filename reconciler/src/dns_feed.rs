@@ -82,19 +82,19 @@ pub fn zone_data(
         .collect();
     let mut services: BTreeMap<String, ZoneService> = BTreeMap::new();
     for c in containers {
-        let definition: Value = c
-            .labels
-            .get(labels::CONFIG)
-            .and_then(|d| serde_json::from_str(d).ok())
-            .unwrap_or(Value::Null);
-        let svc = services
-            .entry(c.service.clone())
-            .or_insert_with(|| ZoneService {
+        let svc = services.entry(c.service.clone()).or_insert_with(|| {
+            let definition: Value = c
+                .labels
+                .get(labels::CONFIG)
+                .and_then(|d| serde_json::from_str(d).ok())
+                .unwrap_or(Value::Null);
+            ZoneService {
                 name: c.service.clone(),
                 networks: service_networks(&definition),
                 ports: service_ports(&definition),
                 replicas: Vec::new(),
-            });
+            }
+        });
         // A replica being replaced is draining (see `execute`): answered no more.
         if !c.is_running() || c.name.ends_with("-old") {
             continue;
