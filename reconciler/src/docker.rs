@@ -118,11 +118,7 @@ fn observed_container(c: ContainerSummary) -> ObservedContainer {
     };
     ObservedContainer {
         id: c.id.unwrap_or_default(),
-        name: c
-            .names
-            .and_then(|n| n.into_iter().next())
-            .map(|n| n.trim_start_matches('/').to_string())
-            .unwrap_or_default(),
+        name: container_name(c.names),
         service: labels.get(labels::SERVICE).cloned().unwrap_or_default(),
         replica: labels
             .get(labels::REPLICA)
@@ -141,6 +137,14 @@ fn observed_container(c: ContainerSummary) -> ObservedContainer {
             .filter_map(|(name, e)| Some((name, e.ip_address.filter(|a| !a.is_empty())?)))
             .collect(),
     }
+}
+
+/// A listed container's name, without the engine's leading `/`.
+fn container_name(names: Option<Vec<String>>) -> String {
+    names
+        .and_then(|n| n.into_iter().next())
+        .map(|n| n.trim_start_matches('/').to_string())
+        .unwrap_or_default()
 }
 
 fn network_addresses(n: bollard::models::Network) -> NetworkAddresses {
@@ -483,11 +487,7 @@ impl Engine for DockerEngine {
             .map_err(map_err)?;
         let mut out: Vec<PublishedPort> = Vec::new();
         for c in list {
-            let container = c
-                .names
-                .and_then(|n| n.into_iter().next())
-                .map(|n| n.trim_start_matches('/').to_string())
-                .unwrap_or_default();
+            let container = container_name(c.names);
             let project = c.labels.and_then(|l| l.get(labels::PROJECT).cloned());
             for p in c.ports.unwrap_or_default() {
                 let Some(port) = p.public_port else { continue };

@@ -184,6 +184,8 @@ struct Ctx {
     image_ids: tokio::sync::Mutex<BTreeMap<String, String>>,
     /// Gateways of the project's networks looked up during this run, by name.
     gateways: tokio::sync::Mutex<BTreeMap<String, String>>,
+    /// The host's resolvers as containers can use them, read once per run.
+    host_resolvers: std::sync::OnceLock<Vec<String>>,
 }
 
 /// Runs plans against an engine.
@@ -242,6 +244,7 @@ impl Executor {
             pool: Semaphore::new(self.opts.parallel.max(1)),
             image_ids: Default::default(),
             gateways: Default::default(),
+            host_resolvers: Default::default(),
         });
         let n = ctx.plan.steps.len();
         let mut started = vec![false; n];
@@ -544,9 +547,15 @@ async fn resolvers(ctx: &Ctx, spec: &ContainerSpec) -> Result<Vec<String>, Engin
     let Some(gateway) = gateway(ctx, attachments).await? else {
         return Ok(Vec::new());
     };
-    let fallback = dns::resolv::for_containers(&dns::resolv::host_nameservers());
+    let fallback = ctx.host_resolvers.get_or_init(|| {
+        let host = dns::resolv::host_nameservers();
+        dns::resolv::for_containers(&host)
+            .iter()
+            .map(ToString::to_string)
+            .collect()
+    });
     Ok(std::iter::once(gateway)
-        .chain(fallback.iter().map(ToString::to_string))
+        .chain(fallback.iter().cloned())
         .collect())
 }
 
