@@ -155,10 +155,13 @@ async fn restart_policies_decide_what_is_restarted() {
     assert!(!w.running("p-no-1") && !w.running("p-ok-1") && !w.running("p-capped-1"));
 }
 
+/// One replica with a healthcheck the fake reports healthy until told otherwise.
+const CHECKED_WEB: &str =
+    "services:\n  web:\n    image: busybox:1.36\n    healthcheck: {test: [CMD, 'true'], retries: 3}\n";
+
 #[tokio::test]
 async fn an_unhealthy_replica_is_replaced_with_the_probe_output() {
-    let yaml = "services:\n  web:\n    image: busybox:1.36\n    healthcheck: {test: [CMD, 'true'], retries: 3}\n";
-    let mut w = World::new(yaml).await;
+    let mut w = World::new(CHECKED_WEB).await;
     let old = w.engine.containers()["p-web-1"].id.clone();
     w.engine.set_health("p-web-1", Health::Unhealthy);
     let (done, _) = w.pass(&[]).await;
@@ -300,8 +303,7 @@ async fn the_loop_heals_on_events_and_survives_a_broken_event_stream() {
 
 #[tokio::test]
 async fn an_unhealthy_replica_within_its_grace_period_is_left_alone_until_it_ends() {
-    let yaml = "services:\n  web:\n    image: busybox:1.36\n    healthcheck: {test: [CMD, 'true'], retries: 3}\n";
-    let mut w = World::new(yaml).await;
+    let mut w = World::new(CHECKED_WEB).await;
     w.healer = Healer::new(
         Arc::new(w.engine.clone()),
         Backoff::default(),
@@ -329,8 +331,7 @@ async fn an_unhealthy_replica_within_its_grace_period_is_left_alone_until_it_end
 
 #[tokio::test]
 async fn a_replacement_that_turns_unhealthy_again_backs_off() {
-    let yaml = "services:\n  web:\n    image: busybox:1.36\n    healthcheck: {test: [CMD, 'true'], retries: 3}\n";
-    let mut w = World::new(yaml).await;
+    let mut w = World::new(CHECKED_WEB).await;
     w.engine.set_health("p-web-1", Health::Unhealthy);
     let (done, _) = w.pass(&[]).await;
     assert_eq!(done.len(), 1, "the first replacement is immediate");
