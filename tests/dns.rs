@@ -348,3 +348,52 @@ fn the_host_port_answers_for_every_stack_on_the_engine() {
     );
     assert!(code != 0 && out.contains("NXDOMAIN"), "{out}");
 }
+
+/// The gateway address of one of the stack's networks.
+fn gateway_of(s: &TestStack, network: &str) -> String {
+    docker(&[
+        "network",
+        "inspect",
+        "-f",
+        "{{range .IPAM.Config}}{{.Gateway}}{{end}}",
+        &format!("{}_{network}", s.project),
+    ])
+    .trim()
+    .to_string()
+}
+
+#[test]
+fn a_gateway_answers_only_the_stacks_own_containers() {
+    let s = TestStack::new("dnsrefuse", LAB);
+    up_with_dns(&s, &[]);
+    let gateway = gateway_of(&s, "frontend");
+    let zone = format!("{}.stack", s.project);
+    let client = name(&s, "client");
+    // The stack's own container asks its gateway and gets an answer.
+    wait_until(Duration::from_secs(10), "the gateway listener", || {
+        let (code, _) = s.exec(&client, &["nslookup", &format!("web.{zone}"), &gateway]);
+        code == 0
+    });
+    // A container on the engine's default bridge, and one on a network of
+    // nobody's stack, reach the gateway address but get REFUSED, for the
+    // stack's names and for anything that would be forwarded.
+    let unrelated = format!("{}-unrelated", s.project);
+    docker(&["network", "create", &unrelated]);
+    let _cleanup = DockerCleanup::remove("network", &unrelated);
+    for network in ["bridge", unrelated.as_str()] {
+        for asked in [format!("web.{zone}"), "example.org".to_string()] {
+            let out = std::process::Command::new("docker")
+                .args(["run", "--rm", "--network", network, "busybox:1.36"])
+                .args(["nslookup", &asked, &gateway])
+                .output()
+                .expect("docker run");
+            let text = format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            assert!(!out.status.success(), "{network} asked {asked}: {text}");
+            assert!(text.contains("REFUSED"), "{network} asked {asked}: {text}");
+        }
+    }
+}

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use anyhow::Context as _;
+use reconciler::agent_files::AgentFiles;
 use reconciler::docker::DockerEngine;
 use reconciler::lock::{LockError, ProjectLock};
 use reconciler::Engine;
@@ -18,6 +19,8 @@ pub struct Session {
     pub project: Arc<Project>,
     /// The engine.
     pub engine: Arc<dyn Engine>,
+    /// The shell variables the stack file interpolated.
+    pub variables: std::collections::BTreeMap<String, String>,
 }
 
 impl Session {
@@ -32,12 +35,18 @@ impl Session {
         Ok(Some(Session {
             project: Arc::new(loaded.project),
             engine,
+            variables: loaded.variables,
         }))
     }
 
     /// The project name.
     pub fn name(&self) -> String {
         self.project.name.clone().unwrap_or_default()
+    }
+
+    /// The files of the project's agent.
+    pub fn agent_files(&self) -> anyhow::Result<AgentFiles> {
+        Ok(AgentFiles::open(&self.name())?)
     }
 
     /// Take the project lock for `what` (`up`, `down`...), waiting up to a

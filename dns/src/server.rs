@@ -91,6 +91,14 @@ impl RequestHandler for Handler {
         };
         let name = info.query.name().to_string();
         let zone = self.zone_for(&name);
+        if !zone.serves(&self.arrival, request.src().ip()) {
+            tracing::debug!(
+                "refused {name} from {}: not in the stack's networks",
+                request.src()
+            );
+            let msg = builder.error_msg(request.header(), ResponseCode::Refused);
+            return send(&mut response, msg).await;
+        }
         let view = zone.view(&self.arrival, request.src().ip());
         let mut header = Header::response_from_request(request.header());
         header.set_recursion_available(true);

@@ -214,6 +214,20 @@ impl Zone {
         &self.origin
     }
 
+    /// May `source` ask on a gateway? Only addresses inside one of the
+    /// stack's networks may: the server is nobody else's resolver (and
+    /// never an open forwarder). The host asks on loopback.
+    pub fn serves(&self, arrival: &Arrival, source: IpAddr) -> bool {
+        match arrival {
+            Arrival::Loopback => true,
+            Arrival::Network(_) => self
+                .data
+                .networks
+                .iter()
+                .any(|n| n.subnets.iter().any(|s| s.contains(&source))),
+        }
+    }
+
     /// The view of a query that arrived as `arrival` from `source`: on a
     /// network's gateway, that network plus the other networks of the
     /// replica that asked (a replica on two networks sees both).

@@ -5,7 +5,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,6 +17,7 @@ use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
 use crate::engine::{Engine, Result};
+use crate::state::StateDir;
 use crate::watch::{EventWatch, Wake};
 
 /// TTL of the stack's records, in seconds: short, so health changes reach
@@ -40,8 +40,9 @@ pub struct DnsOptions {
     /// Rebuild at least this often, events or not.
     pub resync: Duration,
     /// Where to keep the list of addresses listened on, one per line (for
-    /// `stack agent status`); removed on shutdown.
-    pub status_file: Option<PathBuf>,
+    /// `stack agent status`): a file in a state directory; removed on
+    /// shutdown.
+    pub status_file: Option<(StateDir, String)>,
 }
 
 impl Default for DnsOptions {
@@ -256,7 +257,8 @@ struct Feed {
     /// Zone warnings already logged.
     warned: BTreeSet<String>,
     /// Addresses that could not be listened on (logged once).
-    failed: BTreeSet<SocketAddr>,
+    /// Addresses it could not listen on, with why (and who holds them).
+    failed: BTreeMap<SocketAddr, String>,
 }
 
 impl Feed {
@@ -276,15 +278,24 @@ impl Feed {
         self.server.set_zone(zone);
         let failed = self.server.sync(&wanted).await;
         for (addr, e) in &failed {
-            if !self.failed.contains(addr) {
+            if !self.failed.contains_key(addr) {
                 tracing::warn!(
                     "dns: cannot listen on {addr}: {e}; names there resolve through the engine only"
                 );
             }
         }
-        self.failed = failed.into_iter().map(|(a, _)| a).collect();
-        if let Some(path) = &self.options.status_file {
-            write_status(path, &self.server);
+        self.failed = failed
+            .into_iter()
+            .map(|(addr, e)| {
+                let who = (e.kind() == std::io::ErrorKind::AddrInUse)
+                    .then(|| crate::host_ports::holder(addr.port(), crate::host_ports::Proto::Udp))
+                    .flatten()
+                    .map_or_else(String::new, |h| format!("; held by {h}"));
+                (addr, format!("{e}{who}"))
+            })
+            .collect();
+        if let Some((dir, name)) = &self.options.status_file {
+            write_status(dir, name, &self.server, &self.failed);
         }
     }
 }
@@ -317,7 +328,7 @@ pub async fn serve(
         options,
         serial: 0,
         warned: BTreeSet::new(),
-        failed: BTreeSet::new(),
+        failed: BTreeMap::new(),
     };
     let mut watch = EventWatch::new(engine.clone(), watched, Duration::from_millis(500));
     loop {
@@ -342,23 +353,32 @@ pub async fn serve(
         server, options, ..
     } = feed;
     server.shutdown().await;
-    if let Some(path) = &options.status_file {
-        let _ = std::fs::remove_file(path);
+    if let Some((dir, name)) = &options.status_file {
+        if let Err(e) = dir.remove(name) {
+            tracing::debug!("dns: {e}");
+        }
     }
 }
 
-/// Write where `server` listens, one `address view` line each.
-fn write_status(path: &std::path::Path, server: &DnsServer) {
-    let text: String = server
-        .listening()
-        .map(|(addr, arrival)| match arrival {
-            Arrival::Loopback => format!("{addr} every network, every stack on the engine\n"),
-            Arrival::Network(key) => format!("{addr} network {key}\n"),
-        })
-        .collect();
-    if std::fs::read_to_string(path).ok().as_deref() != Some(text.as_str()) {
-        if let Err(e) = std::fs::write(path, text) {
-            tracing::warn!("dns: cannot write {}: {e}", path.display());
+/// Write where `server` listens, one `address view` line each, and where
+/// it could not.
+fn write_status(
+    dir: &StateDir,
+    name: &str,
+    server: &DnsServer,
+    failed: &BTreeMap<SocketAddr, String>,
+) {
+    let listening = server.listening().map(|(addr, arrival)| match arrival {
+        Arrival::Loopback => format!("{addr} every network, every stack on the engine\n"),
+        Arrival::Network(key) => format!("{addr} network {key}\n"),
+    });
+    let not = failed
+        .iter()
+        .map(|(addr, why)| format!("{addr} not listening: {why}\n"));
+    let text: String = listening.chain(not).collect();
+    if dir.read_text(name) != text {
+        if let Err(e) = dir.write(name, text.as_bytes()) {
+            tracing::warn!("dns: {e}");
         }
     }
 }

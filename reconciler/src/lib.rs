@@ -9,21 +9,25 @@
 //! - [`execute`]: run a [`planner::Plan`] in dependency order, in parallel.
 //! - [`heal`]: the self-healing controller of `stack agent`; [`agent`]: its loop.
 //! - [`lock`]: one `stack` process at a time per project.
+//! - [`state`]: the private state directories and their files.
 //! - [`preflight`]: refuse a plan that cannot work before it runs.
 //! - [`nfs`]: NFS server checks and address resolution.
 
 pub mod agent;
+pub mod agent_files;
 pub mod dns_feed;
 pub mod docker;
 pub mod engine;
 pub mod execute;
 pub mod fake;
 pub mod heal;
+pub mod host_ports;
 pub mod images;
 pub mod lock;
 pub mod nfs;
 pub mod observe;
 pub mod preflight;
+pub mod state;
 pub mod watch;
 
 use std::collections::BTreeMap;

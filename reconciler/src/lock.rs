@@ -1,9 +1,14 @@
 //! One `stack` process at a time per project on this machine: two `up`s
 //! racing would both see a replica missing and both create it.
+//!
+//! Lock files live in the runtime [`StateDir`] (private to the user,
+//! opened without following symlinks).
 
-use std::fs::{File, OpenOptions, TryLockError};
+use std::fs::TryLockError;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::PathBuf;
+
+use crate::state::{StateDir, StateError};
 
 /// Why the lock could not be taken.
 #[derive(Debug, thiserror::Error)]
@@ -18,8 +23,11 @@ pub enum LockError {
         /// What the holder wrote into the lock file.
         holder: String,
     },
-    /// The lock file could not be opened.
-    #[error("cannot open the lock file {path}: {source}")]
+    /// The state directory or the lock file cannot be used.
+    #[error(transparent)]
+    State(#[from] StateError),
+    /// The lock file could not be locked.
+    #[error("cannot lock {path}: {source}")]
     Io {
         /// Lock file path.
         path: PathBuf,
@@ -31,19 +39,12 @@ pub enum LockError {
 /// A held project lock; released when dropped (or when the process dies).
 #[derive(Debug)]
 pub struct ProjectLock {
-    _file: File,
+    _file: std::fs::File,
 }
 
-/// Where lock files live: `$STACK_STATE_DIR`, else `$XDG_RUNTIME_DIR/stack`,
-/// else the system temporary directory.
-pub fn lock_dir() -> PathBuf {
-    if let Some(d) = std::env::var_os("STACK_STATE_DIR") {
-        return PathBuf::from(d);
-    }
-    if let Some(d) = std::env::var_os("XDG_RUNTIME_DIR") {
-        return PathBuf::from(d).join("stack");
-    }
-    std::env::temp_dir().join("stack-locks")
+/// The name of a project's agent lock file.
+pub fn agent_lock_name(project: &str) -> String {
+    format!("{project}.agent.lock")
 }
 
 impl ProjectLock {
@@ -54,21 +55,16 @@ impl ProjectLock {
 
     /// Take the lock held by a project's agent for as long as it runs.
     pub fn acquire_agent(project: &str) -> Result<Self, LockError> {
-        Self::acquire_named(&format!("{project}.agent.lock"), project, "agent")
+        Self::acquire_named(&agent_lock_name(project), project, "agent")
     }
 
     /// Who holds a project's agent lock, without taking it or writing to
     /// it: `None` when it is free.
     pub fn agent_holder(project: &str) -> Result<Option<String>, LockError> {
-        let path = lock_dir().join(format!("{project}.agent.lock"));
-        let io = |source| LockError::Io {
-            path: path.clone(),
-            source,
-        };
-        let mut file = match File::open(&path) {
-            Ok(f) => f,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(io(e)),
+        let state = StateDir::runtime()?;
+        let name = agent_lock_name(project);
+        let Some(mut file) = state.open_existing(&name)? else {
+            return Ok(None);
         };
         match file.try_lock_shared() {
             Ok(()) => Ok(None),
@@ -77,25 +73,20 @@ impl ProjectLock {
                 let _ = file.read_to_string(&mut holder);
                 Ok(Some(holder.trim().to_string()))
             }
-            Err(TryLockError::Error(e)) => Err(io(e)),
+            Err(TryLockError::Error(source)) => Err(LockError::Io {
+                path: state.file(&name)?,
+                source,
+            }),
         }
     }
 
     fn acquire_named(file_name: &str, project: &str, what: &str) -> Result<Self, LockError> {
-        let dir = lock_dir();
-        let path = dir.join(file_name);
+        let state = StateDir::runtime()?;
+        let mut file = state.open_rw(file_name)?;
         let io = |source| LockError::Io {
-            path: path.clone(),
+            path: state.path().join(file_name),
             source,
         };
-        std::fs::create_dir_all(&dir).map_err(io)?;
-        let mut file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .map_err(io)?;
         match file.try_lock() {
             Ok(()) => {}
             Err(TryLockError::WouldBlock) => {

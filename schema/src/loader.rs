@@ -12,13 +12,14 @@
 //! Every step reports into one list of diagnostics; loading fails at the
 //! end when any of them is an error, so a user sees everything at once.
 
+use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::de::from_node;
 use crate::diag::{did_you_mean, Diagnostic, Diagnostics};
-use crate::interpolate::interpolate_tree;
+use crate::interpolate::{interpolate_tree, Lookup};
 use crate::merge::{merge_files, merge_service};
 use crate::model::{FileObject, Network, Project, Service, Volume};
 use crate::yaml::{self, Entry, Mapping, Node, SourceFile, Value};
@@ -83,6 +84,9 @@ pub struct Loaded {
     pub all_profiles: BTreeSet<String>,
     /// Warnings (lint findings, unset variables).
     pub warnings: Vec<Diagnostic>,
+    /// The variables of the shell environment that the files interpolated
+    /// (what another process must be given to load them the same way).
+    pub variables: BTreeMap<String, String>,
 }
 
 /// Load a stack as described by `opts`.
@@ -110,8 +114,12 @@ fn load_inner(opts: &Options, diags: &mut Vec<Diagnostic>) -> Option<Loaded> {
         .or_else(|| files[0].parent().map(Path::to_path_buf))
         .unwrap_or_else(|| opts.working_dir.clone());
     let vars = project_environment(opts, &project_dir, diags)?;
-    let mut loader = Loader {
+    let recorded = Recording {
         vars: &vars,
+        asked: RefCell::default(),
+    };
+    let mut loader = Loader {
+        vars: &recorded,
         home: vars.get("HOME").map(PathBuf::from),
         diags,
         including: Vec::new(),
@@ -145,13 +153,33 @@ fn load_inner(opts: &Options, diags: &mut Vec<Diagnostic>) -> Option<Loaded> {
     validate::validate(&project, &tree, loader.diags);
     lint::lint(&project, &tree, loader.diags);
     drop_consequential(loader.diags);
+    let variables = recorded
+        .asked
+        .take()
+        .into_iter()
+        .filter_map(|name| opts.environment.get(&name).map(|v| (name, v.clone())))
+        .collect();
     Some(Loaded {
         project,
         project_dir,
         files,
         all_profiles,
         warnings: Vec::new(),
+        variables,
     })
+}
+
+/// The variables interpolation sees, noting which names it asked for.
+struct Recording<'a> {
+    vars: &'a BTreeMap<String, String>,
+    asked: RefCell<BTreeSet<String>>,
+}
+
+impl Lookup for Recording<'_> {
+    fn get(&self, name: &str) -> Option<&str> {
+        self.asked.borrow_mut().insert(name.to_string());
+        self.vars.get(name).map(String::as_str)
+    }
 }
 
 /// A service with an unknown key (most often a typo of `image` or
@@ -246,7 +274,7 @@ fn project_environment(
 
 /// Reads files into interpolated, path-resolved trees.
 struct Loader<'a> {
-    vars: &'a BTreeMap<String, String>,
+    vars: &'a Recording<'a>,
     home: Option<PathBuf>,
     diags: &'a mut Vec<Diagnostic>,
     /// Files being included, to refuse include cycles.

@@ -1,25 +1,20 @@
 //! `stack agent`: one background process per project that keeps the stack
-//! healed (see `reconciler::heal`), and the commands around it.
-//!
-//! Its files live beside the project locks: `<project>.agent.lock` (held
-//! while it runs; holds its pid), `<project>.agent.history` (what it did,
-//! JSON lines), `<project>.agent.log` (its own output when detached),
-//! `<project>.agent.dns` (where its DNS listens) and `<project>.stopped`
-//! (services `stack stop` took out of its care).
+//! healed (see `reconciler::heal`), and the commands around it. Its files
+//! are `reconciler::agent_files`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::net::{IpAddr, SocketAddr};
-use std::path::PathBuf;
 use std::process::{ExitCode, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::Subcommand;
 use reconciler::agent::{AgentHost, LoopTiming};
+use reconciler::agent_files::{AgentFiles, Holder};
 use reconciler::dns_feed::{self, DnsOptions};
 use reconciler::heal::{Backoff, Entry, Healer, SystemClock, HISTORY_LEN};
-use reconciler::lock::{lock_dir, LockError, ProjectLock};
+use reconciler::lock::{LockError, ProjectLock};
 use schema::Project;
 use tokio_util::sync::CancellationToken;
 
@@ -161,39 +156,9 @@ enum Action {
     Install,
 }
 
-fn state_file(project: &str, suffix: &str) -> PathBuf {
-    lock_dir().join(format!("{project}.{suffix}"))
-}
-
-/// The agent's pid, when one runs for `project` (looked at, not locked).
+/// The agent's pid, when our agent runs for `project`.
 pub fn running_pid(project: &str) -> anyhow::Result<Option<i32>> {
-    Ok(ProjectLock::agent_holder(project)?
-        .and_then(|holder| holder.rsplit(' ').next().and_then(|p| p.parse().ok())))
-}
-
-/// Services taken out of the agent's care by `stack stop`.
-pub fn stopped_services(project: &str) -> BTreeSet<String> {
-    std::fs::read_to_string(state_file(project, "stopped"))
-        .unwrap_or_default()
-        .lines()
-        .map(str::to_string)
-        .collect()
-}
-
-/// Mark `services` stopped (`true`) or back in the agent's care (`false`).
-pub fn mark_stopped(project: &str, services: &[String], stopped: bool) -> anyhow::Result<()> {
-    let mut set = stopped_services(project);
-    for s in services {
-        if stopped {
-            set.insert(s.clone());
-        } else {
-            set.remove(s);
-        }
-    }
-    std::fs::create_dir_all(lock_dir())?;
-    let text: String = set.iter().map(|s| format!("{s}\n")).collect();
-    std::fs::write(state_file(project, "stopped"), text)?;
-    Ok(())
+    Ok(AgentFiles::open(project)?.running_pid()?)
 }
 
 /// Start the agent in the background unless one runs; returns its pid.
@@ -203,14 +168,11 @@ pub fn start_detached(
     options: &AgentOptions,
     watch: bool,
 ) -> anyhow::Result<i32> {
-    if let Some(pid) = running_pid(project)? {
+    let files = AgentFiles::open(project)?;
+    if let Some(pid) = files.running_pid()? {
         return Ok(pid);
     }
-    std::fs::create_dir_all(lock_dir())?;
-    let log = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(state_file(project, "agent.log"))?;
+    let log = files.open_log()?;
     let mut cmd = std::process::Command::new(std::env::current_exe()?);
     cmd.args(project_args.to_args()?)
         .args(["agent", "--foreground"])
@@ -224,32 +186,37 @@ pub fn start_detached(
     let child = cmd.spawn()?;
     let deadline = Instant::now() + Duration::from_secs(5);
     while Instant::now() < deadline {
-        if let Some(pid) = running_pid(project)? {
+        if let Some(pid) = files.running_pid()? {
             return Ok(pid);
         }
         std::thread::sleep(Duration::from_millis(20));
     }
-    let log = std::fs::read_to_string(state_file(project, "agent.log")).unwrap_or_default();
-    let tail: Vec<&str> = log.lines().rev().take(10).collect();
     anyhow::bail!(
         "the agent (pid {}) did not start; the end of {}:\n{}",
         child.id(),
-        state_file(project, "agent.log").display(),
-        tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+        files.log_path().display(),
+        files.log_tail(10).join("\n")
     )
 }
 
-/// Stop the agent of `project`, if one runs, and wait for it to exit.
+/// Stop the agent of `project`, if one runs, and wait for it to exit. A
+/// lock held by a process that is not our agent is reported, and that
+/// process is never signalled.
 pub fn stop(project: &str) -> anyhow::Result<bool> {
-    let Some(pid) = running_pid(project)? else {
-        return Ok(false);
+    let files = AgentFiles::open(project)?;
+    let pid = match files.holder()? {
+        Holder::None => return Ok(false),
+        Holder::Agent(pid) => pid,
+        Holder::Unknown(text) => anyhow::bail!(
+            "the agent lock of `{project}` is held by something that is not a stack agent ({text}); not signalling it"
+        ),
     };
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(pid),
         nix::sys::signal::Signal::SIGTERM,
     )?;
     let deadline = Instant::now() + Duration::from_secs(15);
-    while running_pid(project)?.is_some() {
+    while files.running_pid()?.is_some() {
         if Instant::now() > deadline {
             anyhow::bail!("the agent (pid {pid}) did not stop within 15s");
         }
@@ -258,18 +225,11 @@ pub fn stop(project: &str) -> anyhow::Result<bool> {
     Ok(true)
 }
 
-fn read_history(project: &str) -> Vec<Entry> {
-    std::fs::read_to_string(state_file(project, "agent.history"))
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .collect()
-}
-
 /// Reloads the stack every pass and writes the history file.
 struct Host {
     args: ProjectArgs,
     project: String,
+    files: AgentFiles,
     history: Vec<Entry>,
     load_failed: bool,
 }
@@ -308,7 +268,7 @@ impl AgentHost for Host {
     }
 
     fn stopped(&mut self) -> BTreeSet<String> {
-        stopped_services(&self.project)
+        self.files.stopped()
     }
 
     fn record(&mut self, entry: &Entry) {
@@ -316,13 +276,7 @@ impl AgentHost for Host {
         if self.history.len() > HISTORY_LEN {
             self.history.drain(..self.history.len() - HISTORY_LEN);
         }
-        let text: String = self
-            .history
-            .iter()
-            .filter_map(|e| serde_json::to_string(e).ok())
-            .map(|l| l + "\n")
-            .collect();
-        if let Err(e) = std::fs::write(state_file(&self.project, "agent.history"), text) {
+        if let Err(e) = self.files.write_history(&self.history) {
             tracing::warn!("cannot write the agent history: {e}");
         }
     }
@@ -350,8 +304,9 @@ pub async fn host(
             Err(e) => return Err(e.into()),
         }
     };
+    let files = AgentFiles::open(project)?;
     let dns_options = options.dns()?.map(|d| DnsOptions {
-        status_file: Some(state_file(project, "agent.dns")),
+        status_file: Some((files.state().clone(), files.dns_status_name())),
         ..d
     });
     let engine = connect().await?;
@@ -367,7 +322,8 @@ pub async fn host(
     let mut host = Host {
         args: project_args.clone(),
         project: project.to_string(),
-        history: read_history(project),
+        history: files.history(),
+        files: files.clone(),
         load_failed: false,
     };
     tracing::info!("agent for project `{project}` started");
@@ -435,41 +391,46 @@ pub async fn run(project_args: &ProjectArgs, args: &Args) -> anyhow::Result<Exit
             let pid = start_detached(project_args, &project, &args.options, args.watch)?;
             println!(
                 "agent for `{project}` runs (pid {pid}); its output: {}",
-                state_file(&project, "agent.log").display()
+                AgentFiles::open(&project)?.log_path().display()
             );
             Ok(ExitCode::SUCCESS)
         }
         Some(Action::Status) => {
-            match running_pid(&project)? {
-                Some(pid) => {
+            let files = AgentFiles::open(&project)?;
+            match files.holder()? {
+                Holder::Agent(pid) => {
                     println!("agent for `{project}` runs (pid {pid})");
-                    let dns = std::fs::read_to_string(state_file(&project, "agent.dns"))
-                        .unwrap_or_default();
+                    let dns = files.dns_status();
                     if !dns.is_empty() {
-                        println!("serving the stack's DNS on:");
+                        println!("the stack's DNS:");
                         for line in dns.lines() {
                             println!("  {line}");
                         }
                     }
                 }
-                None => println!("no agent runs for `{project}` (start one with `stack agent`)"),
+                Holder::Unknown(text) => println!(
+                    "the agent lock of `{project}` is held by something that is not a stack agent ({text})"
+                ),
+                Holder::None => {
+                    println!("no agent runs for `{project}` (start one with `stack agent`)")
+                }
             }
-            let stopped = stopped_services(&project);
+            let stopped = files.stopped();
             if !stopped.is_empty() {
                 println!(
                     "left alone (stopped by the user): {}",
                     stopped.into_iter().collect::<Vec<_>>().join(", ")
                 );
             }
-            for e in read_history(&project).iter().rev().take(5).rev() {
-                println!("  {e}");
+            for e in files.history().iter().rev().take(5).rev() {
+                println!("  {} {e}", local_time(e.time));
             }
             Ok(ExitCode::SUCCESS)
         }
         Some(Action::Log { tail }) => {
-            let history = read_history(&project);
+            let history = AgentFiles::open(&project)?.history();
             for e in history.iter().skip(history.len().saturating_sub(*tail)) {
-                println!("{} {e}", e.time);
+                println!("{} {e}", local_time(e.time));
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -480,23 +441,125 @@ pub async fn run(project_args: &ProjectArgs, args: &Args) -> anyhow::Result<Exit
             Ok(ExitCode::SUCCESS)
         }
         Some(Action::Install) => {
-            let exe = std::env::current_exe()?;
-            let mut args: Vec<String> = project_args
-                .to_args()?
-                .into_iter()
-                .map(|a| a.to_string_lossy().into_owned())
-                .collect();
-            if project_args.project_name.is_none() {
-                args.extend(["-p".to_string(), project.clone()]);
-            }
-            let mut out = std::io::stdout();
-            writeln!(
-                out,
-                "# Save as /etc/systemd/system/stack-agent-{project}.service, then:\n#   systemctl daemon-reload && systemctl enable --now stack-agent-{project}\n[Unit]\nDescription=stack agent for project {project}\nAfter=docker.service\nRequires=docker.service\n\n[Service]\nExecStart={} {} agent --foreground\nKillSignal=SIGTERM\nRestart=on-failure\n\n[Install]\nWantedBy=multi-user.target",
-                exe.display(),
-                args.join(" ")
-            )?;
+            let unit = systemd_unit(project_args, &session, &project)?;
+            std::io::stdout().write_all(unit.as_bytes())?;
             Ok(ExitCode::SUCCESS)
         }
+    }
+}
+
+/// `2026-12-02 04:05:31`, in the machine's time zone.
+fn local_time(unix_seconds: u64) -> String {
+    let Ok(ts) = jiff::Timestamp::from_second(unix_seconds.try_into().unwrap_or(i64::MAX)) else {
+        return unix_seconds.to_string();
+    };
+    ts.to_zoned(jiff::tz::TimeZone::system())
+        .strftime("%Y-%m-%d %H:%M:%S")
+        .to_string()
+}
+
+/// A word of a systemd command line, quoted when it needs to be (systemd
+/// splits `ExecStart=` like a shell: spaces, quotes, backslashes, and `%`
+/// and `$` are its own specifiers).
+fn systemd_quote(word: &str) -> String {
+    let plain = !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:=,+@".contains(c));
+    if plain {
+        return word.to_string();
+    }
+    let mut out = String::from("\"");
+    for c in word.chars() {
+        match c {
+            '"' | '\\' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '%' => out.push_str("%%"),
+            '$' => out.push_str("$$"),
+            _ => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// A value of a systemd environment file: double-quoted, with `"`, `\\`
+/// and newlines escaped (systemd expands neither `$` nor `%` there).
+fn env_file_quote(value: &str) -> String {
+    let mut out = String::from("\"");
+    for c in value.chars() {
+        match c {
+            '"' | '\\' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '\n' => out.push_str("\\n"),
+            _ => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// A systemd unit running this project's agent. The variables the stack
+/// file interpolates go to an environment file (0600, in the persistent
+/// state directory) that the unit names, so the agent started at boot
+/// reads the file as `stack up` did.
+fn systemd_unit(
+    project_args: &ProjectArgs,
+    session: &Session,
+    project: &str,
+) -> anyhow::Result<String> {
+    let exe = std::env::current_exe()?;
+    let mut words = vec![exe.to_string_lossy().into_owned()];
+    words.extend(
+        project_args
+            .to_args()?
+            .into_iter()
+            .map(|a| a.to_string_lossy().into_owned()),
+    );
+    if project_args.project_name.is_none() {
+        words.extend(["-p".to_string(), project.to_string()]);
+    }
+    words.extend(["agent".to_string(), "--foreground".to_string()]);
+    let exec: Vec<String> = words.iter().map(|w| systemd_quote(w)).collect();
+    let state = reconciler::state::StateDir::persistent()?;
+    let env_name = format!("{project}.agent.env");
+    let env: String = session
+        .variables
+        .iter()
+        .map(|(k, v)| format!("{k}={}\n", env_file_quote(v)))
+        .collect();
+    state.write(&env_name, env.as_bytes())?;
+    let env_path = state.file(&env_name)?;
+    Ok(format!(
+        "# Save as /etc/systemd/system/stack-agent-{project}.service, then:\n#   systemctl daemon-reload && systemctl enable --now stack-agent-{project}\n[Unit]\nDescription=stack agent for project {project}\nAfter=docker.service\nRequires=docker.service\n\n[Service]\nEnvironmentFile={}\nExecStart={}\nKillSignal=SIGTERM\nRestart=on-failure\n\n[Install]\nWantedBy=multi-user.target\n",
+        env_path.to_string_lossy().replace('%', "%%"),
+        exec.join(" ")
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_are_local_and_readable() {
+        let t = local_time(1_764_648_331);
+        let shape: Vec<usize> = t.split([' ', '-', ':']).map(str::len).collect();
+        assert_eq!(shape, vec![4, 2, 2, 2, 2, 2], "{t}");
+    }
+
+    #[test]
+    fn unit_words_with_spaces_and_specifiers_are_quoted() {
+        assert_eq!(systemd_quote("/usr/bin/stack"), "/usr/bin/stack");
+        assert_eq!(
+            systemd_quote("/home/ann/my stacks/stack.yaml"),
+            "\"/home/ann/my stacks/stack.yaml\""
+        );
+        assert_eq!(systemd_quote("50%$HOME\"x"), "\"50%%$$HOME\\\"x\"");
+        assert_eq!(env_file_quote("a \"b\"\nc"), "\"a \\\"b\\\"\\nc\"");
     }
 }

@@ -42,7 +42,7 @@ pub async fn run(project: &ProjectArgs, args: &Args) -> anyhow::Result<ExitCode>
         println!("stopped the agent");
     }
     let all: Vec<String> = session.project.services.keys().cloned().collect();
-    crate::commands::agent::mark_stopped(&session.name(), &all, false)?;
+    session.agent_files()?.mark_stopped(&all, false)?;
     let observed = reconciler::observe(session.engine.as_ref(), &session.project).await?;
     let plan = plan_down(&observed, args.volumes);
     let reporter = Arc::new(Reporter::new(Mode::choose(args.quiet, false)));

@@ -80,8 +80,8 @@ pub async fn run(project: &ProjectArgs, args: &Args, verb: Verb) -> anyhow::Resu
         args.services.clone()
     };
     match verb {
-        Verb::Stop => crate::commands::agent::mark_stopped(&session.name(), &named, true)?,
-        Verb::Start => crate::commands::agent::mark_stopped(&session.name(), &named, false)?,
+        Verb::Stop => session.agent_files()?.mark_stopped(&named, true)?,
+        Verb::Start => session.agent_files()?.mark_stopped(&named, false)?,
         Verb::Restart => {}
     }
     act(

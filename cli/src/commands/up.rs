@@ -309,6 +309,7 @@ async fn roll_back(
     let session = Session {
         project: Arc::new(rolled),
         engine: session.engine.clone(),
+        variables: session.variables.clone(),
     };
     let up = detached(vec![name.to_string()], UpFlags::default());
     Ok(Box::pin(converge(&session, &up, reporter, cancel, true))
@@ -379,7 +380,7 @@ pub async fn converge(
     } else {
         args.services.clone()
     };
-    crate::commands::agent::mark_stopped(&session.name(), &named, false)?;
+    session.agent_files()?.mark_stopped(&named, false)?;
     let note = |m: &str| reporter.note(m);
     let Some(Planned {
         project: project_arc,

@@ -86,7 +86,7 @@ pub async fn run(
             Some(session) => {
                 // Services the user stopped stay stopped: an edit of the
                 // file is not a `stack start`.
-                let stopped = crate::commands::agent::stopped_services(&session.name());
+                let stopped = session.agent_files()?.stopped();
                 let mut this = args.clone();
                 if this.services.is_empty() && !stopped.is_empty() {
                     this.services = session

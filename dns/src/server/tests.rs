@@ -54,6 +54,18 @@ async fn serving(zone: Zone, forwarder: Forwarder, arrival: Arrival) -> (DnsServ
     (server, addr)
 }
 
+/// The lab, with loopback counted inside its `frontend` network, so a
+/// test client on 127.0.0.1 may ask on a gateway listener.
+fn lab_reachable() -> Zone {
+    let mut data = lab().data().clone();
+    if let Some(frontend) = data.networks.iter_mut().find(|n| n.key == "frontend") {
+        frontend
+            .subnets
+            .push("127.0.0.0/8".parse().expect("subnet"));
+    }
+    Zone::new(data, 1)
+}
+
 fn no_upstream() -> Forwarder {
     Forwarder::new(vec![], Duration::from_millis(100))
 }
@@ -101,7 +113,12 @@ async fn answers_the_stack_over_udp_and_tcp() {
 
 #[tokio::test]
 async fn a_network_listener_serves_its_view_only() {
-    let (server, addr) = serving(lab(), no_upstream(), Arrival::Network("frontend".into())).await;
+    let (server, addr) = serving(
+        lab_reachable(),
+        no_upstream(),
+        Arrival::Network("frontend".into()),
+    )
+    .await;
     let resolver = client(addr);
     assert_eq!(
         a(&resolver, "client.lab.stack.").await,
@@ -201,7 +218,7 @@ async fn servfail_within_the_deadline_when_no_upstream_answers() {
 
 #[tokio::test]
 async fn sync_opens_and_closes_listeners() {
-    let mut server = DnsServer::new(lab(), no_upstream());
+    let mut server = DnsServer::new(lab_reachable(), no_upstream());
     let free = std::net::UdpSocket::bind(loopback()).expect("bind");
     let addr = free.local_addr().expect("addr");
     drop(free);
@@ -223,7 +240,7 @@ async fn sync_opens_and_closes_listeners() {
 
 #[tokio::test]
 async fn other_projects_are_answered_on_loopback_only() {
-    let mut server = DnsServer::new(lab(), no_upstream());
+    let mut server = DnsServer::new(lab_reachable(), no_upstream());
     let host = server
         .listen(loopback(), Arrival::Loopback)
         .await
@@ -249,4 +266,27 @@ async fn other_projects_are_answered_on_loopback_only() {
         Err("NXDOMAIN".into())
     );
     server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_gateway_refuses_askers_outside_the_stack_and_forwards_nothing_for_them() {
+    // An upstream that would answer anything forwarded to it.
+    let (office, office_addr) = upstream().await;
+    let forwarder = Forwarder::new(vec![office_addr], Duration::from_secs(1));
+    // 127.0.0.1 is in none of the lab's networks.
+    let (server, addr) = serving(lab(), forwarder, Arrival::Network("frontend".into())).await;
+    let resolver = client(addr);
+    for name in ["web.lab.stack.", "printer.office.stack.", "example.org."] {
+        let err = a(&resolver, name).await.expect_err("refused");
+        assert!(err.contains("Refused"), "{name}: {err}");
+    }
+    // The host still asks on loopback.
+    let (host, host_addr) = serving(lab(), no_upstream(), Arrival::Loopback).await;
+    assert_eq!(
+        a(&client(host_addr), "web.lab.stack.").await,
+        Ok(vec!["10.9.1.2".into()])
+    );
+    host.shutdown().await;
+    server.shutdown().await;
+    office.shutdown().await;
 }

@@ -1,0 +1,146 @@
+//! Hardening against a hostile local user and an unlucky operator: the
+//! state directory, secrets, data that must never be lost, and input that
+//! must not wedge or crash `stack`. The attacking half runs as `nobody`
+//! (with `setpriv`), against a `stack` run by root.
+
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use stack_e2e::{wait_until, TestStack};
+
+const SLEEPER: &str =
+    "services:\n  app:\n    image: busybox:1.36\n    init: true\n    command: [sleep, infinity]\n";
+
+const NOBODY: u32 = 65534;
+
+/// Run `args` as `nobody`; true when it succeeded.
+fn as_nobody(args: &[&str]) -> bool {
+    Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+        .args(args)
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// A directory anyone may create things in, as /tmp is.
+fn shared_parent(s: &TestStack) -> std::path::PathBuf {
+    let parent = s.dir.join("shared");
+    std::fs::create_dir_all(&parent).unwrap();
+    std::fs::set_permissions(&s.dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(&parent, std::fs::Permissions::from_mode(0o1777)).unwrap();
+    parent
+}
+
+fn stderr_of(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn a_state_directory_planted_by_another_user_is_refused() {
+    let s = TestStack::new("statedir", SLEEPER);
+    let parent = shared_parent(&s);
+
+    // nobody creates the directory first, hoping root keeps state in it.
+    let planted = parent.join("owned");
+    assert!(as_nobody(&[
+        "mkdir",
+        "-m",
+        "700",
+        planted.to_str().unwrap()
+    ]));
+    let out = s
+        .command(&["up", "-d", "--no-agent"])
+        .env("STACK_STATE_DIR", &planted)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        stderr_of(&out).contains(&format!("belongs to uid {NOBODY}")),
+        "{}",
+        stderr_of(&out)
+    );
+
+    // ... or a symlink to a directory of theirs.
+    let theirs = parent.join("theirs");
+    let link = parent.join("link");
+    assert!(as_nobody(&["mkdir", "-m", "700", theirs.to_str().unwrap()]));
+    assert!(as_nobody(&[
+        "ln",
+        "-s",
+        theirs.to_str().unwrap(),
+        link.to_str().unwrap()
+    ]));
+    let out = s
+        .command(&["up", "-d", "--no-agent"])
+        .env("STACK_STATE_DIR", &link)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        stderr_of(&out).contains("not a directory of its own"),
+        "{}",
+        stderr_of(&out)
+    );
+
+    // ... or a world-writable one.
+    let open = parent.join("open");
+    std::fs::create_dir(&open).unwrap();
+    std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let out = s
+        .command(&["up", "-d", "--no-agent"])
+        .env("STACK_STATE_DIR", &open)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(stderr_of(&out).contains("chmod 700"), "{}", stderr_of(&out));
+    assert!(s.containers().is_empty(), "nothing ran");
+}
+
+#[test]
+fn state_files_are_private_and_the_agent_is_the_only_process_signalled() {
+    let s = TestStack::new("statefiles", SLEEPER);
+    s.ok(&["up", "-d"]);
+    let state = s.dir.join("state");
+    let mode = |p: &Path| std::fs::symlink_metadata(p).unwrap().mode() & 0o777;
+    assert_eq!(mode(&state), 0o700);
+    wait_until(Duration::from_secs(10), "the agent's files", || {
+        std::fs::read_dir(&state).unwrap().count() >= 3
+    });
+    for entry in std::fs::read_dir(&state).unwrap() {
+        let path = entry.unwrap().path();
+        assert_eq!(mode(&path), 0o600, "{}", path.display());
+    }
+    s.ok(&["down"]);
+
+    // A lock file naming a process that is not our agent (here a `sleep`
+    // holding the lock through flock): `down` must not signal it.
+    let lock = state.join(format!("{}.agent.lock", s.project));
+    let mut victim = Command::new("flock")
+        .args(["-x", lock.to_str().unwrap(), "sleep", "60"])
+        .spawn()
+        .unwrap();
+    wait_until(Duration::from_secs(5), "the lock to be held", || {
+        Command::new("flock")
+            .args(["-n", "-x", lock.to_str().unwrap(), "true"])
+            .status()
+            .is_ok_and(|st| !st.success())
+    });
+    std::fs::write(&lock, format!("`stack agent`, pid {}", victim.id())).unwrap();
+    let out = s.run(&["agent", "stop"]);
+    assert!(!out.status.success());
+    assert!(
+        stderr_of(&out).contains("not a stack agent"),
+        "{}",
+        stderr_of(&out)
+    );
+    assert!(
+        victim.try_wait().unwrap().is_none(),
+        "the victim was signalled"
+    );
+    let _ = victim.kill();
+    let _ = victim.wait();
+    // With the impostor gone, the usual commands work again.
+    s.ok(&["agent", "status"]);
+}
