@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use stack_e2e::{wait_until, TestStack};
+use stack_e2e::{docker, wait_until, TestStack};
 
 const SLEEPER: &str =
     "services:\n  app:\n    image: busybox:1.36\n    init: true\n    command: [sleep, infinity]\n";
@@ -143,4 +143,98 @@ fn state_files_are_private_and_the_agent_is_the_only_process_signalled() {
     let _ = victim.wait();
     // With the impostor gone, the usual commands work again.
     s.ok(&["agent", "status"]);
+}
+
+const WITH_SECRETS: &str = r#"services:
+  app:
+    image: busybox:1.36
+    init: true
+    command: [sleep, infinity]
+    environment: {TOKEN_SOURCE: none}
+    secrets:
+      - db_password
+      - {source: api_token, target: token, mode: 0400, uid: "100", gid: "101"}
+    configs:
+      - {source: motd, target: /etc/motd}
+      - greeting
+secrets:
+  db_password: {file: ./db_password.txt}
+  api_token: {environment: TEST_API_TOKEN}
+configs:
+  motd: {content: "welcome, ${USER_NAME:-student}"}
+  greeting: {file: ./greeting.txt}
+"#;
+
+#[test]
+fn secrets_and_configs_are_mounted_and_never_shown() {
+    let s = TestStack::new("secrets", WITH_SECRETS);
+    std::fs::write(s.dir.join("db_password.txt"), "correct horse battery").unwrap();
+    std::fs::write(s.dir.join("greeting.txt"), "hello").unwrap();
+    let up = |token: &str| {
+        let out = s
+            .command(&["up", "-d", "--no-agent"])
+            .env("TEST_API_TOKEN", token)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr_of(&out));
+    };
+    up("tok-s3cret-1");
+    let app = format!("{}-app-1", s.project);
+    let read = |path: &str| s.exec(&app, &["cat", path]);
+    assert_eq!(
+        read("/run/secrets/db_password"),
+        (0, "correct horse battery".into())
+    );
+    assert_eq!(read("/run/secrets/token").1, "tok-s3cret-1");
+    assert_eq!(read("/etc/motd").1, "welcome, student");
+    assert_eq!(read("/greeting").1, "hello");
+    let (_, st) = s.exec(&app, &["stat", "-c", "%a %u %g", "/run/secrets/token"]);
+    assert_eq!(st.trim(), "400 100 101");
+    let (_, st) = s.exec(&app, &["stat", "-c", "%a", "/run/secrets/db_password"]);
+    assert_eq!(st.trim(), "444");
+    // Read-only.
+    assert_ne!(
+        s.exec(&app, &["sh", "-c", "echo x > /run/secrets/db_password"])
+            .0,
+        0
+    );
+
+    // Neither the content nor an unkeyed digest of it is in what the
+    // engine shows about the container.
+    let inspect = docker(&["inspect", &app]);
+    for secret in ["correct horse battery", "tok-s3cret-1"] {
+        assert!(!inspect.contains(secret), "{secret} in docker inspect");
+        let plain = sha256_hex(secret.as_bytes());
+        assert!(
+            !inspect.contains(&plain[..32]),
+            "plain digest of {secret} in labels"
+        );
+    }
+
+    // A new content recreates the container, which then sees it.
+    let before = s.containers()[&app].clone();
+    up("tok-s3cret-2");
+    assert_ne!(s.containers()[&app], before, "recreated");
+    assert_eq!(read("/run/secrets/token").1, "tok-s3cret-2");
+    // The same content again changes nothing.
+    let before = s.containers()[&app].clone();
+    up("tok-s3cret-2");
+    assert_eq!(s.containers()[&app], before);
+}
+
+/// Hex SHA-256, with the system's `sha256sum` as an independent witness.
+fn sha256_hex(data: &[u8]) -> String {
+    use std::io::Write;
+    let mut child = Command::new("sha256sum")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(data).unwrap();
+    let out = child.wait_with_output().unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_string()
 }

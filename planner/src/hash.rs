@@ -56,15 +56,6 @@ pub fn config_hash(definition: &Value, inputs: &HashInputs) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Content digest of a secret or config file.
-pub fn content_digest(content: &[u8]) -> String {
-    Sha256::digest(content)
-        .iter()
-        .take(16)
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
 /// The dotted paths at which two definitions differ, e.g.
 /// `environment.API_URL`, `command`, `ports`. Lists compare whole.
 pub fn changed_fields(old: &Value, new: &Value) -> Vec<String> {

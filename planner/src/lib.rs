@@ -29,5 +29,5 @@ pub use plan::{
     Desired, FailureAction, Plan, Rolling, Step, UpOptions, Wait,
 };
 pub use spec::{
-    container_spec, replicas_of, Attachment, ContainerSpec, Namespace, Networking, Ref,
+    container_spec, replicas_of, Attachment, ContainerSpec, Mount, Namespace, Networking, Ref,
 };

@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use planner::{
-    hash_inputs, ref_name, state_labels, Action, ContainerSpec, FailureAction, Networking, Plan,
-    Rolling, RunState, Step, Wait,
+    hash_inputs, ref_name, state_labels, Action, ContainerSpec, FailureAction, Mount, Networking,
+    Plan, Rolling, RunState, Step, Wait,
 };
 use schema::{Condition, MountType, Project};
 use tokio::sync::Semaphore;
@@ -517,10 +517,14 @@ async fn create_and_start(
         &ctx.files,
     );
     prepare_bind_sources(spec).map_err(|e| err(EngineError::Api(e)))?;
+    let mut mounted = spec.clone();
+    mounted
+        .mounts
+        .extend(file_mounts(&ctx.project, spec).map_err(&err)?);
     let id = ctx
         .engine
         .create_container(CreateRequest {
-            spec: spec.clone(),
+            spec: mounted,
             refs,
             state_labels: state_labels(spec, &inputs),
             anonymous_volumes,
@@ -530,6 +534,29 @@ async fn create_and_start(
         .map_err(&err)?;
     start(ctx, &id, &spec.name, &spec.of.service).await?;
     Ok(id)
+}
+
+/// Read-only bind mounts of the copies of the secrets and configs the
+/// container uses (written by [`crate::files::prepare`] before the run).
+fn file_mounts(project: &Project, spec: &ContainerSpec) -> Result<Vec<Mount>, EngineError> {
+    let name = project.name.clone().unwrap_or_default();
+    crate::files::uses(&spec.service)
+        .into_iter()
+        .map(|u| {
+            let source =
+                crate::files::copy_path(&name, &u).map_err(|e| EngineError::Api(e.to_string()))?;
+            Ok(Mount {
+                kind: MountType::Bind,
+                source: Some(source.to_string_lossy().into_owned()),
+                target: u.target,
+                read_only: true,
+                create_host_path: false,
+                nocopy: false,
+                tmpfs_size: None,
+                tmpfs_mode: None,
+            })
+        })
+        .collect()
 }
 
 /// The container's DNS servers: the stack's DNS, which the agent serves

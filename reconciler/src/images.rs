@@ -190,39 +190,6 @@ pub fn context_tar(dir: &Path) -> Result<Vec<u8>, String> {
     builder.into_inner().map_err(|e| e.to_string())
 }
 
-/// Digests of every secret and config the project defines, keyed
-/// `secret:<name>` / `config:<name>`, for the config hash.
-pub fn file_digests(
-    project: &Project,
-    environment: &BTreeMap<String, String>,
-) -> Result<BTreeMap<String, String>, String> {
-    let mut out = BTreeMap::new();
-    for (kind, objects) in [("secret", &project.secrets), ("config", &project.configs)] {
-        for (name, obj) in objects {
-            let content: Option<Vec<u8>> = if let Some(file) = &obj.file {
-                Some(
-                    std::fs::read(file)
-                        .map_err(|e| format!("{kind} `{name}`: cannot read {file}: {e}"))?,
-                )
-            } else if let Some(c) = &obj.content {
-                Some(c.clone().into_bytes())
-            } else {
-                obj.environment.as_ref().map(|var| {
-                    environment
-                        .get(var)
-                        .cloned()
-                        .unwrap_or_default()
-                        .into_bytes()
-                })
-            };
-            if let Some(c) = content {
-                out.insert(format!("{kind}:{name}"), planner::hash::content_digest(&c));
-            }
-        }
-    }
-    Ok(out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

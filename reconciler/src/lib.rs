@@ -4,7 +4,8 @@
 //! - [`engine`]: the trait, engine-neutral.
 //! - [`docker`]: Docker over its HTTP API (bollard), version negotiated.
 //! - [`fake`]: an in-memory engine for tests, with failure injection.
-//! - [`images`]: pull or build images before planning; secret digests.
+//! - [`images`]: pull or build images before planning.
+//! - [`files`]: secrets and configs: keyed digests and the copies containers mount.
 //! - [`observe`](mod@observe): engine -> [`planner::Observed`].
 //! - [`execute`]: run a [`planner::Plan`] in dependency order, in parallel.
 //! - [`heal`]: the self-healing controller of `stack agent`; [`agent`]: its loop.
@@ -20,6 +21,7 @@ pub mod docker;
 pub mod engine;
 pub mod execute;
 pub mod fake;
+pub mod files;
 pub mod heal;
 pub mod host_ports;
 pub mod images;

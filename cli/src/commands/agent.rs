@@ -245,8 +245,13 @@ impl AgentHost for Host {
         match schema::load(&opts) {
             Ok(loaded) => {
                 self.load_failed = false;
-                let files =
-                    reconciler::images::file_digests(&loaded.project, &opts.environment).ok()?;
+                let files = match reconciler::files::prepare(&loaded.project, &opts.environment) {
+                    Ok(files) => files,
+                    Err(e) => {
+                        tracing::warn!("{e}; healing with the last good stack file");
+                        return None;
+                    }
+                };
                 Some((Arc::new(loaded.project), files))
             }
             Err(diags) => {

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use clap::ValueEnum;
 use planner::{plan_up, Desired, Health, Plan, RunState, UpOptions};
-use reconciler::images::{ensure_images, file_digests, PullPolicy};
+use reconciler::images::{ensure_images, PullPolicy};
 use reconciler::{ExecError, ExecuteOptions, Executor};
 use schema::Project;
 
@@ -145,7 +145,7 @@ pub async fn make_plan(
         }
     }
     let environment: BTreeMap<String, String> = std::env::vars().collect();
-    let files = match file_digests(&project, &environment) {
+    let files = match reconciler::files::prepare(&project, &environment) {
         Ok(f) => f,
         Err(e) => {
             eprintln!("error: {e}");
