@@ -238,3 +238,58 @@ fn sha256_hex(data: &[u8]) -> String {
         .unwrap_or_default()
         .to_string()
 }
+
+const WITH_VOLUME: &str = "services:\n  app:\n    image: busybox:1.36\n    init: true\n    command: [sleep, infinity]\n    volumes: [data:/data]\nvolumes:\n  data: {}\n";
+
+#[test]
+fn down_v_keeps_a_volume_the_file_now_calls_external() {
+    let s = TestStack::new("extvol", WITH_VOLUME);
+    s.ok(&["up", "-d", "--no-agent"]);
+    let volume = format!("{}_data", s.project);
+    let app = format!("{}-app-1", s.project);
+    assert_eq!(s.exec(&app, &["sh", "-c", "echo precious > /data/f"]).0, 0);
+    // Someone else owns it now; the file says so.
+    s.write(&WITH_VOLUME.replace(
+        "  data: {}",
+        &format!("  data: {{external: true, name: {volume}}}"),
+    ));
+    s.ok(&["down", "-v"]);
+    assert!(s.containers().is_empty());
+    let kept = docker(&["volume", "ls", "-q", "--filter", &format!("name={volume}")]);
+    assert_eq!(kept.trim(), volume, "the external volume survived down -v");
+    let _cleanup = stack_e2e::DockerCleanup::remove("volume", &volume);
+    let out = docker(&[
+        "run",
+        "--rm",
+        "-v",
+        &format!("{volume}:/data"),
+        "busybox:1.36",
+        "cat",
+        "/data/f",
+    ]);
+    assert_eq!(out.trim(), "precious");
+}
+
+#[test]
+fn a_volume_with_its_defaults_spelled_out_is_the_same_volume() {
+    let s = TestStack::new("voldefaults", WITH_VOLUME);
+    s.ok(&["up", "-d", "--no-agent"]);
+    s.write(&WITH_VOLUME.replace(
+        "  data: {}",
+        "  data: {driver: local, labels: {}, driver_opts: {}}",
+    ));
+    s.assert_converged();
+    // A real change is refused, and the hint says what destroys data.
+    s.write(&WITH_VOLUME.replace("  data: {}", "  data: {labels: {tier: gold}}"));
+    let out = s.run(&["up", "-d", "--no-agent"]);
+    assert!(!out.status.success());
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        stderr_of(&out)
+    );
+    assert!(
+        text.contains("DELETES the volume and all its data"),
+        "{text}"
+    );
+}

@@ -13,9 +13,10 @@ use serde_json::Value;
 
 use crate::hash::{changed_fields, config_hash, definition, HashInputs};
 use crate::observed::{
-    labels, NetworkAddresses, Observed, ObservedContainer, PublishedPort, RunState,
+    labels, NetworkAddresses, Observed, ObservedContainer, ObservedResource, PublishedPort,
+    RunState,
 };
-use crate::resource::{network_hash, volume_hash};
+use crate::resource::{network_hash, volume_matches};
 use crate::spec::{container_name, container_spec, ContainerSpec, Mount, Networking, Ref};
 
 /// What the user wants, with what the planner cannot read itself.
@@ -491,7 +492,7 @@ pub fn plan_up(desired: &Desired<'_>, observed: &Observed, opts: &UpOptions) -> 
                 );
                 volume_steps.insert(name, id);
             }
-            Some(o) if o.hash != volume_hash(vol) && opts.recreate_volumes => {
+            Some(o) if !volume_matches(&o.hash, vol) && opts.recreate_volumes => {
                 let users: Vec<String> = observed
                     .containers
                     .iter()
@@ -512,10 +513,10 @@ pub fn plan_up(desired: &Desired<'_>, observed: &Observed, opts: &UpOptions) -> 
                 volume_steps.insert(name.clone(), id);
                 recreated_volumes.insert(name);
             }
-            Some(o) if o.hash != volume_hash(vol) => plan.blockers.push(Blocker {
-                message: format!("volume `{name}` exists with another definition (driver or options changed); recreating it would lose its data"),
+            Some(o) if !volume_matches(&o.hash, vol) => plan.blockers.push(Blocker {
+                message: format!("volume `{name}` exists with another definition (driver, options or labels changed); recreating it would lose its data"),
                 hint: format!(
-                    "copy the data out (e.g. `docker run --rm -v {name}:/from -v $PWD:/to busybox:1.36 cp -a /from /to`), then run `stack up --recreate-volumes`"
+                    "keep the old definition in the file, or copy the data out first (e.g. `docker run --rm -v {name}:/from -v $PWD/{name}-backup:/to busybox:1.36 cp -a /from/. /to/`) and only then run `stack up --recreate-volumes`, which DELETES the volume and all its data"
                 ),
             }),
             Some(_) => {}
@@ -795,7 +796,26 @@ fn roll(plan: &mut Plan, svc: &Service, ids: &[usize]) {
 
 /// Plan `down`: every container of the project, then its networks, and
 /// its named volumes only when `remove_volumes`.
-pub fn plan_down(observed: &Observed, remove_volumes: bool) -> Plan {
+///
+/// A network or volume the file declares `external: true` is never
+/// removed, whoever created it (a volume `stack` made before the file
+/// called it external keeps the data of someone who now owns it).
+pub fn plan_down(project: &Project, observed: &Observed, remove_volumes: bool) -> Plan {
+    let external_volumes: BTreeSet<&str> = project
+        .volumes
+        .iter()
+        .filter(|(_, v)| v.external)
+        .flat_map(|(k, v)| [k.as_str(), v.name.as_deref().unwrap_or(k)])
+        .collect();
+    let external_networks: BTreeSet<&str> = project
+        .networks
+        .iter()
+        .filter(|(_, n)| n.external)
+        .flat_map(|(k, n)| [k.as_str(), n.name.as_deref().unwrap_or(k)])
+        .collect();
+    let kept = |set: &BTreeSet<&str>, r: &ObservedResource| {
+        set.contains(r.key.as_str()) || set.contains(r.name.as_str())
+    };
     let mut plan = Plan::default();
     let mut containers = Vec::new();
     let mut sorted: Vec<&ObservedContainer> = observed.containers.iter().collect();
@@ -812,7 +832,11 @@ pub fn plan_down(observed: &Observed, remove_volumes: bool) -> Plan {
             vec![],
         ));
     }
-    for n in &observed.networks {
+    for n in observed
+        .networks
+        .iter()
+        .filter(|n| !kept(&external_networks, n))
+    {
         plan.push(
             Action::RemoveNetwork {
                 name: n.name.clone(),
@@ -823,7 +847,11 @@ pub fn plan_down(observed: &Observed, remove_volumes: bool) -> Plan {
         );
     }
     if remove_volumes {
-        for v in &observed.volumes {
+        for v in observed
+            .volumes
+            .iter()
+            .filter(|v| !kept(&external_volumes, v))
+        {
             plan.push(
                 Action::RemoveVolume {
                     name: v.name.clone(),

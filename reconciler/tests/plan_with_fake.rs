@@ -353,17 +353,39 @@ async fn up_of_one_service_brings_its_dependencies_only() {
 }
 
 #[tokio::test]
+async fn down_v_never_removes_what_the_file_calls_external() {
+    let e = engine();
+    let p = project(STACK);
+    up(&e, &p).await;
+    // The file now says the volume `stack` created is someone else's.
+    let now_external = project(&STACK.replace(
+        "volumes:\n  data: {}",
+        "volumes:\n  data: {external: true, name: p_data}",
+    ));
+    assert!(
+        now_external.volumes["data"].external,
+        "the test edits the file"
+    );
+    let observed = observe(&e, &now_external).await.unwrap();
+    run(&e, &now_external, plan_down(&now_external, &observed, true))
+        .await
+        .unwrap();
+    assert!(e.containers().is_empty());
+    assert_eq!(e.volumes(), vec!["p_data"]);
+}
+
+#[tokio::test]
 async fn down_keeps_volumes_unless_asked() {
     let e = engine();
     let p = project(STACK);
     up(&e, &p).await;
     let observed = observe(&e, &p).await.unwrap();
-    run(&e, &p, plan_down(&observed, false)).await.unwrap();
+    run(&e, &p, plan_down(&p, &observed, false)).await.unwrap();
     assert!(e.containers().is_empty());
     assert!(e.networks().is_empty());
     assert_eq!(e.volumes(), vec!["p_data"]);
     let observed = observe(&e, &p).await.unwrap();
-    run(&e, &p, plan_down(&observed, true)).await.unwrap();
+    run(&e, &p, plan_down(&p, &observed, true)).await.unwrap();
     assert!(e.volumes().is_empty());
 }
 
@@ -464,7 +486,7 @@ async fn only_down_v_removes_anonymous_volumes() {
     let p = project("services:\n  a:\n    image: busybox:1.36\n");
     up(&e, &p).await;
     let observed = observe(&e, &p).await.unwrap();
-    let keep = plan_down(&observed, false);
+    let keep = plan_down(&p, &observed, false);
     assert!(keep.steps.iter().all(|s| !matches!(
         s.action,
         Action::RemoveContainer {
@@ -472,7 +494,7 @@ async fn only_down_v_removes_anonymous_volumes() {
             ..
         }
     )));
-    let purge = plan_down(&observed, true);
+    let purge = plan_down(&p, &observed, true);
     assert!(purge.steps.iter().any(|s| matches!(
         s.action,
         Action::RemoveContainer {

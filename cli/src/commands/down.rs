@@ -44,7 +44,7 @@ pub async fn run(project: &ProjectArgs, args: &Args) -> anyhow::Result<ExitCode>
     let all: Vec<String> = session.project.services.keys().cloned().collect();
     session.agent_files()?.mark_stopped(&all, false)?;
     let observed = reconciler::observe(session.engine.as_ref(), &session.project).await?;
-    let plan = plan_down(&observed, args.volumes);
+    let plan = plan_down(&session.project, &observed, args.volumes);
     let reporter = Arc::new(Reporter::new(Mode::choose(args.quiet, false)));
     if plan.is_empty() {
         reporter.note("Nothing to remove.");
