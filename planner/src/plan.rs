@@ -85,7 +85,10 @@ pub enum Action {
         /// What to create.
         spec: Box<ContainerSpec>,
     },
-    /// Stop and remove a container, then create and start its replacement.
+    /// Create the replacement under a temporary name, then stop and remove
+    /// the old container, give the new one its name and start it: a create
+    /// the engine refuses, or a kill in between, leaves the old one as it
+    /// was.
     RecreateContainer {
         /// The container to replace.
         old_id: String,
@@ -94,6 +97,16 @@ pub enum Action {
         /// How, when this is one batch of a rolling update.
         #[serde(skip_serializing_if = "Option::is_none")]
         update: Option<Rolling>,
+    },
+    /// Give a container an interrupted run left under a temporary name
+    /// (`-next`, `-old`) its own name and its service's network aliases.
+    AdoptContainer {
+        /// Container id.
+        id: String,
+        /// The name it has now.
+        from: String,
+        /// What it is (its name, networks and aliases).
+        spec: Box<ContainerSpec>,
     },
     /// Start an existing container.
     StartContainer {
@@ -134,6 +147,7 @@ impl Action {
             | Action::CreateContainer { .. } => "create",
             Action::RecreateContainer { .. } | Action::RecreateVolume { .. } => "recreate",
             Action::StartContainer { .. } => "start",
+            Action::AdoptContainer { .. } => "rename",
             Action::RemoveContainer { .. }
             | Action::RemoveNetwork { .. }
             | Action::RemoveVolume { .. } => "remove",
@@ -154,6 +168,7 @@ impl Action {
             Action::CreateContainer { spec } | Action::RecreateContainer { spec, .. } => {
                 spec.name.clone()
             }
+            Action::AdoptContainer { from, spec, .. } => format!("{from} to {}", spec.name),
             Action::StartContainer { name, .. } | Action::RemoveContainer { name, .. } => {
                 name.clone()
             }
@@ -577,7 +592,7 @@ pub fn plan_up(desired: &Desired<'_>, observed: &Observed, opts: &UpOptions) -> 
                 .collect();
             let (keep, extra) = pick(&candidates, &expected);
             for dup in extra {
-                steps.push(plan.push(
+                let id = plan.push(
                     Action::RemoveContainer {
                         id: dup.id.clone(),
                         name: dup.name.clone(),
@@ -586,7 +601,10 @@ pub fn plan_up(desired: &Desired<'_>, observed: &Observed, opts: &UpOptions) -> 
                     format!("duplicate of replica {r}"),
                     vec![],
                     vec![],
-                ));
+                );
+                steps.push(id);
+                // Whatever comes next for the replica may need its name.
+                step_after.push(id);
             }
             let reference = spec.of.clone();
             // A recreated volume takes its containers with it.
@@ -651,6 +669,30 @@ pub fn plan_up(desired: &Desired<'_>, observed: &Observed, opts: &UpOptions) -> 
                         }
                         steps.push(id);
                         renewed.insert(reference);
+                    } else if c.name != spec.name {
+                        let adopt = plan.push(
+                            Action::AdoptContainer {
+                                id: c.id.clone(),
+                                from: c.name.clone(),
+                                spec: Box::new(spec),
+                            },
+                            "an interrupted run left it under a temporary name",
+                            step_after.clone(),
+                            vec![],
+                        );
+                        steps.push(adopt);
+                        if !c.is_running() && !completed(c, svc) {
+                            steps.push(plan.push(
+                                Action::StartContainer {
+                                    id: c.id.clone(),
+                                    name: container_name(&project_name, &name, svc, r),
+                                    service: c.service.clone(),
+                                },
+                                describe_stopped(&c.state),
+                                vec![adopt],
+                                waits.clone(),
+                            ));
+                        }
                     } else if !c.is_running() && !completed(c, svc) {
                         steps.push(plan.push(
                             Action::StartContainer {

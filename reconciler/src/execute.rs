@@ -393,12 +393,8 @@ async fn apply(ctx: &Ctx, action: &Action) -> Result<(), ExecError> {
             old_id,
             spec,
             update: None,
-        } => {
-            let keep = anonymous_volumes(ctx, old_id, spec).await.map_err(&err)?;
-            let timeout = stop_timeout(ctx, Some(&spec.service));
-            stop_and_remove(ctx, old_id, timeout, false, &subject).await?;
-            create_and_start(ctx, spec, keep).await.map(drop)
-        }
+        } => replace(ctx, old_id, spec).await.map(drop),
+        Action::AdoptContainer { id, spec, .. } => adopt(ctx, id, spec).await,
         Action::RecreateContainer {
             old_id,
             spec,
@@ -483,8 +479,66 @@ async fn image_id(ctx: &Ctx, image: &str) -> Result<String, EngineError> {
     Ok(id)
 }
 
+/// The name a replacement is created under, beside the container it
+/// replaces, until that one is gone.
+fn temporary_name(spec: &ContainerSpec) -> String {
+    format!("{}-next", spec.name)
+}
+
+/// Replace `old_id` with a container of `spec`, never leaving the replica
+/// with neither: create the new one under a temporary name (with the old
+/// one's anonymous volumes), then stop and remove the old one, then give
+/// the new one its name and start it. Returns the new container's id.
+async fn replace(ctx: &Ctx, old_id: &str, spec: &ContainerSpec) -> Result<String, ExecError> {
+    let err = engine_err(&spec.name);
+    let keep = anonymous_volumes(ctx, old_id, spec).await.map_err(&err)?;
+    let mut next = spec.clone();
+    next.name = temporary_name(spec);
+    let id = create(ctx, &next, keep).await?;
+    let timeout = stop_timeout(ctx, Some(&spec.service));
+    stop_and_remove(ctx, old_id, timeout, false, &spec.name).await?;
+    ctx.engine
+        .rename_container(&id, &spec.name)
+        .await
+        .map_err(&err)?;
+    start(ctx, &id, &spec.name, &spec.of.service).await?;
+    Ok(id)
+}
+
+/// Finish what an interrupted run left: the container takes its own name
+/// and joins its networks again with the service's aliases (a start-first
+/// replacement is created without them).
+async fn adopt(ctx: &Ctx, id: &str, spec: &ContainerSpec) -> Result<(), ExecError> {
+    let err = engine_err(&spec.name);
+    ctx.engine
+        .rename_container(id, &spec.name)
+        .await
+        .map_err(&err)?;
+    if let Networking::Networks(list) = &spec.networking {
+        for a in list {
+            match ctx.engine.disconnect_network(&a.network, id).await {
+                Ok(()) | Err(EngineError::NotFound(_)) => {}
+                Err(e) => return Err(err(e)),
+            }
+            ctx.engine.connect_network(id, a).await.map_err(&err)?;
+        }
+    }
+    Ok(())
+}
+
 /// Create and start a container; returns its id.
 async fn create_and_start(
+    ctx: &Ctx,
+    spec: &ContainerSpec,
+    anonymous_volumes: BTreeMap<String, String>,
+) -> Result<String, ExecError> {
+    let id = create(ctx, spec, anonymous_volumes).await?;
+    start(ctx, &id, &spec.name, &spec.of.service).await?;
+    Ok(id)
+}
+
+/// Create a container with all its labels, not started; returns its id.
+async fn create(
     ctx: &Ctx,
     spec: &ContainerSpec,
     anonymous_volumes: BTreeMap<String, String>,
@@ -532,7 +586,6 @@ async fn create_and_start(
         })
         .await
         .map_err(&err)?;
-    start(ctx, &id, &spec.name, &spec.of.service).await?;
     Ok(id)
 }
 
@@ -623,11 +676,8 @@ async fn roll(
             _ = ctx.cancel.cancelled() => return Err(ExecError::Cancelled),
         }
     }
-    let keep = anonymous_volumes(ctx, old_id, spec).await.map_err(&err)?;
-    let timeout = stop_timeout(ctx, Some(&spec.service));
     if !rolling.start_first {
-        stop_and_remove(ctx, old_id, timeout, false, &spec.name).await?;
-        let id = create_and_start(ctx, spec, keep).await?;
+        let id = replace(ctx, old_id, spec).await?;
         return match ready(ctx, &id, rolling.monitor).await {
             Ok(()) => Ok(()),
             Err(why) if rolling.failure_action == FailureAction::Continue => {
@@ -643,8 +693,10 @@ async fn roll(
         };
     }
     // Start first: the new replica runs beside the old one until it is ready.
+    let keep = anonymous_volumes(ctx, old_id, spec).await.map_err(&err)?;
+    let timeout = stop_timeout(ctx, Some(&spec.service));
     let mut next = spec.clone();
-    next.name = format!("{}-next", spec.name);
+    next.name = temporary_name(spec);
     // Not under the service's name until it is ready: lookups of the name
     // must not find a replica that cannot answer yet.
     if let Networking::Networks(list) = &mut next.networking {

@@ -333,7 +333,9 @@ impl Healer {
                 }
                 // Exited replicas are judged below, by their restart policy.
                 Action::StartContainer { .. } => {}
-                Action::RemoveContainer { .. }
+                // An interrupted `up` is finished by the next `up`.
+                Action::AdoptContainer { .. }
+                | Action::RemoveContainer { .. }
                 | Action::RemoveNetwork { .. }
                 | Action::RemoveVolume { .. }
                 | Action::RecreateVolume { .. } => {}

@@ -599,6 +599,7 @@ async fn a_rolling_update_with_a_published_port_stops_first() {
         "    ports: ['8080-8082:80']\n    environment",
     );
     up(&e, &project(&yaml)).await;
+    let before = e.containers();
     let changed = project(&yaml.replace("V: '1'", "V: '2'"));
     let pl = plan(&e, &changed, &UpOptions::default(), &BTreeMap::new()).await;
     assert!(matches!(
@@ -606,7 +607,27 @@ async fn a_rolling_update_with_a_published_port_stops_first() {
         Action::RecreateContainer { update: Some(r), .. } if !r.start_first
     ));
     run(&e, &changed, pl).await.unwrap();
-    assert!(e.mutations().iter().all(|m| !m.ends_with("-next")));
+    // The replacement exists before the old one goes, but starts only once
+    // the old one (which holds the host port) is stopped, under its name.
+    let m = e.mutations();
+    let pos = |what: &str| {
+        m.iter()
+            .position(|x| x == what)
+            .unwrap_or_else(|| panic!("{what} not in {m:?}"))
+    };
+    for (name, new) in e.containers() {
+        let old = &before[&name].id;
+        assert!(
+            pos(&format!("create_container {name}-next")) < pos(&format!("stop_container {old}"))
+        );
+        assert!(
+            pos(&format!("stop_container {old}")) < pos(&format!("start_container {}", new.id))
+        );
+        assert!(
+            pos(&format!("rename_container {}", new.id))
+                < pos(&format!("start_container {}", new.id))
+        );
+    }
 }
 
 #[tokio::test]
@@ -628,5 +649,60 @@ async fn a_failing_new_replica_stops_the_update_and_the_old_one_keeps_running() 
     for (name, c) in &before {
         assert_eq!(after[name].id, c.id, "{name} was not touched");
         assert_eq!(after[name].state, planner::RunState::Running);
+    }
+}
+
+const ONE: &str =
+    "services:\n  a:\n    image: busybox:1.36\n    environment: {V: '1'}\n    volumes: [/cache]\n";
+
+#[tokio::test]
+async fn a_refused_create_leaves_the_old_container_running() {
+    let e = engine();
+    up(&e, &project(ONE)).await;
+    let before = e.containers();
+    e.fail_next("create_container", "no space left on device");
+    let changed = project(&ONE.replace("V: '1'", "V: '2'"));
+    let pl = plan(&e, &changed, &UpOptions::default(), &BTreeMap::new()).await;
+    assert!(run(&e, &changed, pl).await.is_err());
+    let after = e.containers();
+    assert_eq!(after.len(), 1);
+    assert_eq!(after["p-a-1"].id, before["p-a-1"].id);
+    assert_eq!(after["p-a-1"].state, planner::RunState::Running);
+}
+
+#[tokio::test]
+async fn a_recreate_interrupted_at_any_step_is_finished_by_the_next_up() {
+    // Each engine call of a recreate, failed in turn, stands for a kill
+    // right there; the next up must end with one running container under
+    // its own name, with the new definition and the old anonymous volume.
+    for op in [
+        "stop_container",
+        "remove_container",
+        "rename_container",
+        "start_container",
+    ] {
+        let e = engine();
+        up(&e, &project(ONE)).await;
+        let old = e.containers()["p-a-1"].clone();
+        let changed = project(&ONE.replace("V: '1'", "V: '2'"));
+        e.fail_next(op, "killed");
+        let pl = plan(&e, &changed, &UpOptions::default(), &BTreeMap::new()).await;
+        assert!(run(&e, &changed, pl).await.is_err(), "{op}");
+        let pl = plan(&e, &changed, &UpOptions::default(), &BTreeMap::new()).await;
+        run(&e, &changed, pl)
+            .await
+            .unwrap_or_else(|err| panic!("{op}: {err}"));
+        let after = e.containers();
+        assert_eq!(after.keys().collect::<Vec<_>>(), vec!["p-a-1"], "{op}");
+        let now = &after["p-a-1"];
+        assert_eq!(now.state, planner::RunState::Running, "{op}");
+        assert_ne!(now.id, old.id, "{op}");
+        assert_eq!(
+            now.request.anonymous_volumes.get("/cache"),
+            Some(&format!("anon-{}-/cache", old.id)),
+            "{op}: the anonymous volume follows"
+        );
+        let pl = plan(&e, &changed, &UpOptions::default(), &BTreeMap::new()).await;
+        assert!(pl.is_empty(), "{op}: {:?}", lines(&pl));
     }
 }

@@ -36,6 +36,7 @@ fn marker(action: &Action) -> (&'static str, &'static str) {
         | Action::CreateContainer { .. } => ("+", "create"),
         Action::RecreateContainer { .. } | Action::RecreateVolume { .. } => ("~", "recreate"),
         Action::StartContainer { .. } => (">", "start"),
+        Action::AdoptContainer { .. } => ("~", "rename"),
         Action::RemoveContainer { .. }
         | Action::RemoveNetwork { .. }
         | Action::RemoveVolume { .. } => ("-", "remove"),
