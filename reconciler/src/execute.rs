@@ -516,9 +516,10 @@ async fn adopt(ctx: &Ctx, id: &str, spec: &ContainerSpec) -> Result<(), ExecErro
         .map_err(&err)?;
     if let Networking::Networks(list) = &spec.networking {
         for a in list {
-            match ctx.engine.disconnect_network(&a.network, id).await {
-                Ok(()) | Err(EngineError::NotFound(_)) => {}
-                Err(e) => return Err(err(e)),
+            // Killed between leaving and joining, it may be on none: a
+            // failed leave is fine, a failed join is not.
+            if let Err(e) = ctx.engine.disconnect_network(&a.network, id).await {
+                tracing::debug!("{}: leaving {}: {e}", spec.name, a.network);
             }
             ctx.engine.connect_network(id, a).await.map_err(&err)?;
         }

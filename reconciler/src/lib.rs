@@ -11,6 +11,7 @@
 //! - [`heal`]: the self-healing controller of `stack agent`; [`agent`]: its loop.
 //! - [`lock`]: one `stack` process at a time per project.
 //! - [`state`]: the private state directories and their files.
+//! - [`stops`]: stops an interrupted `down` may still have in flight.
 //! - [`preflight`]: refuse a plan that cannot work before it runs.
 //! - [`nfs`]: NFS server checks and address resolution.
 
@@ -30,6 +31,7 @@ pub mod nfs;
 pub mod observe;
 pub mod preflight;
 pub mod state;
+pub mod stops;
 pub mod watch;
 
 use std::collections::BTreeMap;

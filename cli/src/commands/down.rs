@@ -7,6 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use planner::plan_down;
+use reconciler::state::StateDir;
+use reconciler::stops;
 use reconciler::{ExecuteOptions, Executor};
 
 use crate::progress::{Mode, Reporter};
@@ -53,6 +55,15 @@ pub async fn run(project: &ProjectArgs, args: &Args) -> anyhow::Result<ExitCode>
         stop_timeout: Duration::from_secs(args.timeout),
         ..Default::default()
     };
+    // Killed from here on, its stops may land after the next `up` looked.
+    let state = StateDir::runtime()?;
+    let grace = session
+        .project
+        .services
+        .values()
+        .filter_map(|s| s.stop_grace_period.map(|d| d.0))
+        .fold(opts.stop_timeout, Duration::max);
+    stops::begin(&state, &session.name(), grace)?;
     Executor::new(
         session.engine.clone(),
         session.project.clone(),
@@ -62,5 +73,6 @@ pub async fn run(project: &ProjectArgs, args: &Args) -> anyhow::Result<ExitCode>
     .with_progress(reporter)
     .execute(plan)
     .await?;
+    stops::end(&state, &session.name())?;
     Ok(ExitCode::SUCCESS)
 }

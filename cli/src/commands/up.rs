@@ -11,6 +11,8 @@ use std::time::{Duration, Instant};
 use clap::ValueEnum;
 use planner::{plan_up, Desired, Health, Plan, RunState, UpOptions};
 use reconciler::images::{ensure_images, PullPolicy};
+use reconciler::state::StateDir;
+use reconciler::stops;
 use reconciler::{ExecError, ExecuteOptions, Executor};
 use schema::Project;
 
@@ -461,6 +463,27 @@ pub async fn converge(
             }
         }
         return Ok(None);
+    }
+    // An interrupted `down` may still have stops in flight: once they have
+    // landed, look again.
+    let state = StateDir::runtime()?;
+    if let Some(until) = stops::pending(&state, &session.name()) {
+        let wait = until
+            .duration_since(std::time::SystemTime::now())
+            .unwrap_or_default();
+        if !wait.is_zero() {
+            reporter.note(&format!(
+                "An interrupted `stack down` may still be stopping containers; looking again in {}s.",
+                wait.as_secs() + 1
+            ));
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = cancel.cancelled() => return Ok(None),
+            }
+        }
+        stops::end(&state, &session.name())?;
+        drop(lock);
+        return Box::pin(converge(session, args, reporter, cancel, show_plan)).await;
     }
     Ok(Some(project_arc))
 }
