@@ -293,3 +293,105 @@ fn a_volume_with_its_defaults_spelled_out_is_the_same_volume() {
         "{text}"
     );
 }
+
+#[test]
+fn a_closed_stdout_ends_quietly() {
+    let s = TestStack::new("closedout", SLEEPER);
+    s.ok(&["up", "-d", "--no-agent"]);
+    for args in [
+        &["ps"][..],
+        &["config"][..],
+        &["ps", "--format", "json"][..],
+    ] {
+        let mut child = s
+            .command(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // The reader goes away before anything is written.
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let err = stderr_of(&out);
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        use std::os::unix::process::ExitStatusExt;
+        assert!(
+            out.status.success() || out.status.signal() == Some(13),
+            "{args:?}: {:?} {err}",
+            out.status
+        );
+    }
+}
+
+/// Run `stack ps` with `env`, killing it if it has not ended in 60 s
+/// (a hang fails the test instead of wedging the suite).
+fn ps_with(s: &TestStack, env: &[(&str, &str)]) -> std::process::Output {
+    let mut cmd = s.command(&["ps"]);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let child = cmd
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let id = child.id();
+    let guard = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_secs(60));
+        let _ = Command::new("kill").args(["-9", &id.to_string()]).status();
+    });
+    let out = child.wait_with_output().unwrap();
+    drop(guard);
+    out
+}
+
+#[test]
+fn engine_addresses_are_read_as_the_docker_cli_reads_them() {
+    let s = TestStack::new("enginehost", SLEEPER);
+    // Empty: the default socket.
+    let out = ps_with(&s, &[("DOCKER_HOST", "")]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    // A scheme we do not speak says so.
+    let out = ps_with(&s, &[("DOCKER_HOST", "ssh://admin@build-host")]);
+    assert!(!out.status.success());
+    assert!(
+        stderr_of(&out).contains("`ssh://` scheme is not supported"),
+        "{}",
+        stderr_of(&out)
+    );
+    // An engine that accepts and never answers: a clear error at the deadline.
+    let sock = s.dir.join("wedged.sock");
+    let listener = std::os::unix::net::UnixListener::bind(&sock).unwrap();
+    let held = std::thread::spawn(move || {
+        // Accept, read nothing, answer nothing, until the test ends.
+        let conns: Vec<_> = listener.incoming().take(4).collect();
+        std::thread::sleep(Duration::from_secs(20));
+        drop(conns);
+    });
+    let host = format!("unix://{}", sock.display());
+    let out = ps_with(&s, &[("DOCKER_HOST", &host), ("STACK_ENGINE_TIMEOUT", "2")]);
+    assert!(!out.status.success());
+    assert!(
+        stderr_of(&out).contains("did not answer within 2s"),
+        "{}",
+        stderr_of(&out)
+    );
+    drop(held);
+}
+
+#[test]
+fn a_grace_period_longer_than_the_engine_deadline_still_stops() {
+    // busybox `sleep` as PID 1 ignores SIGTERM: the stop takes the grace.
+    let s = TestStack::new(
+        "longgrace",
+        "services:\n  app:\n    image: busybox:1.36\n    command: [sleep, infinity]\n    stop_grace_period: 4s\n",
+    );
+    s.ok(&["up", "-d", "--no-agent"]);
+    let out = s
+        .command(&["down"])
+        .env("STACK_ENGINE_TIMEOUT", "2")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert!(s.containers().is_empty());
+}

@@ -73,6 +73,9 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if !matches!(cli.command, Command::Agent(_) | Command::Up(_)) {
+        die_quietly_on_closed_stdout();
+    }
     // The agent says what it does (for its log file or the journal).
     let base = if matches!(cli.command, Command::Agent(_)) {
         1
@@ -120,6 +123,24 @@ fn run_async(project: &ProjectArgs, command: &Command) -> anyhow::Result<ExitCod
             Command::Config(_) | Command::Lint => unreachable!("handled without a runtime"),
         }
     })
+}
+
+/// `stack ps | head -1`: when the reader goes away, end as Unix tools do
+/// (killed by SIGPIPE, which the shell does not report), not with a panic
+/// from the next `println!`. Not for the agent or `up`, whose own sockets
+/// must not kill them.
+fn die_quietly_on_closed_stdout() {
+    // SAFETY: called first thing in main, before any thread exists; the
+    // default disposition installs no handler code.
+    let reset = unsafe {
+        nix::sys::signal::signal(
+            nix::sys::signal::Signal::SIGPIPE,
+            nix::sys::signal::SigHandler::SigDfl,
+        )
+    };
+    if let Err(e) = reset {
+        tracing::debug!("cannot restore SIGPIPE: {e}");
+    }
 }
 
 fn init_logging(verbose: u8) {

@@ -87,8 +87,10 @@ pub fn cancel_on_ctrl_c() -> CancellationToken {
 /// Connect to the engine named by `DOCKER_HOST` (or the default socket).
 pub async fn connect() -> anyhow::Result<Arc<dyn Engine>> {
     let engine = DockerEngine::connect().await.with_context(|| {
-        let host = std::env::var("DOCKER_HOST").unwrap_or_else(|_| "the default socket".into());
-        format!("cannot talk to the Docker engine at {host}; is it running, and may you use it?")
+        format!(
+            "cannot talk to the Docker engine at {}; is it running, and may you use it?",
+            reconciler::docker::engine_host()
+        )
     })?;
     Ok(Arc::new(engine))
 }

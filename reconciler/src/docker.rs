@@ -42,21 +42,73 @@ pub struct DockerEngine {
     docker: Docker,
 }
 
+/// The engine's socket when `DOCKER_HOST` names none.
+const DEFAULT_SOCKET: &str = "unix:///var/run/docker.sock";
+
+/// How long an engine call may take to answer, unless
+/// `STACK_ENGINE_TIMEOUT` (seconds) says otherwise.
+pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(30);
+
+/// The deadline of every engine call: `STACK_ENGINE_TIMEOUT` seconds, or
+/// [`DEFAULT_DEADLINE`].
+pub fn deadline() -> Duration {
+    std::env::var("STACK_ENGINE_TIMEOUT")
+        .ok()
+        .and_then(|s| s.trim().parse::<u64>().ok())
+        .filter(|s| *s > 0)
+        .map_or(DEFAULT_DEADLINE, Duration::from_secs)
+}
+
+/// Where the engine listens, as the docker CLI reads `DOCKER_HOST`: unset
+/// or empty is the default socket.
+pub fn engine_host() -> String {
+    std::env::var("DOCKER_HOST")
+        .ok()
+        .filter(|h| !h.trim().is_empty())
+        .unwrap_or_else(|| DEFAULT_SOCKET.to_string())
+}
+
+/// Is the engine on this host (a unix socket), so that host paths, ports
+/// and processes `stack` sees are the engine's?
+pub fn engine_is_local() -> bool {
+    engine_host().starts_with("unix://")
+}
+
 impl DockerEngine {
-    /// Connect as the docker CLI would and negotiate the API version.
+    /// Connect as the docker CLI would and negotiate the API version; every
+    /// call then answers within [`deadline`].
     pub async fn connect() -> Result<Self> {
-        let docker =
-            Docker::connect_with_defaults().map_err(|e| EngineError::Unreachable(e.to_string()))?;
-        let docker = docker
-            .negotiate_version()
-            .await
-            .map_err(|e| EngineError::Unreachable(e.to_string()))?;
+        let host = engine_host();
+        let secs = deadline().as_secs();
+        let version = bollard::API_DEFAULT_VERSION;
+        let docker = match host.split_once("://").map(|(scheme, _)| scheme) {
+            Some("unix") => Docker::connect_with_unix(&host, secs, version),
+            Some("tcp" | "http") if std::env::var_os("DOCKER_TLS_VERIFY").is_some() => {
+                return Err(EngineError::Unreachable(format!(
+                    "DOCKER_HOST={host} with DOCKER_TLS_VERIFY: TLS to the engine is not supported; reach the engine over its unix socket (e.g. `ssh -L /tmp/docker.sock:/var/run/docker.sock HOST`, then DOCKER_HOST=unix:///tmp/docker.sock)"
+                )))
+            }
+            Some("tcp" | "http") => Docker::connect_with_http(&host, secs, version),
+            Some(scheme) => {
+                return Err(EngineError::Unreachable(format!(
+                    "DOCKER_HOST={host}: the `{scheme}://` scheme is not supported; use unix:// or tcp:// (for a remote engine over ssh, forward its socket: `ssh -L /tmp/docker.sock:/var/run/docker.sock HOST`, then DOCKER_HOST=unix:///tmp/docker.sock)"
+                )))
+            }
+            None => {
+                return Err(EngineError::Unreachable(format!(
+                    "DOCKER_HOST={host} names no scheme; write unix:///path/to/docker.sock or tcp://HOST:PORT"
+                )))
+            }
+        }
+        .map_err(|e| EngineError::Unreachable(e.to_string()))?;
+        let docker = docker.negotiate_version().await.map_err(map_err)?;
         Ok(DockerEngine { docker })
     }
 }
 
 fn map_err(e: BollardError) -> EngineError {
     match e {
+        BollardError::RequestTimeoutError => EngineError::Timeout(deadline()),
         BollardError::DockerResponseServerError {
             status_code,
             message,
@@ -792,8 +844,10 @@ impl Engine for DockerEngine {
 
     async fn stop_container(&self, id: &str, timeout: Duration) -> Result<()> {
         let t = i32::try_from(timeout.as_secs()).unwrap_or(i32::MAX);
-        match self
-            .docker
+        // The engine answers a stop once the container has exited, which
+        // may take the whole grace period: the deadline starts after it.
+        let docker = self.docker.clone().with_timeout(timeout + deadline());
+        match docker
             .stop_container(
                 id,
                 Some(StopContainerOptions {

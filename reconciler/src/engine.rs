@@ -36,6 +36,9 @@ pub enum EngineError {
         /// The engine's message.
         message: String,
     },
+    /// The engine accepted the call but did not answer in time.
+    #[error("the container engine did not answer within {0:?}; is it overloaded or wedged? (STACK_ENGINE_TIMEOUT sets the deadline, in seconds)")]
+    Timeout(std::time::Duration),
     /// Anything else the engine refused, with its message.
     #[error("{0}")]
     Api(String),
