@@ -395,3 +395,25 @@ fn a_grace_period_longer_than_the_engine_deadline_still_stops() {
     assert!(out.status.success(), "{}", stderr_of(&out));
     assert!(s.containers().is_empty());
 }
+
+#[test]
+fn a_host_port_held_by_a_process_blocks_the_plan_naming_it() {
+    let held = std::net::TcpListener::bind("0.0.0.0:0").unwrap();
+    let port = held.local_addr().unwrap().port();
+    let s = TestStack::new(
+        "portheld",
+        &format!("services:\n  web:\n    image: busybox:1.36\n    init: true\n    command: [sleep, infinity]\n    ports: ['{port}:80']\n"),
+    );
+    let out = s.run(&["up", "-d", "--no-agent"]);
+    assert!(!out.status.success());
+    let err = stderr_of(&out);
+    assert!(
+        err.contains(&format!("host port {port}/tcp is in use by"))
+            && err.contains(&format!("pid {}", std::process::id())),
+        "{err}"
+    );
+    assert!(s.containers().is_empty(), "nothing was created");
+    assert!(s.networks().is_empty(), "nothing was created");
+    drop(held);
+    s.ok(&["up", "-d", "--no-agent"]);
+}

@@ -1,13 +1,14 @@
 //! Checks run after planning and before executing, so a plan that cannot
 //! work is refused before anything changes: bind mount sources that must
-//! exist, and NFS servers that must answer.
+//! exist, host ports that a process of this host holds, and NFS servers
+//! that must answer.
 
 use std::path::Path;
 
 use planner::{Action, Plan};
 use schema::{MountType, Project};
 
-use crate::nfs;
+use crate::{host_ports, nfs};
 
 /// Why a plan was refused before it ran.
 #[derive(Debug, thiserror::Error)]
@@ -20,14 +21,78 @@ pub enum PreflightError {
         /// The host path.
         path: String,
     },
+    /// A process of the host holds a port a new container would publish.
+    #[error("service `{service}`: host port {port}/{protocol} is in use by {holder}\n  = help: stop {holder}, or publish another host port for `{service}`")]
+    PortInUse {
+        /// The service.
+        service: String,
+        /// The host port.
+        port: u16,
+        /// `tcp` or `udp`.
+        protocol: String,
+        /// Who holds it, as far as this host shows.
+        holder: String,
+    },
     /// An NFS server does not answer.
     #[error(transparent)]
     Nfs(#[from] nfs::PreflightError),
 }
 
-/// Check `plan` before it runs. `network` also checks that NFS servers
-/// answer (`--skip-preflight` turns that off).
-pub async fn check(project: &Project, plan: &Plan, network: bool) -> Result<(), PreflightError> {
+/// What the checks may look at.
+#[derive(Debug, Clone, Copy)]
+pub struct Checks {
+    /// Ask NFS servers whether they answer (`--skip-preflight` turns it off).
+    pub network: bool,
+    /// The engine runs on this host, so its ports are this host's.
+    pub local_engine: bool,
+}
+
+/// Refuse a host port that a process (not a container: those the plan
+/// already names) holds. Only new containers are checked: a replacement
+/// takes over its predecessor's ports.
+fn check_port(spec: &planner::ContainerSpec) -> Result<(), PreflightError> {
+    for binding in &spec.ports {
+        let Some(port) = binding
+            .published
+            .as_deref()
+            .and_then(|p| p.parse::<u16>().ok())
+        else {
+            continue;
+        };
+        let Some(proto) = host_ports::Proto::parse(&binding.protocol) else {
+            continue;
+        };
+        let ip = binding
+            .host_ip
+            .as_deref()
+            .filter(|ip| !ip.is_empty())
+            .and_then(|ip| ip.parse().ok());
+        if host_ports::is_free(ip, port, proto) {
+            continue;
+        }
+        let holder = host_ports::holder(port, proto);
+        if holder
+            .as_ref()
+            .is_some_and(|h| h.command == host_ports::ENGINE_PROXY)
+        {
+            // A container's: the plan's own port check speaks of those.
+            continue;
+        }
+        return Err(PreflightError::PortInUse {
+            service: spec.of.service.clone(),
+            port,
+            protocol: binding.protocol.clone(),
+            holder: holder.map_or_else(
+                || "another process (run as root to see which)".to_string(),
+                |h| h.to_string(),
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// Check `plan` before it runs.
+pub async fn check(project: &Project, plan: &Plan, checks: Checks) -> Result<(), PreflightError> {
     let mut nfs_keys = Vec::new();
     for step in &plan.steps {
         match &step.action {
@@ -35,6 +100,9 @@ pub async fn check(project: &Project, plan: &Plan, network: bool) -> Result<(), 
                 nfs_keys.push(key.clone())
             }
             Action::CreateContainer { spec } | Action::RecreateContainer { spec, .. } => {
+                if checks.local_engine && matches!(step.action, Action::CreateContainer { .. }) {
+                    check_port(spec)?;
+                }
                 for v in spec.service.volumes.iter().flatten() {
                     if v.kind == MountType::Volume {
                         nfs_keys.extend(v.source.clone());
@@ -56,7 +124,7 @@ pub async fn check(project: &Project, plan: &Plan, network: bool) -> Result<(), 
             _ => {}
         }
     }
-    if network {
+    if checks.network {
         nfs::check_servers(project, nfs_keys).await?;
     }
     Ok(())

@@ -415,7 +415,11 @@ pub async fn converge(
         eprintln!("Nothing changed.");
         return Ok(None);
     }
-    if let Err(e) = reconciler::preflight::check(&project_arc, &plan, !args.skip_preflight).await {
+    let checks = reconciler::preflight::Checks {
+        network: !args.skip_preflight,
+        local_engine: reconciler::docker::engine_is_local(),
+    };
+    if let Err(e) = reconciler::preflight::check(&project_arc, &plan, checks).await {
         eprintln!("error: {e}");
         return Ok(None);
     }
