@@ -90,16 +90,27 @@ impl ProjectArgs {
         opts.env_files = self.env_files.clone();
         opts.profiles = self.profiles.clone();
         opts.services = services.to_vec();
-        match schema::load(&opts) {
+        match load_guarded(&opts) {
             Ok(loaded) => {
                 print_diagnostics(&loaded.warnings);
                 Ok(Ok(loaded))
             }
-            Err(diags) => {
-                eprintln!("{diags}");
+            Err(report) => {
+                eprintln!("{report}");
                 Ok(Err(LoadFailed))
             }
         }
+    }
+}
+
+/// Load a stack; a loader that panics on some input (a bug) is an error
+/// like any other, so the agent and `--watch` report it and go on with
+/// the last good model instead of dying.
+pub fn load_guarded(opts: &schema::Options) -> Result<Loaded, String> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| schema::load(opts))) {
+        Ok(Ok(loaded)) => Ok(loaded),
+        Ok(Err(diags)) => Err(diags.to_string()),
+        Err(_) => Err("error: the stack file could not be loaded (the loader failed on it: this is a bug in stack, please report it with the file)".into()),
     }
 }
 

@@ -110,6 +110,9 @@ impl de::Error for DeError {
     }
 }
 
+/// How many unknown keys of one mapping get a did-you-mean hint.
+const MAX_SUGGESTED: usize = 50;
+
 fn unknown_key_hint(field: &str, expected: &[&str]) -> String {
     match did_you_mean(field, expected.iter().copied()) {
         Some(s) => format!("did you mean `{s}`?"),
@@ -189,6 +192,7 @@ impl<'a, 'u> NodeDeserializer<'a, 'u> {
             .at(&self.node.span));
         };
         let mut entries = Vec::with_capacity(map.len());
+        let mut unknown_here = 0usize;
         for (key, entry) in map {
             if let Some(fields) = fields {
                 if key.starts_with("x-") {
@@ -200,7 +204,15 @@ impl<'a, 'u> NodeDeserializer<'a, 'u> {
                         Some(entry.key_span.clone()),
                         format!("unknown key `{key}`"),
                     );
-                    d.hint = Some(unknown_key_hint(key, fields));
+                    // A did-you-mean costs a comparison with every field:
+                    // a mapping of thousands of unknown keys (generated, or
+                    // hostile) gets it for the first few only.
+                    unknown_here += 1;
+                    d.hint = Some(if unknown_here <= MAX_SUGGESTED {
+                        unknown_key_hint(key, fields)
+                    } else {
+                        "remove it, or prefix it with `x-` to keep it as an extension field".into()
+                    });
                     self.unknown.borrow_mut().push(d);
                     continue;
                 }
@@ -482,11 +494,7 @@ mod tests {
     }
 
     fn node(text: &str) -> Node {
-        parse(Arc::new(SourceFile {
-            path: "t.yaml".into(),
-            text: text.into(),
-        }))
-        .unwrap()
+        parse(Arc::new(SourceFile::new("t.yaml", text))).unwrap()
     }
 
     #[test]

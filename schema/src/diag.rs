@@ -87,14 +87,15 @@ impl Diagnostic {
         let _ = writeln!(out, "{}", self.message);
         if let Some(span) = &self.span {
             let _ = writeln!(out, "  --> {span}");
-            if let Some(text) = span.file.line_text(span.line) {
+            if let Some(line) = span.file.line_text(span.line) {
+                let (text, col) = excerpt(line, span.col);
                 let gutter = span.line.to_string().len();
                 let _ = writeln!(out, "{:gutter$} |", "");
                 let _ = writeln!(out, "{} | {}", span.line, text);
                 // Columns count characters; keep tabs so the caret lines up.
                 let pad: String = text
                     .chars()
-                    .take(span.col.saturating_sub(1))
+                    .take(col.saturating_sub(1))
                     .map(|c| if c == '\t' { '\t' } else { ' ' })
                     .collect();
                 let _ = writeln!(out, "{:gutter$} | {pad}^", "");
@@ -105,6 +106,29 @@ impl Diagnostic {
         }
         out
     }
+}
+
+/// How many characters of a line a diagnostic quotes.
+const EXCERPT_CHARS: usize = 100;
+
+/// The part of `line` around 1-based column `col` that fits in
+/// [`EXCERPT_CHARS`], with `...` where it was cut, and the column in it.
+fn excerpt(line: &str, col: usize) -> (String, usize) {
+    let count = line.chars().count();
+    if count <= EXCERPT_CHARS {
+        return (line.to_string(), col);
+    }
+    let start = col
+        .saturating_sub(1 + EXCERPT_CHARS / 2)
+        .min(count - EXCERPT_CHARS);
+    let body: String = line.chars().skip(start).take(EXCERPT_CHARS).collect();
+    let (head, shift) = if start > 0 { ("...", 3) } else { ("", 0) };
+    let tail = if start + EXCERPT_CHARS < count {
+        "..."
+    } else {
+        ""
+    };
+    (format!("{head}{body}{tail}"), col - start + shift)
 }
 
 impl fmt::Display for Diagnostic {
@@ -164,15 +188,25 @@ pub fn did_you_mean<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_lines_are_cut_around_the_column() {
+        let line = format!("{}X{}", "a".repeat(5000), "b".repeat(5000));
+        let (text, col) = excerpt(&line, 5001);
+        assert!(text.len() < 120, "{}", text.len());
+        assert_eq!(text.chars().nth(col - 1), Some('X'));
+        assert!(text.starts_with("...") && text.ends_with("..."));
+        assert_eq!(excerpt("short", 3), ("short".to_string(), 3));
+    }
     use crate::yaml::SourceFile;
     use std::sync::Arc;
 
     #[test]
     fn renders_line_and_caret() {
-        let file = Arc::new(SourceFile {
-            path: "stack.yaml".into(),
-            text: "services:\n  web:\n    imgae: x\n".into(),
-        });
+        let file = Arc::new(SourceFile::new(
+            "stack.yaml",
+            "services:\n  web:\n    imgae: x\n",
+        ));
         let d = Diagnostic::error(
             "unknown-key",
             Some(Span {

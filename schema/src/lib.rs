@@ -25,8 +25,10 @@ pub mod model;
 pub mod normalize;
 pub mod paths;
 pub mod profiles;
+pub mod read;
 pub mod units;
 pub mod validate;
+pub mod values;
 pub mod yaml;
 
 pub use diag::{Diagnostic, Diagnostics, Severity};

@@ -26,7 +26,8 @@ pub fn lint(project: &Project, tree: &Node, diags: &mut Vec<Diagnostic>) {
             p.extend_from_slice(rest);
             span_of(tree, &p)
         };
-        if let Some(image) = &svc.image {
+        // An empty image is an error, reported by `values`.
+        if let Some(image) = svc.image.as_ref().filter(|i| !i.trim().is_empty()) {
             if let Some(problem) = unpinned(image) {
                 diags.push(
                     Diagnostic::warning("unpinned-image", at(&["image"]), format!("image `{image}` {problem}"))

@@ -22,6 +22,7 @@ use crate::diag::{did_you_mean, Diagnostic, Diagnostics};
 use crate::interpolate::{interpolate_tree, Lookup};
 use crate::merge::{merge_files, merge_service};
 use crate::model::{FileObject, Network, Project, Service, Volume};
+use crate::read;
 use crate::yaml::{self, Entry, Mapping, Node, SourceFile, Value};
 use crate::{dotenv, lint, normalize, paths, profiles, validate};
 
@@ -244,7 +245,7 @@ fn project_environment(
     };
     let mut vars = BTreeMap::new();
     for path in env_files {
-        match std::fs::read_to_string(&path) {
+        match read::read_text(&path) {
             Ok(text) => match dotenv::parse(&text, &opts.environment) {
                 Ok(v) => vars.extend(v),
                 Err(e) => {
@@ -257,7 +258,7 @@ fn project_environment(
                     return None;
                 }
             },
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !explicit => {}
+            Err(e) if read::is_not_found(&e) && !explicit => {}
             Err(e) => {
                 diags.push(Diagnostic::error(
                     "env-file",
@@ -285,7 +286,7 @@ struct Loader<'a> {
 
 impl Loader<'_> {
     fn read_tree(&mut self, path: &Path, base_dir: &Path) -> Option<Node> {
-        let text = match std::fs::read_to_string(path) {
+        let text = match read::read_text(path) {
             Ok(t) => t,
             Err(e) => {
                 self.diags.push(
@@ -299,10 +300,7 @@ impl Loader<'_> {
                 return None;
             }
         };
-        let file = Arc::new(SourceFile {
-            path: path.to_path_buf(),
-            text,
-        });
+        let file = Arc::new(SourceFile::new(path, text));
         let mut tree = match yaml::parse(file) {
             Ok(t) => t,
             Err(e) => {
@@ -703,16 +701,43 @@ impl Loader<'_> {
                     out.insert(name.clone(), v);
                 }
                 Err(e) => {
-                    let mut d = e.into_diagnostic();
-                    if !services {
-                        d.message = format!("{} `{name}`: {}", singular(kind), d.message);
+                    // serde stops at the first wrong field: ask each field
+                    // alone, so the user sees every one at once.
+                    let mut errors = field_errors::<T>(&entry.value);
+                    if errors.is_empty() {
+                        errors.push(e);
                     }
-                    self.diags.push(tag(d));
+                    for e in errors {
+                        let mut d = e.into_diagnostic();
+                        if !services {
+                            d.message = format!("{} `{name}`: {}", singular(kind), d.message);
+                        }
+                        self.diags.push(tag(d));
+                    }
                 }
             }
         }
         out
     }
+}
+
+/// The type error of each field of the mapping `node`, deserialized one
+/// field at a time (unknown keys were reported already).
+fn field_errors<T>(node: &Node) -> Vec<crate::de::DeError>
+where
+    T: for<'de> serde::Deserialize<'de>,
+{
+    let Value::Map(map) = &node.value else {
+        return Vec::new();
+    };
+    map.iter()
+        .filter_map(|(key, entry)| {
+            let mut one = Mapping::new();
+            one.insert(key.clone(), entry.clone());
+            let single = Node::new(Value::Map(one), node.span.clone());
+            from_node::<T>(&single).0.err()
+        })
+        .collect()
 }
 
 fn singular(kind: &str) -> &str {

@@ -77,11 +77,10 @@ mod tests {
 
     #[test]
     fn finds_keys_items_and_ancestors() {
-        let t = parse(Arc::new(SourceFile {
-            path: "t.yaml".into(),
-            text: "services:\n  web:\n    depends_on: [db, cache]\n    environment:\n      A: 1\n"
-                .into(),
-        }))
+        let t = parse(Arc::new(SourceFile::new(
+            "t.yaml",
+            "services:\n  web:\n    depends_on: [db, cache]\n    environment:\n      A: 1\n",
+        )))
         .unwrap();
         let s = span_of(&t, &["services", "web", "depends_on", "cache"]).unwrap();
         assert_eq!((s.line, s.col), (3, 22));

@@ -245,11 +245,7 @@ mod tests {
     use std::sync::Arc;
 
     fn node(text: &str) -> Node {
-        parse(Arc::new(SourceFile {
-            path: "t.yaml".into(),
-            text: text.into(),
-        }))
-        .unwrap()
+        parse(Arc::new(SourceFile::new("t.yaml", text))).unwrap()
     }
 
     fn svc(base: &str, over: &str) -> Node {

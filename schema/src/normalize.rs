@@ -118,7 +118,7 @@ fn merge_env_files(
     let mut from_files = BTreeMap::new();
     for file in &files {
         let span = || span_of(tree, &["services", svc_name, "env_file"]);
-        match std::fs::read_to_string(&file.path) {
+        match crate::read::read_text(std::path::Path::new(&file.path)) {
             Ok(text) => match dotenv::parse(&text, vars) {
                 Ok(v) => from_files.extend(v.into_iter().map(|(k, v)| (k, Some(v)))),
                 Err(e) => diags.push(
@@ -127,7 +127,7 @@ fn merge_env_files(
                         .with_hint("env files hold KEY=VALUE lines; quote values with spaces or #"),
                 ),
             },
-            Err(_) if !file.required => {}
+            Err(e) if !file.required && crate::read::is_not_found(&e) => {}
             Err(e) => diags.push(
                 Diagnostic::error(
                     "env-file",

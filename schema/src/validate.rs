@@ -29,6 +29,7 @@ pub fn validate(project: &Project, tree: &Node, diags: &mut Vec<Diagnostic>) {
     v.subnets();
     v.volumes();
     v.externals();
+    crate::values::check(project, tree, diags);
 }
 
 /// Published host ports so far: (host ip, protocol) -> (first, last, service).

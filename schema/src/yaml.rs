@@ -4,8 +4,11 @@
 //! must name a file, line and column. So the loader parses with the
 //! `yaml-rust2` event parser into [`Node`]s that carry a [`Span`], resolves
 //! anchors, aliases and `<<` merge keys itself, and refuses documents whose
-//! aliases would expand beyond [`MAX_EXPANDED_NODES`] (a "billion laughs"
-//! alias bomb) before any memory is spent on the expansion.
+//! aliases would expand beyond [`MAX_EXPANDED_BYTES`] (a "billion laughs"
+//! alias bomb, counted in the memory its nodes and text take) before any
+//! memory is spent on the expansion, and documents nested deeper than
+//! [`MAX_DEPTH`] (which later passes, and dropping the tree, walk
+//! recursively).
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -15,12 +18,22 @@ use indexmap::IndexMap;
 use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser, Tag};
 use yaml_rust2::scanner::{Marker, TScalarStyle};
 
-/// How many nodes one document may expand to once aliases are resolved.
+/// How much memory one document may expand to once aliases are resolved:
+/// [`NODE_BYTES`] per node plus its text.
 ///
-/// A hand-written 1,000-service stack file has well under a million nodes;
-/// an alias bomb reaches billions. The check runs before each alias is
-/// copied, so a bomb is refused in microseconds.
-pub const MAX_EXPANDED_NODES: usize = 2_000_000;
+/// A 1,000-service stack file takes about 10 MiB; an alias bomb reaches
+/// gigabytes from a few kilobytes, with many small nodes or a few long
+/// strings. The check runs before each alias is copied, so a bomb is
+/// refused in microseconds.
+pub const MAX_EXPANDED_BYTES: usize = 64 * 1024 * 1024;
+
+/// What one node costs in memory, roughly (the node, its span, its slot in
+/// the parent), for [`MAX_EXPANDED_BYTES`].
+pub const NODE_BYTES: usize = 128;
+
+/// How deeply nodes may nest, aliases included. Real stack files nest a
+/// handful of levels.
+pub const MAX_DEPTH: usize = 128;
 
 /// A source file the loader read, kept so diagnostics can quote its lines.
 #[derive(Debug)]
@@ -29,12 +42,34 @@ pub struct SourceFile {
     pub path: PathBuf,
     /// Full text of the file.
     pub text: String,
+    /// Where each line starts, so quoting a line costs nothing however
+    /// many diagnostics a file has.
+    line_starts: Vec<usize>,
 }
 
 impl SourceFile {
+    /// A file read from `path`.
+    pub fn new(path: impl Into<PathBuf>, text: impl Into<String>) -> SourceFile {
+        let text = text.into();
+        let line_starts = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
+        SourceFile {
+            path: path.into(),
+            text,
+            line_starts,
+        }
+    }
+
     /// The text of 1-based line `line`, without its newline.
     pub fn line_text(&self, line: usize) -> Option<&str> {
-        self.text.lines().nth(line.checked_sub(1)?)
+        let start = *self.line_starts.get(line.checked_sub(1)?)?;
+        let end = self
+            .line_starts
+            .get(line)
+            .map_or(self.text.len(), |next| next - 1);
+        let text = self.text.get(start..end.max(start))?;
+        Some(text.strip_suffix('\r').unwrap_or(text))
     }
 }
 
@@ -200,12 +235,22 @@ impl Node {
         }
     }
 
-    /// Number of nodes in this subtree (including itself).
-    pub fn size(&self) -> usize {
-        1 + match &self.value {
-            Value::Null | Value::Scalar(_) => 0,
-            Value::Seq(s) => s.iter().map(Node::size).sum(),
-            Value::Map(m) => m.values().map(|e| 1 + e.value.size()).sum(),
+    /// Roughly the memory this subtree takes, in bytes, and how deep it
+    /// nests (a scalar is 1).
+    fn weight(&self) -> (usize, usize) {
+        match &self.value {
+            Value::Null => (NODE_BYTES, 1),
+            Value::Scalar(s) => (NODE_BYTES + s.text.len(), 1),
+            Value::Seq(items) => items
+                .iter()
+                .map(Node::weight)
+                .fold((NODE_BYTES, 1), |(b, d), (ib, id)| {
+                    (b.saturating_add(ib), d.max(id + 1))
+                }),
+            Value::Map(m) => m.iter().fold((NODE_BYTES, 1), |(b, d), (k, e)| {
+                let (eb, ed) = e.value.weight();
+                (b.saturating_add(NODE_BYTES + k.len() + eb), d.max(ed + 1))
+            }),
         }
     }
 }
@@ -233,14 +278,20 @@ pub fn parse(file: Arc<SourceFile>) -> Result<Node, ParseError> {
         error: None,
         documents: 0,
     };
+    // Events one at a time: the parser's own `load` recurses once per
+    // nesting level, and a hostile file nests thousands deep.
     let mut parser = Parser::new_from_str(&file.text);
-    if let Err(e) = parser.load(&mut builder, true) {
-        let m = e.marker();
-        return Err(ParseError {
-            span: span_at(&file, m),
+    loop {
+        let (event, mark) = parser.next_token().map_err(|e| ParseError {
+            span: span_at(&file, e.marker()),
             message: format!("invalid YAML: {}", e.info()),
             hint: Some("check indentation and quoting around this point".into()),
-        });
+        })?;
+        let end = event == Event::StreamEnd;
+        builder.on_event(event, mark);
+        if end || builder.error.is_some() {
+            break;
+        }
     }
     if let Some(err) = builder.error {
         return Err(err);
@@ -255,6 +306,13 @@ pub fn parse(file: Arc<SourceFile>) -> Result<Node, ParseError> {
             },
         )
     }))
+}
+
+fn text_len(value: &Value) -> usize {
+    match value {
+        Value::Scalar(s) => s.text.len(),
+        _ => 0,
+    }
 }
 
 fn span_at(file: &Arc<SourceFile>, m: &Marker) -> Span {
@@ -281,14 +339,29 @@ enum Frame {
 struct Builder {
     file: Arc<SourceFile>,
     stack: Vec<Frame>,
-    anchors: std::collections::HashMap<usize, (Node, usize)>,
+    /// Anchored nodes with their [`Node::weight`].
+    anchors: std::collections::HashMap<usize, (Node, (usize, usize))>,
     root: Option<Node>,
+    /// Bytes the document takes so far, aliases expanded.
     expanded: usize,
     error: Option<ParseError>,
     documents: usize,
 }
 
 impl Builder {
+    /// Refuse to open a collection deeper than [`MAX_DEPTH`].
+    fn deep(&mut self, span: &Span, extra: usize) -> bool {
+        if self.stack.len() + extra <= MAX_DEPTH {
+            return false;
+        }
+        self.fail(
+            span.clone(),
+            format!("values here are nested more than {MAX_DEPTH} levels deep"),
+            Some("a stack file nests a few levels; this looks generated or hostile".into()),
+        );
+        true
+    }
+
     fn fail(&mut self, span: Span, message: String, hint: Option<String>) {
         if self.error.is_none() {
             self.error = Some(ParseError {
@@ -310,8 +383,8 @@ impl Builder {
     /// Attach a finished node to its parent (or make it the root).
     fn push_value(&mut self, node: Node, anchor: usize) {
         if anchor > 0 {
-            let size = node.size();
-            self.anchors.insert(anchor, (node.clone(), size));
+            let weight = node.weight();
+            self.anchors.insert(anchor, (node.clone(), weight));
         }
         match self.stack.last_mut() {
             None => {
@@ -448,17 +521,23 @@ impl MarkedEventReceiver for Builder {
                     } else {
                         Value::Scalar(Scalar { text, quoted })
                     };
+                self.expanded += NODE_BYTES + text_len(&value);
                 let mut node = Node::new(value, span);
                 node.tag = Self::merge_tag(&tag);
-                self.expanded += 1;
                 self.push_value(node, anchor);
             }
             Event::SequenceStart(anchor, tag) => {
+                if self.deep(&span, 1) {
+                    return;
+                }
                 let mut node = Node::new(Value::Seq(Vec::new()), span);
                 node.tag = Self::merge_tag(&tag);
                 self.stack.push(Frame::Seq { node, anchor });
             }
             Event::MappingStart(anchor, tag) => {
+                if self.deep(&span, 1) {
+                    return;
+                }
                 let mut node = Node::new(Value::Map(Mapping::new()), span);
                 node.tag = Self::merge_tag(&tag);
                 self.stack.push(Frame::Map {
@@ -470,7 +549,7 @@ impl MarkedEventReceiver for Builder {
             }
             Event::SequenceEnd => {
                 if let Some(Frame::Seq { node, anchor }) = self.stack.pop() {
-                    self.expanded += 1;
+                    self.expanded += NODE_BYTES;
                     self.push_value(node, anchor);
                 }
             }
@@ -493,28 +572,36 @@ impl MarkedEventReceiver for Builder {
                             node.span = k.clone();
                         }
                     }
-                    self.expanded += 1;
+                    self.expanded += NODE_BYTES;
                     self.push_value(node, anchor);
                 }
             }
             Event::Alias(id) => {
-                let Some((target, size)) = self.anchors.get(&id) else {
+                let Some(&(bytes, depth)) = self.anchors.get(&id).map(|(_, w)| w) else {
                     self.fail(span, "alias to an unknown anchor".into(), None);
                     return;
                 };
-                self.expanded += size;
-                if self.expanded > MAX_EXPANDED_NODES {
+                if self.deep(&span, depth) {
+                    return;
+                }
+                self.expanded = self.expanded.saturating_add(bytes);
+                if self.expanded > MAX_EXPANDED_BYTES {
                     self.fail(
                         span,
                         format!(
-                            "aliases in this document expand to more than {MAX_EXPANDED_NODES} nodes"
+                            "aliases in this document expand to more than {} MiB",
+                            MAX_EXPANDED_BYTES / (1024 * 1024)
                         ),
                         Some(
-                            "this looks like an alias bomb; reduce nested aliases of aliases".into(),
+                            "this looks like an alias bomb; reduce nested aliases of aliases"
+                                .into(),
                         ),
                     );
                     return;
                 }
+                let Some((target, _)) = self.anchors.get(&id) else {
+                    return;
+                };
                 let mut node = target.clone();
                 // The alias sits here; nested nodes keep the anchor's spans.
                 node.span = span;
@@ -534,10 +621,7 @@ mod tests {
     use super::*;
 
     fn parse_str(text: &str) -> Result<Node, ParseError> {
-        parse(Arc::new(SourceFile {
-            path: "t.yaml".into(),
-            text: text.into(),
-        }))
+        parse(Arc::new(SourceFile::new("t.yaml", text)))
     }
 
     #[test]

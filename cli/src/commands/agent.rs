@@ -242,7 +242,7 @@ impl AgentHost for Host {
         opts.project_directory = self.args.project_directory.clone();
         opts.env_files = self.args.env_files.clone();
         opts.profiles = self.args.profiles.clone();
-        match schema::load(&opts) {
+        match crate::project::load_guarded(&opts) {
             Ok(loaded) => {
                 self.load_failed = false;
                 let files = match reconciler::files::prepare(&loaded.project, &opts.environment) {

@@ -201,11 +201,7 @@ mod tests {
     use std::sync::Arc;
 
     fn load<T: for<'de> Deserialize<'de>>(text: &str) -> T {
-        let node = parse(Arc::new(SourceFile {
-            path: "t.yaml".into(),
-            text: text.into(),
-        }))
-        .unwrap();
+        let node = parse(Arc::new(SourceFile::new("t.yaml", text))).unwrap();
         from_node::<T>(&node).0.unwrap()
     }
 

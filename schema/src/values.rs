@@ -1,0 +1,179 @@
+//! Values of single fields that would be refused later, by the engine or
+//! by `stack` halfway through a run: checked at load, with the position
+//! in the file and what is allowed.
+
+use crate::diag::{did_you_mean, Diagnostic};
+use crate::locate::span_of;
+use crate::model::{Project, Service};
+use crate::yaml::Node;
+
+const ORDERS: &[&str] = &["start-first", "stop-first"];
+const FAILURE_ACTIONS: &[&str] = &["pause", "continue", "rollback"];
+const PULL_POLICIES: &[&str] = &[
+    "always",
+    "never",
+    "missing",
+    "if_not_present",
+    "build",
+    "daily",
+    "weekly",
+];
+
+struct Checker<'a> {
+    tree: &'a Node,
+    diags: &'a mut Vec<Diagnostic>,
+    service: &'a str,
+}
+
+impl Checker<'_> {
+    fn refuse(&mut self, path: &[&str], message: String, hint: String) {
+        let mut full = vec!["services", self.service];
+        full.extend_from_slice(path);
+        self.diags.push(
+            Diagnostic::error("invalid-value", span_of(self.tree, &full), message)
+                .for_service(self.service)
+                .with_hint(hint),
+        );
+    }
+
+    /// `value` must be one of `allowed`.
+    fn one_of(&mut self, path: &[&str], value: &str, allowed: &[&str]) {
+        if allowed.contains(&value) {
+            return;
+        }
+        let field = path.join(".");
+        let hint = match did_you_mean(value, allowed.iter().copied()) {
+            Some(s) => format!("did you mean `{s}`? valid values: {}", allowed.join(", ")),
+            None => format!("valid values: {}", allowed.join(", ")),
+        };
+        self.refuse(
+            path,
+            format!("`{field}: {value}` is not a valid value"),
+            hint,
+        );
+    }
+}
+
+/// `[a-zA-Z0-9][a-zA-Z0-9_.-]+`, what the engine takes as a container name.
+fn is_container_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && name.len() >= 2
+        && chars.all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
+}
+
+/// `every_<duration>` as Compose writes it (`every_12h`, `every_30m`).
+fn is_every(policy: &str) -> bool {
+    policy
+        .strip_prefix("every_")
+        .is_some_and(|d| crate::units::Duration::parse(d).is_ok())
+}
+
+/// `80`, `80/udp`, `3000-3005`, `3000-3005/tcp`, each port 1 to 65535.
+fn is_expose(text: &str) -> bool {
+    let ports = text.split_once('/').map_or(text, |(p, proto)| {
+        if matches!(proto, "tcp" | "udp" | "sctp") {
+            p
+        } else {
+            ""
+        }
+    });
+    let port = |p: &str| p.parse::<u16>().is_ok_and(|n| n > 0);
+    match ports.split_once('-') {
+        Some((a, b)) => port(a) && port(b),
+        None => port(ports),
+    }
+}
+
+fn service(svc: &Service, c: &mut Checker<'_>) {
+    if svc.image.as_deref().is_some_and(|i| i.trim().is_empty()) {
+        c.refuse(
+            &["image"],
+            "`image` is empty".into(),
+            "name an image (e.g. `busybox:1.36`), or remove `image:` and give a `build:`".into(),
+        );
+    }
+    if let Some(name) = &svc.container_name {
+        if !is_container_name(name) {
+            c.refuse(
+                &["container_name"],
+                format!("`container_name: {name}` is not a valid container name"),
+                "use letters, digits, `_`, `.` and `-`, starting with a letter or digit".into(),
+            );
+        }
+    }
+    if let Some(policy) = &svc.pull_policy {
+        if !is_every(policy) {
+            let mut allowed = PULL_POLICIES.to_vec();
+            allowed.push("every_<duration>");
+            c.one_of(&["pull_policy"], policy, &allowed);
+        }
+    }
+    let deploy = svc.deploy.as_ref();
+    for (key, cfg) in [
+        (
+            "update_config",
+            deploy.and_then(|d| d.update_config.as_ref()),
+        ),
+        (
+            "rollback_config",
+            deploy.and_then(|d| d.rollback_config.as_ref()),
+        ),
+    ] {
+        let Some(cfg) = cfg else { continue };
+        if let Some(order) = &cfg.order {
+            c.one_of(&["deploy", key, "order"], order, ORDERS);
+        }
+        if let Some(action) = &cfg.failure_action {
+            c.one_of(&["deploy", key, "failure_action"], action, FAILURE_ACTIONS);
+        }
+    }
+    for (key, value) in svc.environment.iter().flat_map(|e| e.0.iter()) {
+        if key.contains('\0') || value.as_deref().is_some_and(|v| v.contains('\0')) {
+            c.refuse(
+                &["environment", key],
+                format!(
+                    "environment variable `{}` contains a NUL byte",
+                    key.escape_default()
+                ),
+                "the engine passes variables as C strings: remove the \\0".into(),
+            );
+        }
+    }
+    for (i, port) in svc.expose.iter().flat_map(|e| e.0.iter()).enumerate() {
+        if !is_expose(port) {
+            c.refuse(
+                &["expose", &i.to_string()],
+                format!("`expose: {port}` is not a port"),
+                "write a port from 1 to 65535, a range (`3000-3005`), optionally with `/tcp` or `/udp`".into(),
+            );
+        }
+    }
+}
+
+/// Check every service's single-field values.
+pub fn check(project: &Project, tree: &Node, diags: &mut Vec<Diagnostic>) {
+    for (name, svc) in &project.services {
+        let mut c = Checker {
+            tree,
+            diags: &mut *diags,
+            service: name,
+        };
+        service(svc, &mut c);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn container_names_and_exposed_ports() {
+        assert!(is_container_name("web-1.prod_a"));
+        assert!(!is_container_name("bad name!"));
+        assert!(!is_container_name("-x"));
+        assert!(is_expose("80") && is_expose("53/udp") && is_expose("3000-3005/tcp"));
+        assert!(!is_expose("99999") && !is_expose("0") && !is_expose("80/http"));
+        assert!(is_every("every_12h") && !is_every("every_sometimes"));
+    }
+}
