@@ -417,3 +417,40 @@ fn a_host_port_held_by_a_process_blocks_the_plan_naming_it() {
     drop(held);
     s.ok(&["up", "-d", "--no-agent"]);
 }
+
+#[test]
+fn exec_with_a_terminal_returns_when_the_command_exits() {
+    let s = TestStack::new("exectty", SLEEPER);
+    s.ok(&["up", "-d", "--no-agent"]);
+    // `script` gives `stack exec` a pseudo-terminal; nobody types a key.
+    let line = format!(
+        "{} -p {} exec app sh -c 'echo inside; exit 3'",
+        stack_e2e::stack_bin().display(),
+        s.project
+    );
+    let mut child = Command::new("script")
+        .args(["-qec", &line, "/dev/null"])
+        .env("STACK_STATE_DIR", s.dir.join("state"))
+        .current_dir(&s.dir)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let keep_stdin_open = child.stdin.take();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("stack exec with a terminal did not return after its command exited");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    drop(keep_stdin_open);
+    let mut out = String::new();
+    std::io::Read::read_to_string(&mut child.stdout.take().unwrap(), &mut out).unwrap();
+    assert!(out.contains("inside"), "{out}");
+    assert_eq!(status.code(), Some(3), "{out}");
+}

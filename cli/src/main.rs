@@ -102,7 +102,7 @@ fn run_async(project: &ProjectArgs, command: &Command) -> anyhow::Result<ExitCod
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    runtime.block_on(async {
+    let result = runtime.block_on(async {
         match command {
             Command::Up(a) => commands::up::run(project, a).await,
             Command::Down(a) => commands::down::run(project, a).await,
@@ -122,7 +122,11 @@ fn run_async(project: &ProjectArgs, command: &Command) -> anyhow::Result<ExitCod
             Command::Agent(a) => commands::agent::run(project, a).await,
             Command::Config(_) | Command::Lint => unreachable!("handled without a runtime"),
         }
-    })
+    });
+    // Do not wait for blocking reads that can never be cancelled: the
+    // terminal's stdin in `exec` would hold the exit until a key press.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(100));
+    result
 }
 
 /// `stack ps | head -1`: when the reader goes away, end as Unix tools do
