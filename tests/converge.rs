@@ -441,7 +441,10 @@ fn up_watch_converges_on_edits_and_ignores_a_broken_file() {
     wait_until(Duration::from_secs(30), "the watcher", || {
         said(&stdout, "Watching the stack file")
     });
-    s.write(&yaml.replace("V: '1'", "V: '2'"));
+    // As `sed -i` and many editors save: a new file renamed over the old.
+    let edited = s.dir.join(".stack.yaml.new");
+    std::fs::write(&edited, yaml.replace("V: '1'", "V: '2'")).unwrap();
+    std::fs::rename(&edited, s.dir.join("stack.yaml")).unwrap();
     wait_until(Duration::from_secs(15), "the edit to be applied", || {
         env(&c).contains("V=2")
     });
@@ -461,6 +464,12 @@ fn up_watch_converges_on_edits_and_ignores_a_broken_file() {
         id,
         "a broken file must leave the stack alone"
     );
+    // One reload per edit: reading the file is not a change of it.
+    let reloads = || {
+        let both = format!("{}{}", stdout.lock().unwrap(), stderr.lock().unwrap());
+        both.matches("Change detected").count()
+    };
+    assert_eq!(reloads(), 2, "{}", stdout.lock().unwrap());
     // Fixed again: converges again.
     s.write(&yaml.replace("V: '1'", "V: '3'"));
     wait_until(Duration::from_secs(15), "the fix to be applied", || {

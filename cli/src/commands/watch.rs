@@ -9,7 +9,8 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use notify::{RecursiveMode, Watcher};
+use notify::event::ModifyKind;
+use notify::{EventKind, RecursiveMode, Watcher};
 use tokio_util::sync::CancellationToken;
 
 use crate::commands::up::{converge, Args};
@@ -48,6 +49,17 @@ fn watched(project: &ProjectArgs) -> std::io::Result<(BTreeSet<PathBuf>, BTreeSe
     Ok((files, dirs))
 }
 
+/// Is this event a new content, a new file, or one gone?
+fn changes_content(kind: &EventKind) -> bool {
+    matches!(
+        kind,
+        EventKind::Create(_)
+            | EventKind::Remove(_)
+            | EventKind::Modify(ModifyKind::Data(_) | ModifyKind::Name(_) | ModifyKind::Any)
+            | EventKind::Any
+    )
+}
+
 /// Watch until Ctrl-C, converging after each change.
 pub async fn run(
     project: &ProjectArgs,
@@ -58,7 +70,9 @@ pub async fn run(
     let (files, dirs) = watched(project)?;
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-        if let Ok(e) = event {
+        // Only a change of content or of which file is there: reading the
+        // file (as the reload itself does) must not trigger another reload.
+        if let Some(e) = event.ok().filter(|e| changes_content(&e.kind)) {
             let _ = tx.send(e.paths);
         }
     })?;
