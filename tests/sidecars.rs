@@ -75,6 +75,14 @@ fn a_replicated_parent_gets_one_sidecar_per_replica() {
     }
     assert_eq!(s.containers().len(), 6);
     s.assert_converged();
+    // Scaling the parent down takes the removed replicas' sidecars along.
+    s.ok(&["scale", "app=2"]);
+    let names: Vec<String> = s.containers().into_keys().collect();
+    let want: Vec<String> = ["app-1", "app-2", "debug-1", "debug-2"]
+        .iter()
+        .map(|n| format!("{}-{n}", s.project))
+        .collect();
+    assert_eq!(names, want);
 }
 
 #[test]

@@ -25,8 +25,8 @@ pub use observed::{
     RunState,
 };
 pub use plan::{
-    hash_inputs, plan_down, plan_up, previous_definition, ref_name, state_labels, Action, Blocker,
-    Desired, FailureAction, Plan, Rolling, Step, UpOptions, Wait,
+    hash_inputs, plan_down, plan_up, previous_definition, ref_name, state_labels, with_sidecars,
+    Action, Blocker, Desired, FailureAction, Plan, Rolling, Step, UpOptions, Wait,
 };
 pub use spec::{
     container_spec, replicas_of, Attachment, ContainerSpec, Mount, Namespace, Networking, Ref,

@@ -361,6 +361,33 @@ fn selected(project: &Project, named: &[String]) -> BTreeSet<String> {
     out
 }
 
+/// `named` and the sidecars that run once per replica of one of them
+/// (sharing its network, pid or ipc namespace without a count of their
+/// own), transitively: scaling a service scales these with it.
+pub fn with_sidecars(project: &Project, named: &[String]) -> Vec<String> {
+    let mut out: BTreeSet<String> = named.iter().cloned().collect();
+    loop {
+        let more: Vec<String> = project
+            .services
+            .iter()
+            .filter(|(name, svc)| {
+                !out.contains(*name)
+                    && svc.scale.is_none()
+                    && svc.deploy.as_ref().is_none_or(|d| d.replicas.is_none())
+                    && svc
+                        .borrowed_services()
+                        .iter()
+                        .any(|(field, parent)| *field != "volumes_from" && out.contains(*parent))
+            })
+            .map(|(name, _)| name.clone())
+            .collect();
+        if more.is_empty() {
+            return out.into_iter().collect();
+        }
+        out.extend(more);
+    }
+}
+
 /// The hash inputs of `spec` given container ids for its references.
 pub fn hash_inputs(
     spec: &ContainerSpec,

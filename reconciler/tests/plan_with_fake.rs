@@ -706,3 +706,24 @@ async fn a_recreate_interrupted_at_any_step_is_finished_by_the_next_up() {
         assert!(pl.is_empty(), "{op}: {:?}", lines(&pl));
     }
 }
+
+#[tokio::test]
+async fn scaling_a_service_down_removes_the_sidecars_of_its_removed_replicas() {
+    let e = engine();
+    let yaml = "services:\n  web:\n    image: busybox:1.36\n    deploy: {replicas: 3}\n  proxy:\n    image: busybox:1.36\n    network_mode: service:web\n";
+    up(&e, &project(yaml)).await;
+    assert_eq!(e.containers().len(), 6);
+    // `stack scale web=2` names `web`, and its sidecars follow.
+    let scaled = project(&yaml.replace("replicas: 3", "replicas: 2"));
+    let opts = UpOptions {
+        services: planner::with_sidecars(&scaled, &["web".to_string()]),
+        ..Default::default()
+    };
+    assert_eq!(opts.services, vec!["proxy", "web"]);
+    let pl = plan(&e, &scaled, &opts, &BTreeMap::new()).await;
+    run(&e, &scaled, pl).await.unwrap();
+    assert_eq!(
+        e.containers().into_keys().collect::<Vec<_>>(),
+        vec!["p-proxy-1", "p-proxy-2", "p-web-1", "p-web-2"]
+    );
+}

@@ -383,6 +383,12 @@ pub async fn converge(
         args.services.clone()
     };
     session.agent_files()?.mark_stopped(&named, false)?;
+    // Sidecars run once per replica of their parent: they scale with it.
+    let services = if args.flags.scale.is_empty() {
+        args.services.clone()
+    } else {
+        planner::with_sidecars(&session.project, &args.services)
+    };
     let note = |m: &str| reporter.note(m);
     let Some(Planned {
         project: project_arc,
@@ -391,7 +397,7 @@ pub async fn converge(
     }) = make_plan(
         session,
         &args.flags,
-        &args.services,
+        &services,
         image_options(&args.flags, true),
         &note,
     )
