@@ -292,6 +292,10 @@ fn a_volume_with_its_defaults_spelled_out_is_the_same_volume() {
         text.contains("DELETES the volume and all its data"),
         "{text}"
     );
+    let plan = s.run(&["plan"]);
+    let shown = String::from_utf8_lossy(&plan.stdout);
+    assert_eq!(plan.status.code(), Some(1), "{shown}");
+    assert!(!shown.contains("No changes"), "{shown}");
 }
 
 #[test]

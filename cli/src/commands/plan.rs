@@ -65,7 +65,13 @@ pub fn render(plan: &Plan) -> String {
     for b in &plan.blockers {
         out.push_str(&format!("✘ {}\n  = help: {}\n", b.message, b.hint));
     }
-    if plan.steps.is_empty() {
+    if !plan.blockers.is_empty() {
+        let n = plan.blockers.len();
+        out.push_str(&format!(
+            "Refused: {n} problem{} above must be fixed before anything changes.\n",
+            if n == 1 { "" } else { "s" }
+        ));
+    } else if plan.steps.is_empty() {
         out.push_str("No changes: the stack runs as the file says.\n");
     } else {
         let summary: Vec<String> = ["create", "recreate", "start", "remove"]
@@ -144,4 +150,23 @@ async fn why(session: &Session, service: &str) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use planner::Blocker;
+
+    #[test]
+    fn a_refused_plan_never_says_no_changes() {
+        let mut plan = Plan::default();
+        assert!(render(&plan).contains("No changes"));
+        plan.blockers.push(Blocker {
+            message: "volume `p_data` exists with another definition".into(),
+            hint: "keep the old definition".into(),
+        });
+        let text = render(&plan);
+        assert!(!text.contains("No changes"), "{text}");
+        assert!(text.contains("Refused: 1 problem above"), "{text}");
+    }
 }
