@@ -104,6 +104,41 @@ fn agent_install_prints_a_systemd_unit() {
     assert!(unit.contains("[Service]"), "{unit}");
     assert!(unit.contains(&format!("-p {}", s.project)), "{unit}");
     assert!(unit.contains("agent --foreground"), "{unit}");
+
+    // A stack file in a directory with a space, interpolating a variable.
+    let spaced = s.dir.join("my stacks");
+    std::fs::create_dir_all(&spaced).unwrap();
+    std::fs::write(
+        spaced.join("stack.yaml"),
+        "services:\n  w:\n    image: busybox:${TEST_TAG}\n",
+    )
+    .unwrap();
+    let out = s
+        .command(&["agent", "install"])
+        .current_dir(&spaced)
+        .env("TEST_TAG", "1.36")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let unit = String::from_utf8_lossy(&out.stdout).into_owned();
+    let file = spaced.join("stack.yaml");
+    assert!(
+        unit.contains(&format!("-f \"{}\"", file.display())),
+        "the path is quoted: {unit}"
+    );
+    let env_line = unit
+        .lines()
+        .find_map(|l| l.strip_prefix("EnvironmentFile="))
+        .expect("an EnvironmentFile line");
+    let env = std::fs::read_to_string(env_line).unwrap();
+    assert_eq!(env, "TEST_TAG=\"1.36\"\n");
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(env_line).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
 }
 
 #[test]
@@ -173,5 +208,57 @@ fn agent_watch_applies_an_edited_stack_file() {
         state.trim(),
         "exited",
         "the stopped service was started by the edit"
+    );
+}
+
+#[test]
+fn restarts_follow_the_policy_and_the_users_hand() {
+    let yaml = "services:\n  always:\n    image: busybox:1.36\n    init: true\n    restart: always\n    command: [sleep, '3600']\n  unless:\n    image: busybox:1.36\n    init: true\n    restart: unless-stopped\n    command: [sleep, '3600']\n  flaky:\n    image: busybox:1.36\n    restart: on-failure:2\n    command: [sh, -c, 'sleep 1; exit 1']\n";
+    let s = TestStack::new("agentrestart", yaml);
+    s.ok(&["up", "-d", "--no-agent"]);
+    // The default backoff (10 s): the first restart must not wait for it.
+    s.ok(&["agent"]);
+    let (always, unless, flaky) = (
+        format!("{}-always-1", s.project),
+        format!("{}-unless-1", s.project),
+        format!("{}-flaky-1", s.project),
+    );
+    docker(&["stop", "-t", "1", &always, &unless]);
+    wait_until(
+        Duration::from_secs(8),
+        "the `always` replica stopped by hand to run again, at once",
+        || running(&always),
+    );
+    // on-failure:2 is the engine's to count: two restarts, then it stays down.
+    wait_until(
+        Duration::from_secs(30),
+        "the flaky replica to give up",
+        || {
+            docker(&[
+                "inspect",
+                "-f",
+                "{{.State.Status}} {{.RestartCount}}",
+                &flaky,
+            ])
+            .trim()
+                == "exited 2"
+        },
+    );
+    let log = s.ok(&["agent", "log"]);
+    assert!(log.contains(&format!("restarted {always}")), "{log}");
+    assert!(
+        !log.contains(&unless),
+        "unless-stopped stopped by hand stays stopped: {log}"
+    );
+    assert!(
+        !log.contains(&flaky),
+        "the engine alone counts on-failure: {log}"
+    );
+    assert!(!running(&unless));
+    // Local times, as people read them.
+    let first = log.lines().next().unwrap_or_default();
+    assert!(
+        first.len() > 19 && first.as_bytes()[4] == b'-' && first.as_bytes()[13] == b':',
+        "{first}"
     );
 }

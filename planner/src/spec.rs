@@ -352,10 +352,20 @@ pub fn container_spec(project: &Project, name: &str, svc: &Service, replica: u32
         })
         .collect();
 
-    let restart = svc.restart.as_deref().map(|r| match r.split_once(':') {
-        Some((name, max)) => (name.to_string(), max.parse().ok()),
-        None => (r.to_string(), None),
-    });
+    // One restart controller per service: `deploy.restart_policy` is the
+    // agent's, so the engine gets no policy of its own then.
+    let agent_restarts = svc
+        .deploy
+        .as_ref()
+        .is_some_and(|d| d.restart_policy.is_some());
+    let restart =
+        svc.restart
+            .as_deref()
+            .filter(|_| !agent_restarts)
+            .map(|r| match r.split_once(':') {
+                Some((name, max)) => (name.to_string(), max.parse().ok()),
+                None => (r.to_string(), None),
+            });
 
     let healthcheck = svc.healthcheck.as_ref().map(|h| HealthProbe {
         test: if h.disable {

@@ -117,7 +117,11 @@ pub async fn run(
                 _ = shutdown.cancelled() => return,
             }
         };
-        match watch.wait(requeue, timing.debounce, &shutdown).await {
+        let wake = watch.wait(requeue, timing.debounce, &shutdown).await;
+        for event in watch.take_events() {
+            healer.saw(&event);
+        }
+        match wake {
             Wake::Events => follow_up = true,
             Wake::Shutdown => return,
             Wake::Reopen | Wake::Timeout => {}

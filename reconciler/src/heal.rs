@@ -150,6 +150,9 @@ pub struct Healer {
     running_since: BTreeMap<String, Instant>,
     /// Orphans already reported.
     reported: BTreeSet<String>,
+    /// Containers the engine reported stopped or killed (by hand, or by a
+    /// `stack` command) since they last started, by id.
+    by_hand: BTreeSet<String>,
     /// What it did, for `stack agent log`.
     pub history: History,
 }
@@ -191,11 +194,20 @@ enum Restart {
     },
 }
 
-fn restart_rule(svc: &Service, code: i64) -> Restart {
+/// Whether the agent starts an exited replica again. One controller per
+/// service, so that nothing is restarted (or counted) twice:
+/// - `restart:` is the engine's: the container carries the policy, and the
+///   engine restarts crashes and counts `on-failure:N`. The agent only
+///   starts again an `always` replica that is stopped all the same (by
+///   hand: the engine leaves those), as an orchestrator does.
+/// - `deploy.restart_policy` is the agent's (the container carries none):
+///   `any` restarts whatever ended it, `on-failure` a failure that was not
+///   a stop by hand, `none` nothing; `max_attempts` counted here alone.
+fn restart_rule(svc: &Service, code: i64, by_hand: bool) -> Restart {
     if let Some(p) = svc.deploy.as_ref().and_then(|d| d.restart_policy.as_ref()) {
         let wanted = match p.condition.as_deref().unwrap_or("any") {
             "none" => false,
-            "on-failure" => code != 0,
+            "on-failure" => code != 0 && !by_hand,
             _ => true,
         };
         return if wanted {
@@ -207,13 +219,9 @@ fn restart_rule(svc: &Service, code: i64) -> Restart {
             Restart::No
         };
     }
-    match svc.restart.as_deref().unwrap_or("no") {
-        "always" | "unless-stopped" => Restart::Yes {
+    match svc.restart.as_deref() {
+        Some("always") => Restart::Yes {
             max_attempts: None,
-            delay: None,
-        },
-        p if p.starts_with("on-failure") && code != 0 => Restart::Yes {
-            max_attempts: p.strip_prefix("on-failure:").and_then(|m| m.parse().ok()),
             delay: None,
         },
         _ => Restart::No,
@@ -247,6 +255,7 @@ impl Healer {
             grace: Duration::ZERO,
             running_since: BTreeMap::new(),
             reported: BTreeSet::new(),
+            by_hand: BTreeSet::new(),
             history: History::default(),
         }
     }
@@ -257,6 +266,23 @@ impl Healer {
     pub fn with_grace(mut self, grace: Duration) -> Self {
         self.grace = grace;
         self
+    }
+
+    /// Learn from an engine event: a `kill` or `stop` before a container
+    /// ends means someone stopped it; a `start` forgets that.
+    pub fn saw(&mut self, event: &crate::engine::EngineEvent) {
+        if event.kind != "container" {
+            return;
+        }
+        match event.action.as_str() {
+            "kill" | "stop" => {
+                self.by_hand.insert(event.id.clone());
+            }
+            "start" | "destroy" => {
+                self.by_hand.remove(&event.id);
+            }
+            _ => {}
+        }
     }
 
     fn record(&mut self, out: &mut Outcome, container: &str, action: &str, reason: String) {
@@ -357,14 +383,17 @@ impl Healer {
             if c.replica > planner::replicas_of(project, &c.service) {
                 continue;
             }
+            let by_hand = self.by_hand.contains(&c.id);
             let Restart::Yes {
                 max_attempts,
                 delay,
-            } = restart_rule(svc, code)
+            } = restart_rule(svc, code, by_hand)
             else {
                 continue;
             };
-            match self.turn(&c.name, delay, max_attempts, false, now) {
+            // The first restart is immediate (unless a delay is asked
+            // for); the crash-loop backoff starts with the second.
+            match self.turn(&c.name, delay, max_attempts, delay.is_none(), now) {
                 Turn::Now => {
                     let oom = self
                         .engine
@@ -713,40 +742,45 @@ mod tests {
             serde_json::from_value(serde_json::from_str::<serde_json::Value>(yaml).unwrap())
                 .unwrap()
         };
-        assert_eq!(restart_rule(&svc(r#"{"restart": "no"}"#), 1), Restart::No);
-        assert!(matches!(
-            restart_rule(&svc(r#"{"restart": "always"}"#), 0),
-            Restart::Yes { .. }
-        ));
+        let yes = |max_attempts| Restart::Yes {
+            max_attempts,
+            delay: None,
+        };
+        // `restart:` is the engine's, but for an `always` replica that
+        // stays stopped anyway (stopped by hand).
         assert_eq!(
-            restart_rule(&svc(r#"{"restart": "on-failure"}"#), 0),
+            restart_rule(&svc(r#"{"restart": "no"}"#), 1, false),
             Restart::No
         );
         assert_eq!(
-            restart_rule(&svc(r#"{"restart": "on-failure:3"}"#), 2),
-            Restart::Yes {
-                max_attempts: Some(3),
-                delay: None
-            }
+            restart_rule(&svc(r#"{"restart": "always"}"#), 0, true),
+            yes(None)
         );
+        for engine_s in ["unless-stopped", "on-failure", "on-failure:3"] {
+            let s = svc(&format!(r#"{{"restart": "{engine_s}"}}"#));
+            assert_eq!(restart_rule(&s, 2, false), Restart::No, "{engine_s}");
+            assert_eq!(restart_rule(&s, 143, true), Restart::No, "{engine_s}");
+        }
+        // `deploy.restart_policy` is the agent's.
+        let on_failure = svc(
+            r#"{"deploy": {"restart_policy": {"condition": "on-failure", "max_attempts": 2}}}"#,
+        );
+        assert_eq!(restart_rule(&on_failure, 1, false), yes(Some(2)));
+        assert_eq!(restart_rule(&on_failure, 0, false), Restart::No);
         assert_eq!(
-            restart_rule(
-                &svc(
-                    r#"{"deploy": {"restart_policy": {"condition": "on-failure", "max_attempts": 2}}}"#
-                ),
-                1
-            ),
-            Restart::Yes {
-                max_attempts: Some(2),
-                delay: None
-            }
+            restart_rule(&on_failure, 143, true),
+            Restart::No,
+            "stopped by hand"
         );
+        let any = svc(r#"{"deploy": {"restart_policy": {"condition": "any"}}}"#);
+        assert_eq!(restart_rule(&any, 137, true), yes(None));
         assert_eq!(
             restart_rule(
                 &svc(
                     r#"{"deploy": {"restart_policy": {"condition": "none"}}, "restart": "always"}"#
                 ),
-                1
+                1,
+                false
             ),
             Restart::No
         );

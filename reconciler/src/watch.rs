@@ -17,6 +17,13 @@ use crate::engine::{Engine, EngineEvent, Result};
 /// Longest wait before reopening a broken stream.
 const MAX_REOPEN_WAIT: Duration = Duration::from_secs(30);
 
+/// A burst that never goes quiet still wakes the caller this soon, so a
+/// busy engine cannot starve it.
+const MAX_BURST: Duration = Duration::from_secs(1);
+
+/// How many events a wake keeps for [`EventWatch::take_events`].
+const MAX_KEPT: usize = 1024;
+
 /// Why [`EventWatch::wait`] returned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Wake {
@@ -37,6 +44,9 @@ pub struct EventWatch {
     stream: Option<BoxStream<'static, Result<EngineEvent>>>,
     first_wait: Duration,
     reopen_wait: Duration,
+    /// Events seen since the last [`EventWatch::take_events`] (the newest
+    /// [`MAX_KEPT`]).
+    seen: Vec<EngineEvent>,
 }
 
 impl EventWatch {
@@ -49,6 +59,7 @@ impl EventWatch {
             stream: None,
             first_wait,
             reopen_wait: first_wait,
+            seen: Vec::new(),
         }
     }
 
@@ -66,8 +77,21 @@ impl EventWatch {
         self.reopen_wait
     }
 
+    /// The events seen by the waits since the last call, oldest first.
+    pub fn take_events(&mut self) -> Vec<EngineEvent> {
+        std::mem::take(&mut self.seen)
+    }
+
+    fn keep(&mut self, event: EngineEvent) {
+        if self.seen.len() == MAX_KEPT {
+            self.seen.remove(0);
+        }
+        self.seen.push(event);
+    }
+
     /// Wait for events (then for the rest of their burst: until `quiet`
-    /// passes without one), for `timeout`, or for `shutdown`.
+    /// passes without one, or [`MAX_BURST`] at most), for `timeout`, or
+    /// for `shutdown`.
     pub async fn wait(
         &mut self,
         timeout: Duration,
@@ -80,16 +104,26 @@ impl EventWatch {
         };
         tokio::select! {
             next = stream.next() => match next {
-                Some(Ok(_)) => {
+                Some(Ok(first)) => {
                     self.reopen_wait = self.first_wait;
+                    let mut burst = vec![first];
+                    let cap = tokio::time::sleep(MAX_BURST);
+                    tokio::pin!(cap);
                     loop {
                         tokio::select! {
-                            more = stream.next() => if !matches!(more, Some(Ok(_))) {
-                                self.stream = None;
-                                break;
+                            more = stream.next() => match more {
+                                Some(Ok(e)) => burst.push(e),
+                                _ => {
+                                    self.stream = None;
+                                    break;
+                                }
                             },
                             _ = tokio::time::sleep(quiet) => break,
+                            _ = &mut cap => break,
                         }
+                    }
+                    for e in burst {
+                        self.keep(e);
                     }
                     Wake::Events
                 }

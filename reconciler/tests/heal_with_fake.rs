@@ -88,8 +88,17 @@ const ALWAYS: &str =
     "services:\n  w:\n    image: busybox:1.36\n    restart: always\n    deploy: {replicas: 2}\n";
 
 #[tokio::test]
-async fn a_crash_loop_backs_off_10_20_40_seconds() {
+async fn a_crash_loop_restarts_at_once_then_backs_off_10_20_40_seconds() {
+    // (An `always` replica that stays exited: the engine left it, so the
+    // agent starts it.)
     let mut w = World::new(ALWAYS).await;
+    w.engine.kill("p-w-1", 1);
+    let (done, _) = w.pass(&[]).await;
+    assert_eq!(
+        done,
+        vec!["restarted p-w-1: exited with 1"],
+        "the first is immediate"
+    );
     let mut waits = Vec::new();
     for _ in 0..3 {
         w.engine.kill("p-w-1", 1);
@@ -109,6 +118,8 @@ async fn a_crash_loop_backs_off_10_20_40_seconds() {
 #[tokio::test]
 async fn the_backoff_resets_after_ten_minutes_of_running() {
     let mut w = World::new(ALWAYS).await;
+    w.engine.kill("p-w-1", 1);
+    w.pass(&[]).await;
     for _ in 0..2 {
         w.engine.kill("p-w-1", 1);
         let (_, wait) = w.pass(&[]).await;
@@ -119,40 +130,84 @@ async fn the_backoff_resets_after_ten_minutes_of_running() {
     w.clock.advance(Duration::from_secs(601));
     w.pass(&[]).await;
     w.engine.kill("p-w-1", 1);
-    let (_, wait) = w.pass(&[]).await;
-    assert_eq!(wait, Some(Duration::from_secs(10)));
+    let (done, _) = w.pass(&[]).await;
+    assert_eq!(done.len(), 1, "immediate again after the reset: {done:?}");
 }
 
 #[tokio::test]
 async fn restart_policies_decide_what_is_restarted() {
-    let yaml = "services:\n  no:\n    image: busybox:1.36\n  ok:\n    image: busybox:1.36\n    restart: on-failure\n  capped:\n    image: busybox:1.36\n    restart: on-failure:1\n  swarm:\n    image: busybox:1.36\n    deploy: {restart_policy: {condition: any, delay: 2s}}\n";
+    // `restart:` other than `always` is the engine's to apply (and count):
+    // the agent leaves those replicas; `deploy.restart_policy` is its own.
+    let yaml = "services:\n  no:\n    image: busybox:1.36\n  engine:\n    image: busybox:1.36\n    restart: on-failure:1\n  swarm:\n    image: busybox:1.36\n    deploy: {restart_policy: {condition: any, delay: 2s}}\n  capped:\n    image: busybox:1.36\n    deploy: {restart_policy: {condition: on-failure, max_attempts: 1}}\n";
     let mut w = World::new(yaml).await;
     w.engine.kill("p-no-1", 1);
-    w.engine.kill("p-ok-1", 0);
-    w.engine.kill("p-capped-1", 3);
+    w.engine.kill("p-engine-1", 3);
     w.engine.kill("p-swarm-1", 0);
-    let (_, wait) = w.pass(&[]).await;
+    w.engine.kill("p-capped-1", 3);
+    let (done, wait) = w.pass(&[]).await;
+    assert_eq!(done, vec!["restarted p-capped-1: exited with 3"], "at once");
     assert_eq!(
         wait,
         Some(Duration::from_secs(2)),
         "deploy.restart_policy.delay is the wait"
     );
-    w.clock.advance(Duration::from_secs(10));
+    w.clock.advance(Duration::from_secs(2));
+    let (done, _) = w.pass(&[]).await;
+    assert_eq!(done, vec!["restarted p-swarm-1: exited with 0"]);
+    // max_attempts 1: counted by the agent alone, and spent.
+    w.engine.kill("p-capped-1", 3);
+    w.clock.advance(Duration::from_secs(3600));
+    let (done, _) = w.pass(&[]).await;
+    assert!(done.is_empty(), "{done:?}");
+    assert!(!w.running("p-no-1") && !w.running("p-engine-1") && !w.running("p-capped-1"));
+}
+
+#[tokio::test]
+async fn a_replica_stopped_by_hand_stays_stopped_unless_it_is_always_restarted() {
+    let yaml = "services:\n  always:\n    image: busybox:1.36\n    restart: always\n  failing:\n    image: busybox:1.36\n    deploy: {restart_policy: {condition: on-failure}}\n  any:\n    image: busybox:1.36\n    deploy: {restart_policy: {condition: any}}\n";
+    let mut w = World::new(yaml).await;
+    // `docker stop`: the engine says `kill` (SIGTERM), then the process ends.
+    for name in ["p-always-1", "p-failing-1", "p-any-1"] {
+        let id = w.engine.containers()[name].id.clone();
+        w.healer.saw(&kill_event(&id));
+        w.engine.kill(name, 143);
+    }
     let (mut done, _) = w.pass(&[]).await;
     done.sort();
     assert_eq!(
         done,
         vec![
-            "restarted p-capped-1: exited with 3",
-            "restarted p-swarm-1: exited with 0"
+            "restarted p-always-1: exited with 143 (terminated)",
+            "restarted p-any-1: exited with 143 (terminated)",
         ]
     );
-    // on-failure:1 gives up after one restart.
-    w.engine.kill("p-capped-1", 3);
-    w.clock.advance(Duration::from_secs(3600));
-    let (done, _) = w.pass(&[]).await;
-    assert!(done.is_empty(), "{done:?}");
-    assert!(!w.running("p-no-1") && !w.running("p-ok-1") && !w.running("p-capped-1"));
+    assert!(
+        !w.running("p-failing-1"),
+        "on-failure: a stop by hand is no failure"
+    );
+    // The same exit without a stop by hand is a failure.
+    let (done, _) = {
+        let id = w.engine.containers()["p-failing-1"].id.clone();
+        w.healer.saw(&event(&id, "start"));
+        w.pass(&[]).await
+    };
+    assert_eq!(
+        done,
+        vec!["restarted p-failing-1: exited with 143 (terminated)"]
+    );
+}
+
+fn event(id: &str, action: &str) -> reconciler::engine::EngineEvent {
+    reconciler::engine::EngineEvent {
+        kind: "container".into(),
+        action: action.into(),
+        id: id.into(),
+        attributes: Default::default(),
+    }
+}
+
+fn kill_event(id: &str) -> reconciler::engine::EngineEvent {
+    event(id, "kill")
 }
 
 /// One replica with a healthcheck the fake reports healthy until told otherwise.
@@ -352,8 +407,6 @@ async fn a_sidecar_is_restarted_when_its_parent_restarts() {
     let yaml = "services:\n  app:\n    image: busybox:1.36\n    restart: always\n  side:\n    image: busybox:1.36\n    network_mode: service:app\n";
     let mut w = World::new(yaml).await;
     w.engine.kill("p-app-1", 1);
-    let (_, wait) = w.pass(&[]).await;
-    w.clock.advance(wait.unwrap());
     let (done, _) = w.pass(&[]).await;
     assert_eq!(done, vec!["restarted p-app-1: exited with 1"]);
     let (done, _) = w.pass(&[]).await;
