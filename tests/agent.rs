@@ -262,3 +262,58 @@ fn restarts_follow_the_policy_and_the_users_hand() {
         "{first}"
     );
 }
+
+#[test]
+fn the_agent_heals_what_the_last_up_applied() {
+    let yaml = "services:\n  w:\n    image: busybox:1.36\n    init: true\n    command: [sleep, '3600']\n    environment: {V: '${TEST_V}'}\n    deploy: {replicas: 2}\n";
+    let s = TestStack::new("agentapplied", yaml);
+    let up = |v: &str, args: &[&str]| {
+        let out = s.command(args).env("TEST_V", v).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    up("one", &["up", "-d", "--backoff", "0"]);
+    up("one", &["scale", "w=1"]);
+    let w1 = format!("{}-w-1", s.project);
+    let w2 = format!("{}-w-2", s.project);
+    assert!(!s.containers().contains_key(&w2));
+    // An edit no `up` applied, and a replica removed by hand.
+    s.write(&yaml.replace("${TEST_V}", "edited"));
+    let old = s.containers()[&w1].clone();
+    docker(&["rm", "-f", &w1]);
+    wait_until(
+        Duration::from_secs(15),
+        "the replica to be recreated",
+        || s.containers().get(&w1).is_some_and(|id| id != &old) && running(&w1),
+    );
+    assert!(
+        stack_e2e::env_of(&w1).contains("V=one"),
+        "{}",
+        stack_e2e::env_of(&w1)
+    );
+    assert!(
+        !s.containers().contains_key(&w2),
+        "scaled away, and stays so"
+    );
+
+    // The next `up` (another environment, the file as it is now) is what
+    // the agent follows from then on.
+    s.write(yaml);
+    up("two", &["up", "-d"]);
+    let old = s.containers()[&w1].clone();
+    docker(&["rm", "-f", &w1]);
+    wait_until(
+        Duration::from_secs(15),
+        "the replica to be recreated again",
+        || s.containers().get(&w1).is_some_and(|id| id != &old) && running(&w1),
+    );
+    assert!(
+        stack_e2e::env_of(&w1).contains("V=two"),
+        "{}",
+        stack_e2e::env_of(&w1)
+    );
+    assert!(running(&w2), "the file's count again");
+}

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use reconciler::agent_files::AgentFiles;
+use reconciler::agent_files::{AgentFiles, AppliedRun};
 use reconciler::docker::DockerEngine;
 use reconciler::lock::{LockError, ProjectLock};
 use reconciler::Engine;
@@ -21,6 +21,9 @@ pub struct Session {
     pub engine: Arc<dyn Engine>,
     /// The shell variables the stack file interpolated.
     pub variables: std::collections::BTreeMap<String, String>,
+    /// How the stack was loaded, for the agent to load it the same way
+    /// once a run applied it (no scale or digests yet).
+    pub applied: AppliedRun,
 }
 
 impl Session {
@@ -32,10 +35,23 @@ impl Session {
             return Ok(None);
         };
         let engine = connect().await?;
+        let applied = AppliedRun {
+            working_dir: std::env::current_dir()?,
+            files: args.files.clone(),
+            project_directory: args.project_directory.clone(),
+            project_name: loaded.project.name.clone(),
+            env_files: args.env_files.clone(),
+            profiles: args.profiles.clone(),
+            services: services.to_vec(),
+            environment: loaded.variables.clone(),
+            sources: loaded.sources,
+            ..AppliedRun::default()
+        };
         Ok(Some(Session {
             project: Arc::new(loaded.project),
             engine,
             variables: loaded.variables,
+            applied,
         }))
     }
 

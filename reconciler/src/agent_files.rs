@@ -4,20 +4,72 @@
 //! `<project>.agent.log` (its own output when detached),
 //! `<project>.agent.dns` (where its DNS listens, and what it could not
 //! take) and `<project>.stopped` (services `stack stop` took out of its
-//! care).
+//! care); and, in the persistent [`StateDir`] (it must outlive a reboot,
+//! when systemd starts the agent again), `<project>.applied.json`: what
+//! the last `stack up` applied ([`AppliedRun`]).
 //!
 //! Contract: a pid read from the lock is only reported, or signalled, once
 //! it is known to be our agent: a live process whose command line is
 //! `stack ... agent` and that holds the lock file open. A pid written by
 //! someone else, or reused by an unrelated process, is never signalled.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
 
 use crate::heal::{Entry, HISTORY_LEN};
 use crate::lock::{agent_lock_name, LockError, ProjectLock};
 use crate::state::{StateDir, StateError};
+
+/// What a `stack up` applied: how it loaded the stack, the files as it read
+/// them, the shell variables they used, its `--scale`, and the secret and
+/// config digests. The agent heals exactly this, never an edited file no
+/// `up` applied, nor the environment of the `up` that happened to start it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AppliedRun {
+    /// The working directory of the run.
+    pub working_dir: PathBuf,
+    /// `-f` files.
+    pub files: Vec<PathBuf>,
+    /// `--project-directory`.
+    pub project_directory: Option<PathBuf>,
+    /// `-p`, or the name the run found.
+    pub project_name: Option<String>,
+    /// `--env-file`.
+    pub env_files: Vec<PathBuf>,
+    /// `--profile`.
+    pub profiles: Vec<String>,
+    /// Services named on the command line.
+    pub services: Vec<String>,
+    /// The shell variables the files used.
+    pub environment: BTreeMap<String, String>,
+    /// Every file the load read, as it read it.
+    pub sources: schema::read::Memory,
+    /// `--scale` / `stack scale` of the run (`SERVICE=N`).
+    pub scale: Vec<String>,
+    /// Secret and config digests (`secret:<name>` -> keyed digest).
+    pub digests: BTreeMap<String, String>,
+}
+
+impl AppliedRun {
+    /// Loader options that read the run's files from the record.
+    pub fn options(&self) -> schema::Options {
+        schema::Options {
+            files: self.files.clone(),
+            working_dir: self.working_dir.clone(),
+            project_directory: self.project_directory.clone(),
+            project_name: self.project_name.clone(),
+            env_files: self.env_files.clone(),
+            profiles: self.profiles.clone(),
+            services: self.services.clone(),
+            environment: self.environment.clone(),
+            source: Some(Arc::new(self.sources.clone())),
+        }
+    }
+}
 
 /// A project's agent files.
 #[derive(Debug, Clone)]
@@ -117,6 +169,24 @@ impl AgentFiles {
         }
         let text: String = set.iter().map(|s| format!("{s}\n")).collect();
         self.state.write(&self.name("stopped"), text.as_bytes())
+    }
+
+    /// Keep `run` as what the last `up` applied.
+    pub fn save_applied(&self, run: &AppliedRun) -> Result<(), StateError> {
+        let text = serde_json::to_vec(run).unwrap_or_default();
+        StateDir::persistent()?.write(&self.name("applied.json"), &text)
+    }
+
+    /// What the last `up` applied, if it is known.
+    pub fn applied(&self) -> Option<AppliedRun> {
+        let state = StateDir::persistent().ok()?;
+        let text = state.read(&self.name("applied.json")).ok()??;
+        serde_json::from_slice(&text).ok()
+    }
+
+    /// Forget what was applied (`down`).
+    pub fn forget_applied(&self) -> Result<(), StateError> {
+        StateDir::persistent()?.remove(&self.name("applied.json"))
     }
 
     /// The name of the file where the agent's DNS says where it listens.

@@ -59,6 +59,17 @@ pub struct Options {
     pub services: Vec<String>,
     /// The shell environment (passed in so tests control it).
     pub environment: BTreeMap<String, String>,
+    /// Where files are read from (default: the file system).
+    pub source: Option<Arc<dyn read::Source>>,
+}
+
+impl Options {
+    /// Where files are read from.
+    fn source(&self) -> Arc<dyn read::Source> {
+        self.source
+            .clone()
+            .unwrap_or_else(|| Arc::new(read::FileSystem))
+    }
 }
 
 impl Options {
@@ -85,9 +96,14 @@ pub struct Loaded {
     pub all_profiles: BTreeSet<String>,
     /// Warnings (lint findings, unset variables).
     pub warnings: Vec<Diagnostic>,
-    /// The variables of the shell environment that the files interpolated
-    /// (what another process must be given to load them the same way).
+    /// The variables of the shell environment that the files interpolated,
+    /// and the `STACK_*` / `COMPOSE_*` settings (what another process must
+    /// be given to load them the same way).
     pub variables: BTreeMap<String, String>,
+    /// Every file the load read (and every one it looked for in vain), as
+    /// it was then: with [`Loaded::variables`], loading from this gives
+    /// the same model however the files change afterwards.
+    pub sources: read::Memory,
 }
 
 /// Load a stack as described by `opts`.
@@ -106,7 +122,12 @@ pub fn load(opts: &Options) -> Result<Loaded, Diagnostics> {
     }
 }
 
-fn load_inner(opts: &Options, diags: &mut Vec<Diagnostic>) -> Option<Loaded> {
+fn load_inner(outer: &Options, diags: &mut Vec<Diagnostic>) -> Option<Loaded> {
+    let recorder = Arc::new(read::Recorder::new(outer.source()));
+    let opts = &Options {
+        source: Some(recorder.clone()),
+        ..outer.clone()
+    };
     let files = find_files(opts, diags)?;
     let project_dir = opts
         .project_directory
@@ -120,6 +141,7 @@ fn load_inner(opts: &Options, diags: &mut Vec<Diagnostic>) -> Option<Loaded> {
         asked: RefCell::default(),
     };
     let mut loader = Loader {
+        source: recorder.as_ref(),
         vars: &recorded,
         home: vars.get("HOME").map(PathBuf::from),
         diags,
@@ -148,17 +170,18 @@ fn load_inner(opts: &Options, diags: &mut Vec<Diagnostic>) -> Option<Loaded> {
         &tree,
         loader.diags,
     )?);
-    normalize::normalize(&mut project, &vars, &tree, loader.diags);
+    normalize::normalize(&mut project, &vars, &tree, recorder.as_ref(), loader.diags);
     let active = profiles::active(opts, &vars);
     profiles::select(&mut project, &active, &opts.services, &tree, loader.diags);
     validate::validate(&project, &tree, loader.diags);
     lint::lint(&project, &tree, loader.diags);
     drop_consequential(loader.diags);
-    let variables = recorded
-        .asked
-        .take()
-        .into_iter()
-        .filter_map(|name| opts.environment.get(&name).map(|v| (name, v.clone())))
+    let asked = recorded.asked.take();
+    let variables = opts
+        .environment
+        .iter()
+        .filter(|(k, _)| asked.contains(*k) || k.starts_with("STACK_") || k.starts_with("COMPOSE_"))
+        .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     Some(Loaded {
         project,
@@ -167,6 +190,7 @@ fn load_inner(opts: &Options, diags: &mut Vec<Diagnostic>) -> Option<Loaded> {
         all_profiles,
         warnings: Vec::new(),
         variables,
+        sources: recorder.memory(),
     })
 }
 
@@ -200,6 +224,7 @@ fn drop_consequential(diags: &mut Vec<Diagnostic>) {
 }
 
 fn find_files(opts: &Options, diags: &mut Vec<Diagnostic>) -> Option<Vec<PathBuf>> {
+    let source = opts.source();
     if !opts.files.is_empty() {
         return Some(
             opts.files
@@ -211,7 +236,7 @@ fn find_files(opts: &Options, diags: &mut Vec<Diagnostic>) -> Option<Vec<PathBuf
     let found = DEFAULT_FILE_NAMES
         .iter()
         .map(|n| opts.working_dir.join(n))
-        .find(|p| p.is_file());
+        .find(|p| source.is_file(p));
     if found.is_none() {
         diags.push(
             Diagnostic::error(
@@ -243,9 +268,10 @@ fn project_environment(
     } else {
         vec![project_dir.join(".env")]
     };
+    let source = opts.source();
     let mut vars = BTreeMap::new();
     for path in env_files {
-        match read::read_text(&path) {
+        match source.read(&path) {
             Ok(text) => match dotenv::parse(&text, &opts.environment) {
                 Ok(v) => vars.extend(v),
                 Err(e) => {
@@ -275,6 +301,7 @@ fn project_environment(
 
 /// Reads files into interpolated, path-resolved trees.
 struct Loader<'a> {
+    source: &'a dyn read::Source,
     vars: &'a Recording<'a>,
     home: Option<PathBuf>,
     diags: &'a mut Vec<Diagnostic>,
@@ -286,7 +313,7 @@ struct Loader<'a> {
 
 impl Loader<'_> {
     fn read_tree(&mut self, path: &Path, base_dir: &Path) -> Option<Node> {
-        let text = match read::read_text(path) {
+        let text = match self.source.read(path) {
             Ok(t) => t,
             Err(e) => {
                 self.diags.push(

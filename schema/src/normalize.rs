@@ -18,11 +18,12 @@ pub fn normalize(
     project: &mut Project,
     vars: &BTreeMap<String, String>,
     tree: &Node,
+    source: &dyn crate::read::Source,
     diags: &mut Vec<Diagnostic>,
 ) {
     let name = project.name.clone().unwrap_or_default();
     for (svc_name, svc) in project.services.iter_mut() {
-        merge_env_files(svc_name, svc, vars, tree, diags);
+        merge_env_files(svc_name, svc, vars, tree, source, diags);
         if let Some(env) = svc.environment.as_mut() {
             for (key, value) in env.0.iter_mut() {
                 if value.is_none() {
@@ -110,6 +111,7 @@ fn merge_env_files(
     svc: &mut crate::model::Service,
     vars: &BTreeMap<String, String>,
     tree: &Node,
+    source: &dyn crate::read::Source,
     diags: &mut Vec<Diagnostic>,
 ) {
     let Some(files) = svc.env_file.take() else {
@@ -118,7 +120,7 @@ fn merge_env_files(
     let mut from_files = BTreeMap::new();
     for file in &files {
         let span = || span_of(tree, &["services", svc_name, "env_file"]);
-        match crate::read::read_text(std::path::Path::new(&file.path)) {
+        match source.read(std::path::Path::new(&file.path)) {
             Ok(text) => match dotenv::parse(&text, vars) {
                 Ok(v) => from_files.extend(v.into_iter().map(|(k, v)| (k, Some(v)))),
                 Err(e) => diags.push(

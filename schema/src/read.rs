@@ -1,11 +1,127 @@
-//! Reading the files a stack names (stack files, `include`, `extends`,
-//! env files) safely: only regular files, at most [`MAX_FILE_BYTES`], as
-//! UTF-8 text with a leading byte-order mark dropped. `/dev/zero`, a FIFO
-//! or a directory named as a stack file is refused at once, never read
-//! until memory runs out or a writer that never comes.
+//! Where the loader reads the files a stack names (stack files,
+//! `include`, `extends`, env files): a [`Source`].
+//!
+//! - [`FileSystem`] reads them safely: only regular files, at most
+//!   [`MAX_FILE_BYTES`], as UTF-8 text with a leading byte-order mark
+//!   dropped. `/dev/zero`, a FIFO or a directory named as a stack file is
+//!   refused at once, never read until memory runs out or a writer that
+//!   never comes.
+//! - [`Recorder`] reads through another source and keeps what it read, and
+//!   [`Memory`] answers from such a record: the agent loads exactly the
+//!   files `stack up` applied, however they were edited since.
 
+use std::collections::BTreeMap;
 use std::io::Read;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use serde::{Deserialize, Serialize};
+
+/// Where the loader's files come from.
+pub trait Source: Send + Sync + std::fmt::Debug {
+    /// The text of `path`.
+    fn read(&self, path: &Path) -> Result<String, ReadError>;
+    /// Is there a file at `path` (for the default file names)?
+    fn is_file(&self, path: &Path) -> bool;
+}
+
+impl<T: Source + ?Sized> Source for std::sync::Arc<T> {
+    fn read(&self, path: &Path) -> Result<String, ReadError> {
+        (**self).read(path)
+    }
+
+    fn is_file(&self, path: &Path) -> bool {
+        (**self).is_file(path)
+    }
+}
+
+/// The file system, read safely (see the module docs).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct FileSystem;
+
+impl Source for FileSystem {
+    fn read(&self, path: &Path) -> Result<String, ReadError> {
+        read_text(path)
+    }
+
+    fn is_file(&self, path: &Path) -> bool {
+        path.is_file()
+    }
+}
+
+/// Files held in memory: path -> text, or `None` for a file that was not
+/// there (an absent `.env` stays absent).
+#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Memory {
+    /// The files.
+    pub files: BTreeMap<PathBuf, Option<String>>,
+}
+
+impl Source for Memory {
+    fn read(&self, path: &Path) -> Result<String, ReadError> {
+        match self.files.get(path) {
+            Some(Some(text)) => Ok(text.clone()),
+            _ => Err(ReadError::Io(std::io::ErrorKind::NotFound.into())),
+        }
+    }
+
+    fn is_file(&self, path: &Path) -> bool {
+        matches!(self.files.get(path), Some(Some(_)))
+    }
+}
+
+/// Reads from `inner`, keeping a [`Memory`] of what was read.
+#[derive(Debug)]
+pub struct Recorder<S> {
+    inner: S,
+    seen: Mutex<Memory>,
+}
+
+impl<S: Source> Recorder<S> {
+    /// Record what is read from `inner`.
+    pub fn new(inner: S) -> Recorder<S> {
+        Recorder {
+            inner,
+            seen: Mutex::new(Memory::default()),
+        }
+    }
+
+    /// What was read so far.
+    pub fn memory(&self) -> Memory {
+        match self.seen.lock() {
+            Ok(m) => m.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    fn note(&self, path: &Path, text: Option<String>) {
+        let mut seen = match self.seen.lock() {
+            Ok(m) => m,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        seen.files.insert(path.to_path_buf(), text);
+    }
+}
+
+impl<S: Source> Source for Recorder<S> {
+    fn read(&self, path: &Path) -> Result<String, ReadError> {
+        let result = self.inner.read(path);
+        match &result {
+            Ok(text) => self.note(path, Some(text.clone())),
+            Err(e) if is_not_found(e) => self.note(path, None),
+            Err(_) => {}
+        }
+        result
+    }
+
+    fn is_file(&self, path: &Path) -> bool {
+        let found = self.inner.is_file(path);
+        if !found {
+            self.note(path, None);
+        }
+        found
+    }
+}
 
 /// The largest file the loader reads. A 1,000-service stack file is about
 /// half a megabyte.
@@ -28,7 +144,7 @@ pub enum ReadError {
     NotText,
 }
 
-/// The text of `path`.
+/// The text of `path`, read safely from the file system.
 pub fn read_text(path: &Path) -> Result<String, ReadError> {
     // Opening a FIFO for reading waits for a writer: do not open one.
     let meta = std::fs::metadata(path)?;
@@ -71,6 +187,25 @@ mod tests {
             read_text(Path::new("/")),
             Err(ReadError::NotAFile)
         ));
+    }
+
+    #[test]
+    fn a_recording_replays_what_was_read_and_what_was_missing() {
+        let p = std::env::temp_dir().join(format!("stack-rec-{}", std::process::id()));
+        std::fs::write(&p, "a: 1\n").unwrap();
+        let rec = Recorder::new(FileSystem);
+        assert_eq!(rec.read(&p).unwrap(), "a: 1\n");
+        let missing = Path::new("/nonexistent/.env");
+        assert!(rec.read(missing).is_err());
+        std::fs::write(&p, "edited\n").unwrap();
+        let memory = rec.memory();
+        assert_eq!(
+            memory.read(&p).unwrap(),
+            "a: 1\n",
+            "the text as it was read"
+        );
+        assert!(is_not_found(&memory.read(missing).unwrap_err()));
+        std::fs::remove_file(&p).unwrap();
     }
 
     #[test]

@@ -234,8 +234,33 @@ struct Host {
     load_failed: bool,
 }
 
+impl Host {
+    /// The model the last `up` applied, loaded from its record, with its
+    /// scale and digests.
+    fn applied(&self) -> Option<(Arc<Project>, BTreeMap<String, String>)> {
+        let run = self.files.applied()?;
+        let mut project = match crate::project::load_guarded(&run.options()) {
+            Ok(loaded) => loaded.project,
+            Err(report) => {
+                tracing::warn!("the record of the last `stack up` does not load:\n{report}");
+                return None;
+            }
+        };
+        if let Err(e) = crate::commands::up::apply_scale(&mut project, &run.scale) {
+            tracing::warn!("the record of the last `stack up`: {e}");
+            return None;
+        }
+        Some((Arc::new(project), run.digests))
+    }
+}
+
 impl AgentHost for Host {
     fn load(&mut self) -> Option<(Arc<Project>, BTreeMap<String, String>)> {
+        // What the last `up` applied, once one did; the files themselves
+        // only before that (an agent started on its own, or by systemd).
+        if let Some(applied) = self.applied() {
+            return Some(applied);
+        }
         let mut opts = schema::Options::from_process().ok()?;
         opts.files = self.args.files.clone();
         opts.project_name = Some(self.project.clone());

@@ -74,5 +74,6 @@ pub async fn run(project: &ProjectArgs, args: &Args) -> anyhow::Result<ExitCode>
     .execute(plan)
     .await?;
     stops::end(&state, &session.name())?;
+    session.agent_files()?.forget_applied()?;
     Ok(ExitCode::SUCCESS)
 }

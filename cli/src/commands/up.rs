@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use clap::ValueEnum;
 use planner::{plan_up, Desired, Health, Plan, RunState, UpOptions};
+use reconciler::agent_files::AppliedRun;
 use reconciler::images::{ensure_images, PullPolicy};
 use reconciler::state::StateDir;
 use reconciler::stops;
@@ -97,17 +98,9 @@ pub struct Planned {
     pub plan: Plan,
 }
 
-/// Apply `--scale`, make images ready (when asked), read secret digests,
-/// observe, and plan. `None` when something was wrong (already reported).
-pub async fn make_plan(
-    session: &Session,
-    flags: &UpFlags,
-    services: &[String],
-    images: Option<(PullPolicy, bool)>,
-    note: &dyn Fn(&str),
-) -> anyhow::Result<Option<Planned>> {
-    let mut project = (*session.project).clone();
-    for s in &flags.scale {
+/// Set replica counts from `--scale` / `stack scale` (`SERVICE=N`).
+pub fn apply_scale(project: &mut Project, scale: &[String]) -> anyhow::Result<()> {
+    for s in scale {
         let (name, n) = s
             .split_once('=')
             .ok_or_else(|| anyhow::anyhow!("--scale takes SERVICE=N, got `{s}`"))?;
@@ -124,6 +117,20 @@ pub async fn make_plan(
         svc.deploy.get_or_insert_with(Default::default).replicas = Some(n);
         svc.scale = None;
     }
+    Ok(())
+}
+
+/// Apply `--scale`, make images ready (when asked), read secret digests,
+/// observe, and plan. `None` when something was wrong (already reported).
+pub async fn make_plan(
+    session: &Session,
+    flags: &UpFlags,
+    services: &[String],
+    images: Option<(PullPolicy, bool)>,
+    note: &dyn Fn(&str),
+) -> anyhow::Result<Option<Planned>> {
+    let mut project = (*session.project).clone();
+    apply_scale(&mut project, &flags.scale)?;
     if let Some((policy, build)) = images {
         let selected: BTreeSet<String> = services.iter().cloned().collect();
         let selected = if selected.is_empty() {
@@ -312,6 +319,7 @@ async fn roll_back(
         project: Arc::new(rolled),
         engine: session.engine.clone(),
         variables: session.variables.clone(),
+        applied: session.applied.clone(),
     };
     let up = detached(vec![name.to_string()], UpFlags::default());
     Ok(Box::pin(converge(&session, &up, reporter, cancel, true))
@@ -445,6 +453,11 @@ pub async fn converge(
         drain,
         ..Default::default()
     };
+    let applied = AppliedRun {
+        scale: args.flags.scale.clone(),
+        digests: files.clone(),
+        ..session.applied.clone()
+    };
     let executor = Executor::new(session.engine.clone(), project_arc.clone(), files)
         .with_options(opts)
         .with_progress(reporter.clone())
@@ -474,6 +487,8 @@ pub async fn converge(
         }
         return Ok(None);
     }
+    // The agent heals what this run applied from now on.
+    session.agent_files()?.save_applied(&applied)?;
     // An interrupted `down` may still have stops in flight: once they have
     // landed, look again.
     let state = StateDir::runtime()?;
