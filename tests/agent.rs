@@ -135,7 +135,7 @@ fn agent_install_prints_a_systemd_unit() {
         .find_map(|l| l.strip_prefix("EnvironmentFile="))
         .expect("an EnvironmentFile line");
     let env = std::fs::read_to_string(env_line).unwrap();
-    assert_eq!(env, "TEST_TAG=\"1.36\"\n");
+    assert!(env.lines().any(|l| l == "TEST_TAG=\"1.36\""), "{env}");
     use std::os::unix::fs::PermissionsExt;
     let mode = std::fs::metadata(env_line).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600);
@@ -316,4 +316,22 @@ fn the_agent_heals_what_the_last_up_applied() {
         stack_e2e::env_of(&w1)
     );
     assert!(running(&w2), "the file's count again");
+}
+
+#[test]
+fn agent_status_says_who_holds_the_dns_port_it_could_not_take() {
+    let held = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let port = held.local_addr().unwrap().port().to_string();
+    let s = TestStack::new("agentport", REPLICATED);
+    s.ok(&["up", "-d", "--dns-port", &port]);
+    wait_until(
+        Duration::from_secs(10),
+        "the status to name the holder",
+        || {
+            let status = s.ok(&["agent", "status"]);
+            status.contains(&format!("127.0.0.1:{port} not listening"))
+                && status.contains(&format!("pid {}", std::process::id()))
+        },
+    );
+    drop(held);
 }

@@ -149,3 +149,35 @@ fn a_killed_down_is_made_good_by_the_next_up() {
         delays.len()
     );
 }
+
+const PLAIN: &str = "services:\n  app:\n    image: busybox:1.36\n    init: true\n    command: [sleep, infinity]\n    environment: {V: 'VERSION'}\n    volumes: [/cache]\n";
+
+#[test]
+fn a_killed_recreate_leaves_the_old_container_or_the_new_one_never_neither() {
+    let s = TestStack::new("killrecreate", &PLAIN.replace("VERSION", "0"));
+    let up = ["up", "-d", "--no-agent"];
+    s.ok(&up);
+    let app = format!("{}-app-1", s.project);
+    assert_eq!(s.exec(&app, &["sh", "-c", "echo kept > /cache/f"]).0, 0);
+    let delays: Vec<u64> = (0..12).map(|i| 20 + i * 60).collect();
+    for (i, delay) in delays.iter().enumerate() {
+        s.write(&PLAIN.replace("VERSION", &format!("{}", i + 1)));
+        kill_after(&s, &up, Duration::from_millis(*delay));
+        // Right after the kill: a container of the replica exists.
+        assert!(
+            !states(&s).is_empty(),
+            "a kill at {delay} ms left the replica with no container"
+        );
+        s.ok(&up);
+        all_running(&s, std::slice::from_ref(&app))
+            .unwrap_or_else(|e| panic!("after a kill at {delay} ms: {e}"));
+        s.assert_converged();
+        assert!(stack_e2e::env_of(&app).contains(&format!("V={}", i + 1)));
+        let (_, kept) = s.exec(&app, &["cat", "/cache/f"]);
+        assert_eq!(
+            kept.trim(),
+            "kept",
+            "the anonymous volume after a kill at {delay} ms"
+        );
+    }
+}
