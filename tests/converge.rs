@@ -554,3 +554,54 @@ fn a_host_port_another_container_holds_is_refused_before_any_change() {
         "nothing half-applied"
     );
 }
+
+#[test]
+fn an_override_file_beside_the_stack_file_is_applied_and_stdin_is_a_file() {
+    let base = "services:\n  app:\n    image: busybox:1.36\n    init: true\n    command: [sleep, '3600']\n    environment: {FROM: base}\n";
+    let s = TestStack::new("override", base);
+    // The harness writes stack.yaml; a Compose user's pair is compose.yaml
+    // and compose.override.yaml.
+    std::fs::rename(s.dir.join("stack.yaml"), s.dir.join("compose.yaml")).unwrap();
+    std::fs::write(
+        s.dir.join("compose.override.yaml"),
+        "services:\n  app:\n    environment: {FROM: override}\n",
+    )
+    .unwrap();
+    s.ok(&["up", "-d", "--no-agent"]);
+    let c = name(&s, "app");
+    assert!(
+        stack_e2e::env_of(&c).contains("FROM=override"),
+        "{}",
+        stack_e2e::env_of(&c)
+    );
+    s.assert_converged();
+
+    // `-f -`: the file on standard input (no override then, as Compose).
+    let mut child = s
+        .command(&["-f", "-", "up", "-d", "--no-agent"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(base.replace("FROM: base", "FROM: stdin").as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stack_e2e::env_of(&c).contains("FROM=stdin"),
+        "{}",
+        stack_e2e::env_of(&c)
+    );
+    // Put the file back for the harness's `down`.
+    std::fs::rename(s.dir.join("compose.yaml"), s.dir.join("stack.yaml")).unwrap();
+}

@@ -6,6 +6,7 @@ mod commands;
 mod progress;
 mod project;
 mod session;
+mod settings;
 
 use std::process::ExitCode;
 
@@ -72,7 +73,11 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let mut cli = Cli::parse();
+    if let Err(e) = cli.project.read_stdin() {
+        eprintln!("error: cannot read the stack file from standard input: {e}");
+        return ExitCode::FAILURE;
+    }
     if !matches!(cli.command, Command::Agent(_) | Command::Up(_)) {
         die_quietly_on_closed_stdout();
     }

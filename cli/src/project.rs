@@ -29,6 +29,10 @@ pub struct ProjectArgs {
     /// Enable services of this profile; repeatable.
     #[arg(long = "profile", value_name = "NAME")]
     pub profiles: Vec<String>,
+
+    /// The stack file read from standard input, for `-f -`.
+    #[arg(skip)]
+    pub stdin: Option<String>,
 }
 
 impl ProjectArgs {
@@ -37,18 +41,10 @@ impl ProjectArgs {
     pub fn to_args(&self) -> std::io::Result<Vec<std::ffi::OsString>> {
         let cwd = std::env::current_dir()?;
         let mut out: Vec<std::ffi::OsString> = Vec::new();
-        // Without -f, name the file the lookup finds here: the other process
-        // may start elsewhere (systemd starts units in /).
-        let found: Vec<PathBuf> = if self.files.is_empty() {
-            schema::DEFAULT_FILE_NAMES
-                .iter()
-                .map(|n| cwd.join(n))
-                .find(|p| p.is_file())
-                .into_iter()
-                .collect()
-        } else {
-            self.files.iter().map(|f| cwd.join(f)).collect()
-        };
+        // Name the files the lookup finds here (an override file and
+        // COMPOSE_FILE included): the other process may start elsewhere
+        // (systemd starts units in /).
+        let found = schema::stack_files(&self.options()?).unwrap_or_default();
         for f in found {
             out.push("-f".into());
             out.push(f.into_os_string());
@@ -80,15 +76,44 @@ impl ProjectArgs {
 pub struct LoadFailed;
 
 impl ProjectArgs {
-    /// Load the stack, printing warnings; on failure print every
-    /// diagnostic and return [`LoadFailed`].
-    pub fn load(&self, services: &[String]) -> anyhow::Result<Result<Loaded, LoadFailed>> {
+    /// With `-f -`, read the stack file from standard input (once, before
+    /// anything else runs).
+    pub fn read_stdin(&mut self) -> anyhow::Result<()> {
+        if self.files.iter().any(|f| f.as_os_str() == "-") {
+            let mut text = String::new();
+            std::io::Read::read_to_string(
+                &mut std::io::Read::take(std::io::stdin(), schema::read::MAX_FILE_BYTES),
+                &mut text,
+            )?;
+            self.stdin = Some(text);
+        }
+        Ok(())
+    }
+
+    /// Loader options for these arguments, in this process.
+    pub fn options(&self) -> std::io::Result<schema::Options> {
         let mut opts = schema::Options::from_process()?;
+        if let Some(text) = &self.stdin {
+            let path = opts.working_dir.join("-");
+            opts.source = Some(std::sync::Arc::new(schema::read::Overlay {
+                top: schema::read::Memory {
+                    files: [(path, Some(text.clone()))].into(),
+                },
+                bottom: schema::read::FileSystem,
+            }));
+        }
         opts.files = self.files.clone();
         opts.project_name = self.project_name.clone();
         opts.project_directory = self.project_directory.clone();
         opts.env_files = self.env_files.clone();
         opts.profiles = self.profiles.clone();
+        Ok(opts)
+    }
+
+    /// Load the stack, printing warnings; on failure print every
+    /// diagnostic and return [`LoadFailed`].
+    pub fn load(&self, services: &[String]) -> anyhow::Result<Result<Loaded, LoadFailed>> {
+        let mut opts = self.options()?;
         opts.services = services.to_vec();
         match load_guarded(&opts) {
             Ok(loaded) => {

@@ -39,6 +39,8 @@ pub struct UpOptions {
     pub no_recreate: bool,
     /// Remove containers of services no longer in the stack file.
     pub remove_orphans: bool,
+    /// Say nothing of them (`COMPOSE_IGNORE_ORPHANS`).
+    pub ignore_orphans: bool,
     /// Recreate named volumes whose definition changed (their data is lost).
     pub recreate_volumes: bool,
 }
@@ -778,7 +780,7 @@ pub fn plan_up(desired: &Desired<'_>, observed: &Observed, opts: &UpOptions) -> 
                 vec![],
                 vec![],
             );
-        } else {
+        } else if !opts.ignore_orphans {
             plan.warnings.push(format!(
                 "{} is an orphan: service `{}` is no longer in the stack file (remove it with --remove-orphans)",
                 c.name, c.service

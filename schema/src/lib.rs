@@ -33,5 +33,5 @@ pub mod yaml;
 
 pub use diag::{Diagnostic, Diagnostics, Severity};
 pub use graph::ServiceGraph;
-pub use loader::{load, Loaded, Options, DEFAULT_FILE_NAMES};
+pub use loader::{load, stack_files, Loaded, Options, DEFAULT_FILE_NAMES, OVERRIDE_FILE_NAMES};
 pub use model::*;

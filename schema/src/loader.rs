@@ -36,6 +36,17 @@ pub const DEFAULT_FILE_NAMES: &[&str] = &[
     "docker-compose.yml",
 ];
 
+/// Override files merged after the default file found beside them, first
+/// found wins (Compose's, and ours for `stack.yaml`).
+pub const OVERRIDE_FILE_NAMES: &[&str] = &[
+    "stack.override.yaml",
+    "stack.override.yml",
+    "compose.override.yaml",
+    "compose.override.yml",
+    "docker-compose.override.yaml",
+    "docker-compose.override.yml",
+];
+
 const TOP_LEVEL_KEYS: &[&str] = &[
     "name", "version", "include", "services", "networks", "volumes", "secrets", "configs",
 ];
@@ -223,34 +234,65 @@ fn drop_consequential(diags: &mut Vec<Diagnostic>) {
     });
 }
 
+/// The files to merge, in order: the `-f` files; else `STACK_FILE` or
+/// `COMPOSE_FILE` (a list split on `STACK_PATH_SEPARATOR` /
+/// `COMPOSE_PATH_SEPARATOR`, `:` by default); else, as Compose looks them
+/// up, the first of [`DEFAULT_FILE_NAMES`] in the working directory or the
+/// nearest parent holding one, followed by the first of
+/// [`OVERRIDE_FILE_NAMES`] beside it.
 fn find_files(opts: &Options, diags: &mut Vec<Diagnostic>) -> Option<Vec<PathBuf>> {
+    match stack_files(opts) {
+        Ok(files) => Some(files),
+        Err(d) => {
+            diags.push(d);
+            None
+        }
+    }
+}
+
+/// The stack files `opts` name or find (see [`find_files`]), absolute.
+pub fn stack_files(opts: &Options) -> Result<Vec<PathBuf>, Diagnostic> {
     let source = opts.source();
+    let absolute = |f: &Path| paths::normalize(&opts.working_dir.join(f));
     if !opts.files.is_empty() {
-        return Some(
-            opts.files
-                .iter()
-                .map(|f| paths::normalize(&opts.working_dir.join(f)))
-                .collect(),
-        );
+        return Ok(opts.files.iter().map(|f| absolute(f)).collect());
     }
-    let found = DEFAULT_FILE_NAMES
+    let env = |names: [&str; 2]| names.iter().find_map(|n| opts.environment.get(*n));
+    if let Some(list) = env(["STACK_FILE", "COMPOSE_FILE"]).filter(|l| !l.is_empty()) {
+        let separator =
+            env(["STACK_PATH_SEPARATOR", "COMPOSE_PATH_SEPARATOR"]).map_or(":", String::as_str);
+        return Ok(list
+            .split(separator)
+            .filter(|f| !f.is_empty())
+            .map(|f| absolute(Path::new(f)))
+            .collect());
+    }
+    let found = opts.working_dir.ancestors().find_map(|dir| {
+        DEFAULT_FILE_NAMES
+            .iter()
+            .map(|n| dir.join(n))
+            .find(|p| source.is_file(p))
+    });
+    let Some(main) = found else {
+        return Err(Diagnostic::error(
+            "no-stack-file",
+            None,
+            format!(
+                "no stack file found in {} or its parents",
+                opts.working_dir.display()
+            ),
+        )
+        .with_hint(format!(
+            "create one of {}, or name one with -f",
+            DEFAULT_FILE_NAMES.join(", ")
+        )));
+    };
+    let dir = main.parent().unwrap_or(&opts.working_dir).to_path_buf();
+    let overrides = OVERRIDE_FILE_NAMES
         .iter()
-        .map(|n| opts.working_dir.join(n))
+        .map(|n| dir.join(n))
         .find(|p| source.is_file(p));
-    if found.is_none() {
-        diags.push(
-            Diagnostic::error(
-                "no-stack-file",
-                None,
-                format!("no stack file found in {}", opts.working_dir.display()),
-            )
-            .with_hint(format!(
-                "create one of {}, or name one with -f",
-                DEFAULT_FILE_NAMES.join(", ")
-            )),
-        );
-    }
-    found.map(|f| vec![f])
+    Ok(std::iter::once(main).chain(overrides).collect())
 }
 
 /// The variables interpolation sees: the env file(s) under the shell.
@@ -259,12 +301,20 @@ fn project_environment(
     project_dir: &Path,
     diags: &mut Vec<Diagnostic>,
 ) -> Option<BTreeMap<String, String>> {
-    let explicit = !opts.env_files.is_empty();
+    // `--env-file`, else STACK_ENV_FILES / COMPOSE_ENV_FILES (comma-separated).
+    let from_env: Vec<PathBuf> = ["STACK_ENV_FILES", "COMPOSE_ENV_FILES"]
+        .iter()
+        .find_map(|n| opts.environment.get(*n).filter(|v| !v.is_empty()))
+        .map(|list| list.split(',').map(|f| PathBuf::from(f.trim())).collect())
+        .unwrap_or_default();
+    let given = if opts.env_files.is_empty() {
+        &from_env
+    } else {
+        &opts.env_files
+    };
+    let explicit = !given.is_empty();
     let env_files: Vec<PathBuf> = if explicit {
-        opts.env_files
-            .iter()
-            .map(|f| opts.working_dir.join(f))
-            .collect()
+        given.iter().map(|f| opts.working_dir.join(f)).collect()
     } else {
         vec![project_dir.join(".env")]
     };

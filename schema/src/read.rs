@@ -70,6 +70,32 @@ impl Source for Memory {
     }
 }
 
+/// Files of `top` in front of those of `bottom` (a stack file given on
+/// standard input in front of the file system).
+#[derive(Debug)]
+pub struct Overlay<B> {
+    /// Answers for its own paths.
+    pub top: Memory,
+    /// Answers for the others.
+    pub bottom: B,
+}
+
+impl<B: Source> Source for Overlay<B> {
+    fn read(&self, path: &Path) -> Result<String, ReadError> {
+        match self.top.files.get(path) {
+            Some(_) => self.top.read(path),
+            None => self.bottom.read(path),
+        }
+    }
+
+    fn is_file(&self, path: &Path) -> bool {
+        match self.top.files.get(path) {
+            Some(_) => self.top.is_file(path),
+            None => self.bottom.is_file(path),
+        }
+    }
+}
+
 /// Reads from `inner`, keeping a [`Memory`] of what was read.
 #[derive(Debug)]
 pub struct Recorder<S> {

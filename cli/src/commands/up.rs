@@ -21,6 +21,7 @@ use crate::commands::logs::follow_services;
 use crate::progress::{Mode, Reporter};
 use crate::project::ProjectArgs;
 use crate::session::{cancel_on_ctrl_c, Session};
+use crate::settings;
 use tokio_util::sync::CancellationToken;
 
 /// `--pull`.
@@ -69,7 +70,9 @@ impl UpFlags {
             services: services.to_vec(),
             force_recreate: self.force_recreate,
             no_recreate: self.no_recreate,
-            remove_orphans: self.remove_orphans,
+            remove_orphans: self.remove_orphans
+                || settings::flag(&["STACK_REMOVE_ORPHANS", "COMPOSE_REMOVE_ORPHANS"]),
+            ignore_orphans: settings::flag(&["STACK_IGNORE_ORPHANS", "COMPOSE_IGNORE_ORPHANS"]),
             recreate_volumes: self.recreate_volumes,
         }
     }
@@ -96,6 +99,14 @@ pub struct Planned {
     pub files: BTreeMap<String, String>,
     /// What to do.
     pub plan: Plan,
+}
+
+/// Engine operations in flight when `--parallel` is not given.
+fn parallel_limit() -> usize {
+    settings::setting(&["STACK_PARALLEL_LIMIT", "COMPOSE_PARALLEL_LIMIT"])
+        .and_then(|v| v.parse().ok())
+        .filter(|n| *n > 0)
+        .unwrap_or(DEFAULT_PARALLEL)
 }
 
 /// Set replica counts from `--scale` / `stack scale` (`SERVICE=N`).
@@ -209,9 +220,10 @@ pub struct Args {
     /// Seconds to wait for a dependency condition or for --wait.
     #[arg(long, default_value_t = 300)]
     wait_timeout: u64,
-    /// Engine operations in flight at once.
-    #[arg(long, default_value_t = DEFAULT_PARALLEL)]
-    parallel: usize,
+    /// Engine operations in flight at once (default: STACK_PARALLEL_LIMIT,
+    /// COMPOSE_PARALLEL_LIMIT, else 8).
+    #[arg(long)]
+    parallel: Option<usize>,
     /// Seconds to wait for a container to stop before killing it.
     #[arg(short, long, default_value_t = 10)]
     timeout: u64,
@@ -250,7 +262,7 @@ pub fn detached(services: Vec<String>, flags: UpFlags) -> Args {
         detach: true,
         wait: false,
         wait_timeout: 300,
-        parallel: DEFAULT_PARALLEL,
+        parallel: None,
         timeout: 10,
         skip_preflight: false,
         no_agent: false,
@@ -447,7 +459,7 @@ pub async fn converge(
         None => Duration::ZERO,
     };
     let opts = ExecuteOptions {
-        parallel: args.parallel,
+        parallel: args.parallel.unwrap_or_else(parallel_limit),
         stop_timeout: Duration::from_secs(args.timeout),
         wait_timeout: Duration::from_secs(args.wait_timeout),
         drain,

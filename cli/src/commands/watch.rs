@@ -36,9 +36,21 @@ fn watched(project: &ProjectArgs) -> std::io::Result<(BTreeSet<PathBuf>, BTreeSe
                 .and_then(|f| cwd.join(f).parent().map(PathBuf::from))
         })
         .unwrap_or_else(|| cwd.clone());
-    let mut files: BTreeSet<PathBuf> = project.files.iter().map(|f| cwd.join(f)).collect();
+    let opts = project.options()?;
+    let mut files: BTreeSet<PathBuf> = schema::stack_files(&opts)
+        .unwrap_or_default()
+        .into_iter()
+        .collect();
     if project.files.is_empty() {
-        files.extend(schema::DEFAULT_FILE_NAMES.iter().map(|n| cwd.join(n)));
+        // A default file or an override file that appears counts too.
+        let dir = files
+            .first()
+            .and_then(|f| f.parent().map(PathBuf::from))
+            .unwrap_or_else(|| cwd.clone());
+        let names = schema::DEFAULT_FILE_NAMES
+            .iter()
+            .chain(schema::OVERRIDE_FILE_NAMES);
+        files.extend(names.map(|n| dir.join(n)));
     }
     files.extend(project.env_files.iter().map(|f| cwd.join(f)));
     files.insert(project_dir.join(".env"));
