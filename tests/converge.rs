@@ -317,6 +317,36 @@ fn build_sends_the_context_without_what_dockerignore_excludes() {
 }
 
 #[test]
+fn a_build_only_service_comes_up_under_composes_image_name() {
+    let s = TestStack::new(
+        "buildonly",
+        "services:\n  app:\n    build: .\n    init: true\n    command: [sleep, '3600']\n",
+    );
+    std::fs::write(
+        s.dir.join("Dockerfile"),
+        "FROM busybox:1.36\nRUN echo built > /built\n",
+    )
+    .unwrap();
+    let image = format!("{}-app", s.project);
+    struct RemoveImage(String);
+    impl Drop for RemoveImage {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("docker")
+                .args(["rmi", "-f", &self.0])
+                .output();
+        }
+    }
+    let _cleanup = RemoveImage(image.clone());
+    // No --build: the image is missing, so it is built.
+    s.ok(&["up", "-d", "--no-agent"]);
+    let c = name(&s, "app");
+    assert_eq!(s.exec(&c, &["cat", "/built"]).1.trim(), "built");
+    let used = docker(&["inspect", "-f", "{{.Config.Image}}", &c]);
+    assert_eq!(used.trim(), image);
+    s.assert_converged();
+}
+
+#[test]
 fn attached_up_follows_logs_and_ctrl_c_stops_the_stack() {
     let yaml = "services:\n  talker:\n    image: busybox:1.36\n    init: true\n    command: [sh, -c, 'echo hello-from-talker; exec sleep 3600']\n";
     let s = TestStack::new("attached", yaml);

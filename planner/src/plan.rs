@@ -579,7 +579,7 @@ pub fn plan_up(desired: &Desired<'_>, observed: &Observed, opts: &UpOptions) -> 
             continue;
         }
         let svc = &project.services[&name];
-        let image = svc.image.clone().unwrap_or_default();
+        let image = project.image_of(&name, svc);
         let Some(image_id) = observed.images.get(&image).cloned() else {
             plan.blockers.push(Blocker {
                 message: format!("service `{name}`: image `{image}` is not on the engine"),

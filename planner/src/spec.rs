@@ -386,10 +386,7 @@ pub fn container_spec(project: &Project, name: &str, svc: &Service, replica: u32
             replica,
         },
         name: container_name(&project_name, name, svc, replica),
-        image: svc
-            .image
-            .clone()
-            .unwrap_or_else(|| format!("{project_name}-{name}")),
+        image: project.image_of(name, svc),
         command: svc.command.as_ref().map(|c| c.0.clone()),
         entrypoint: svc.entrypoint.as_ref().map(|c| c.0.clone()),
         env,

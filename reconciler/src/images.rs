@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use schema::{Project, Service};
+use schema::Project;
 
 use crate::engine::{BuildRequest, Engine, EngineError};
 
@@ -58,13 +58,6 @@ pub enum ImageError {
     Engine(#[from] EngineError),
 }
 
-/// The image a service runs: `image:`, or `<project>-<service>` when it only builds.
-pub fn image_of(project: &Project, name: &str, svc: &Service) -> String {
-    svc.image
-        .clone()
-        .unwrap_or_else(|| format!("{}-{name}", project.name.clone().unwrap_or_default()))
-}
-
 /// Make the images of `services` (all when empty) present: build those
 /// with `build:` when `build` is set or their image is missing, pull the
 /// others per `policy` (a service's `pull_policy` wins). `report` is told
@@ -83,7 +76,7 @@ pub async fn ensure_images(
         .iter()
         .filter(|(n, _)| services.is_empty() || services.contains(*n))
     {
-        let image = image_of(project, name, svc);
+        let image = project.image_of(name, svc);
         if !done.insert(image.clone()) {
             continue;
         }

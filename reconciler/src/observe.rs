@@ -35,14 +35,14 @@ pub async fn observe(engine: &dyn Engine, project: &Project) -> Result<Observed>
             .collect(),
         ..Default::default()
     };
-    let images: BTreeSet<&String> = project
+    let images: BTreeSet<String> = project
         .services
-        .values()
-        .filter_map(|s| s.image.as_ref())
+        .iter()
+        .map(|(name, svc)| project.image_of(name, svc))
         .collect();
     for image in images {
-        if let Some(id) = engine.image_id(image).await? {
-            observed.images.insert(image.clone(), id);
+        if let Some(id) = engine.image_id(&image).await? {
+            observed.images.insert(image, id);
         }
     }
     for net in project.networks.values().filter(|n| n.external) {

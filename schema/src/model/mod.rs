@@ -64,6 +64,16 @@ pub struct Project {
     pub configs: BTreeMap<String, FileObject>,
 }
 
+impl Project {
+    /// The image `service` runs: its `image:`, or, for a service that only
+    /// builds, `<project>-<service>` as Compose names it.
+    pub fn image_of(&self, service: &str, svc: &Service) -> String {
+        svc.image
+            .clone()
+            .unwrap_or_else(|| format!("{}-{service}", self.name.as_deref().unwrap_or_default()))
+    }
+}
+
 /// `name: {}` and `name:` (null) both mean "all defaults".
 fn nullable_map<'de, D, T>(d: D) -> Result<BTreeMap<String, T>, D::Error>
 where
