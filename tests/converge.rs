@@ -347,6 +347,25 @@ fn a_build_only_service_comes_up_under_composes_image_name() {
 }
 
 #[test]
+fn links_are_aliases_the_linking_container_resolves() {
+    let yaml = "services:\n  web:\n    image: busybox:1.36\n    init: true\n    command: [sleep, '3600']\n    links: ['db:database']\n  db:\n    image: busybox:1.36\n    init: true\n    command: [sleep, '3600']\n  other:\n    image: busybox:1.36\n    init: true\n    command: [sleep, '3600']\n";
+    let s = TestStack::new("links", yaml);
+    // Only `web` is named: the link makes `db` come up first.
+    s.ok(&["up", "-d", "--no-agent", "web"]);
+    let (web, db) = (name(&s, "web"), name(&s, "db"));
+    assert!(
+        s.containers().contains_key(&db),
+        "the linked service came up"
+    );
+    let (code, out) = s.exec(&web, &["nslookup", "database"]);
+    assert_eq!(code, 0, "{out}");
+    s.ok(&["up", "-d", "--no-agent"]);
+    let (code, _) = s.exec(&name(&s, "other"), &["nslookup", "database"]);
+    assert_ne!(code, 0, "a link is the linking container's alone");
+    s.assert_converged();
+}
+
+#[test]
 fn attached_up_follows_logs_and_ctrl_c_stops_the_stack() {
     let yaml = "services:\n  talker:\n    image: busybox:1.36\n    init: true\n    command: [sh, -c, 'echo hello-from-talker; exec sleep 3600']\n";
     let s = TestStack::new("attached", yaml);

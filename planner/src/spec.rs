@@ -42,6 +42,9 @@ pub struct Attachment {
     pub ipv4_address: Option<String>,
     /// Static IPv6 address.
     pub ipv6_address: Option<String>,
+    /// Legacy `links:`, as the engine takes them: `container:alias`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub links: Vec<String>,
 }
 
 /// How the container is networked.
@@ -200,6 +203,27 @@ pub fn replicas_of(project: &Project, name: &str) -> u32 {
     1
 }
 
+/// `links: [db, "cache:redis"]` as the engine takes them: every replica
+/// of the linked service under the link's alias (the service name unless
+/// one is given), as Compose passes them.
+fn links(project: &Project, project_name: &str, svc: &Service) -> Vec<String> {
+    svc.links
+        .iter()
+        .flatten()
+        .flat_map(|link| {
+            let (target, alias) = link.split_once(':').unwrap_or((link, link));
+            let replicas = project
+                .services
+                .get(target)
+                .map(|t| (t, replicas_of(project, target)));
+            replicas.into_iter().flat_map(move |(t, n)| {
+                (1..=n)
+                    .map(move |r| format!("{}:{alias}", container_name(project_name, target, t, r)))
+            })
+        })
+        .collect()
+}
+
 /// The replica of `parent` a sidecar replica attaches to: the same number,
 /// or the parent's last replica when the parent has fewer.
 fn parent_ref(project: &Project, parent: &str, replica: u32) -> Ref {
@@ -241,6 +265,7 @@ pub fn container_spec(project: &Project, name: &str, svc: &Service, replica: u32
         }
         Some(mode) => Networking::Mode(mode.to_string()),
         None => {
+            let links = links(project, &project_name, svc);
             let mut attachments: Vec<(i64, Attachment)> = svc
                 .networks
                 .iter()
@@ -265,6 +290,7 @@ pub fn container_spec(project: &Project, name: &str, svc: &Service, replica: u32
                             aliases,
                             ipv4_address: cfg.as_ref().and_then(|c| c.ipv4_address.clone()),
                             ipv6_address: cfg.as_ref().and_then(|c| c.ipv6_address.clone()),
+                            links: links.clone(),
                         },
                     )
                 })
@@ -440,9 +466,31 @@ mod tests {
                 network: "test_default".into(),
                 aliases: vec!["web".into()],
                 ipv4_address: None,
-                ipv6_address: None
+                ipv6_address: None,
+                links: vec![],
             }])
         );
+    }
+
+    #[test]
+    fn links_name_every_replica_under_the_alias() {
+        let p = project(
+            "services:\n  web:\n    image: busybox:1.36\n    links: [db, 'cache:redis']\n  db:\n    image: busybox:1.36\n    deploy: {replicas: 2}\n  cache:\n    image: busybox:1.36\n",
+        );
+        let spec = container_spec(&p, "web", &p.services["web"], 1);
+        let Networking::Networks(list) = &spec.networking else {
+            panic!("{:?}", spec.networking)
+        };
+        assert_eq!(
+            list[0].links,
+            vec!["test-db-1:db", "test-db-2:db", "test-cache-1:redis"]
+        );
+        // A link is a dependency, as in Compose.
+        assert!(p.services["web"]
+            .depends_on
+            .as_ref()
+            .unwrap()
+            .contains_key("db"));
     }
 
     #[test]

@@ -254,6 +254,7 @@ fn endpoint(a: &Attachment) -> EndpointSettings {
     EndpointSettings {
         aliases: Some(a.aliases.clone()),
         ipam_config: ipam,
+        links: (!a.links.is_empty()).then(|| a.links.clone()),
         ..Default::default()
     }
 }

@@ -40,6 +40,19 @@ pub fn normalize(
             .into_iter()
             .map(|(field, s)| (field, s.to_string()))
             .collect();
+        // A link is a dependency (started first), as in Compose.
+        let linked: Vec<String> = svc
+            .links
+            .iter()
+            .flatten()
+            .map(|l| l.split(':').next().unwrap_or(l).to_string())
+            .collect();
+        for target in linked {
+            svc.depends_on
+                .get_or_insert_with(BTreeMap::new)
+                .entry(target)
+                .or_insert_with(DependsOn::started);
+        }
         for (field, parent) in borrowed {
             let deps = svc.depends_on.get_or_insert_with(BTreeMap::new);
             let entry = deps.entry(parent).or_insert_with(DependsOn::started);
