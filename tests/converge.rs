@@ -366,6 +366,20 @@ fn links_are_aliases_the_linking_container_resolves() {
 }
 
 #[test]
+fn optional_dependencies_that_fail_or_are_absent_do_not_fail_up() {
+    let yaml = "services:\n  app:\n    image: busybox:1.36\n    init: true\n    command: [sleep, '3600']\n    depends_on:\n      migrate: {condition: service_completed_successfully, required: false}\n      metrics: {condition: service_started, required: false}\n  migrate:\n    image: busybox:1.36\n    command: [sh, -c, 'exit 1']\n  metrics:\n    image: busybox:1.36\n    profiles: [monitoring]\n";
+    let s = TestStack::new("optional", yaml);
+    s.ok(&["up", "-d", "--no-agent"]);
+    let app = name(&s, "app");
+    assert!(s.containers().contains_key(&app));
+    assert!(!s.containers().contains_key(&name(&s, "metrics")));
+    assert_eq!(
+        docker(&["inspect", "-f", "{{.State.Running}}", &app]).trim(),
+        "true"
+    );
+}
+
+#[test]
 fn attached_up_follows_logs_and_ctrl_c_stops_the_stack() {
     let yaml = "services:\n  talker:\n    image: busybox:1.36\n    init: true\n    command: [sh, -c, 'echo hello-from-talker; exec sleep 3600']\n";
     let s = TestStack::new("attached", yaml);

@@ -250,6 +250,8 @@ pub struct Wait {
     pub service: String,
     /// What it must reach.
     pub condition: Condition,
+    /// `required: false`: if it never gets there, go on without it.
+    pub required: bool,
 }
 
 /// One step of a plan.
@@ -599,6 +601,7 @@ pub fn plan_up(desired: &Desired<'_>, observed: &Observed, opts: &UpOptions) -> 
                 waits.push(Wait {
                     service: dep.clone(),
                     condition: cond.condition,
+                    required: cond.required,
                 });
             }
         }

@@ -290,7 +290,16 @@ async fn run_step(ctx: &Ctx, index: usize) -> Result<(), ExecError> {
                 step,
                 StepStatus::Waiting(format!("waiting for {}", wait.service)),
             );
-            wait_for(ctx, wait).await?;
+            match wait_for(ctx, wait).await {
+                Err(e) if !wait.required && !matches!(e, ExecError::Cancelled) => {
+                    tracing::warn!(
+                        "{}: optional dependency `{}` did not get there ({e}); going on without it",
+                        step.action.subject(),
+                        wait.service
+                    );
+                }
+                other => other?,
+            }
         }
         let _permit = ctx
             .pool

@@ -727,3 +727,27 @@ async fn scaling_a_service_down_removes_the_sidecars_of_its_removed_replicas() {
         vec!["p-proxy-1", "p-proxy-2", "p-web-1", "p-web-2"]
     );
 }
+
+#[tokio::test]
+async fn an_optional_dependency_that_fails_does_not_fail_up() {
+    let yaml = |required: bool| {
+        format!("services:\n  app:\n    image: busybox:1.36\n    depends_on:\n      migrate: {{condition: service_completed_successfully, required: {required}}}\n  migrate:\n    image: busybox:1.36\n")
+    };
+    for required in [false, true] {
+        let e = engine();
+        e.exit_on_start("migrate", 1);
+        let p = project(&yaml(required));
+        let pl = plan(&e, &p, &UpOptions::default(), &BTreeMap::new()).await;
+        let result = run(&e, &p, pl).await;
+        assert_eq!(
+            result.is_ok(),
+            !required,
+            "required: {required}: {result:?}"
+        );
+        assert_eq!(
+            e.containers().contains_key("p-app-1"),
+            !required,
+            "required: {required}"
+        );
+    }
+}
