@@ -32,6 +32,27 @@ impl Lookup for Layered<'_> {
     }
 }
 
+/// Parse an env file of `format: raw`: every `KEY=VALUE` line as written,
+/// quotes, `$` and `#` included; blank lines and lines starting with `#`
+/// are skipped.
+pub fn parse_raw(text: &str) -> Result<BTreeMap<String, String>, EnvFileError> {
+    let mut vars = BTreeMap::new();
+    for (idx, line) in text.lines().enumerate() {
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        if line.trim().is_empty() || line.trim_start().starts_with('#') {
+            continue;
+        }
+        let Some((key, value)) = line.split_once('=') else {
+            return Err(EnvFileError {
+                line: idx + 1,
+                message: format!("`{line}` is not KEY=VALUE"),
+            });
+        };
+        vars.insert(key.trim().to_string(), value.to_string());
+    }
+    Ok(vars)
+}
+
 /// Parse env-file text. `outer` supplies variables for interpolation
 /// (the shell's environment, which wins over the file's own earlier lines).
 pub fn parse(text: &str, outer: &dyn Lookup) -> Result<BTreeMap<String, String>, EnvFileError> {
@@ -164,6 +185,14 @@ fn expand(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn raw_values_are_taken_as_written() {
+        let vars = parse_raw("# note\nA=\"quoted\" $HOME # not a comment\n\nB=x=y\n").unwrap();
+        assert_eq!(vars["A"], "\"quoted\" $HOME # not a comment");
+        assert_eq!(vars["B"], "x=y");
+        assert_eq!(parse_raw("oops\n").unwrap_err().line, 1);
+    }
 
     fn p(text: &str) -> BTreeMap<String, String> {
         parse(text, &BTreeMap::new()).unwrap()

@@ -48,10 +48,12 @@ pub fn normalize(
             .map(|l| l.split(':').next().unwrap_or(l).to_string())
             .collect();
         for target in linked {
+            // Compose restarts a linking container with what it links to.
             svc.depends_on
                 .get_or_insert_with(BTreeMap::new)
                 .entry(target)
-                .or_insert_with(DependsOn::started);
+                .or_insert_with(DependsOn::started)
+                .restart = true;
         }
         for (field, parent) in borrowed {
             let deps = svc.depends_on.get_or_insert_with(BTreeMap::new);
@@ -134,7 +136,10 @@ fn merge_env_files(
     for file in &files {
         let span = || span_of(tree, &["services", svc_name, "env_file"]);
         match source.read(std::path::Path::new(&file.path)) {
-            Ok(text) => match dotenv::parse(&text, vars) {
+            Ok(text) => match match file.format.as_deref() {
+                Some("raw") => dotenv::parse_raw(&text),
+                _ => dotenv::parse(&text, vars),
+            } {
                 Ok(v) => from_files.extend(v.into_iter().map(|(k, v)| (k, Some(v)))),
                 Err(e) => diags.push(
                     Diagnostic::error("env-file", span(), format!("{}: {e}", file.path))

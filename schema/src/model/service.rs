@@ -457,7 +457,8 @@ pub struct EnvFile {
     /// Whether a missing file is an error (default true).
     #[serde(default = "yes")]
     pub required: bool,
-    /// File format (only the default dotenv format is supported).
+    /// `raw`: every `KEY=VALUE` line as it is (no quotes, no interpolation);
+    /// otherwise the dotenv format.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub format: Option<String>,
 }
