@@ -668,3 +668,43 @@ fn an_override_file_beside_the_stack_file_is_applied_and_stdin_is_a_file() {
     // Put the file back for the harness's `down`.
     std::fs::rename(s.dir.join("compose.yaml"), s.dir.join("stack.yaml")).unwrap();
 }
+
+#[test]
+fn lifecycle_hooks_run_after_start_and_before_stop() {
+    let yaml = r#"services:
+  app:
+    image: busybox:1.36
+    init: true
+    command: [sleep, '3600']
+    volumes: [marks:/marks]
+    post_start:
+      - command: [sh, -c, 'echo "$$GREETING from $$(pwd) as $$(id -u)" > started']
+        user: "1000"
+        working_dir: /tmp
+        environment: {GREETING: hello}
+    pre_stop:
+      - command: [sh, -c, 'echo bye > /marks/stopping']
+volumes:
+  marks: {}
+"#;
+    let s = TestStack::new("hooks", yaml);
+    let volume = format!("{}_marks", s.project);
+    // `up` returns once the hook has run.
+    s.ok(&["up", "-d", "--no-agent"]);
+    let app = name(&s, "app");
+    assert_eq!(
+        s.exec(&app, &["cat", "/tmp/started"]).1.trim(),
+        "hello from /tmp as 1000"
+    );
+    s.ok(&["down", "-t", "1"]);
+    let out = docker(&[
+        "run",
+        "--rm",
+        "-v",
+        &format!("{volume}:/marks"),
+        "busybox:1.36",
+        "cat",
+        "/marks/stopping",
+    ]);
+    assert_eq!(out.trim(), "bye");
+}

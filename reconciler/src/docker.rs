@@ -33,7 +33,7 @@ use schema::MountType;
 
 use crate::engine::{
     AttachedIo, BuildRequest, ContainerStatus, CreateRequest, Engine, EngineError, EngineEvent,
-    ExecOutput, LogLine, LogOptions, NetworkRequest, Result, VolumeRequest,
+    ExecOutput, ExecRequest, LogLine, LogOptions, NetworkRequest, Result, VolumeRequest,
 };
 
 /// The Docker engine.
@@ -997,13 +997,17 @@ impl Engine for DockerEngine {
             .boxed()
     }
 
-    async fn exec(&self, id: &str, command: Vec<String>) -> Result<ExecOutput> {
+    async fn exec(&self, id: &str, request: ExecRequest) -> Result<ExecOutput> {
         let exec = self
             .docker
             .create_exec(
                 id,
                 bollard::models::ExecConfig {
-                    cmd: Some(command),
+                    cmd: Some(request.command),
+                    user: request.user,
+                    privileged: Some(request.privileged),
+                    working_dir: request.working_dir,
+                    env: (!request.env.is_empty()).then_some(request.env),
                     attach_stdout: Some(true),
                     attach_stderr: Some(true),
                     ..Default::default()

@@ -154,6 +154,31 @@ pub struct EngineEvent {
     pub attributes: BTreeMap<String, String>,
 }
 
+/// A command to run in a running container, as a lifecycle hook or `exec`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ExecRequest {
+    /// The command and its arguments.
+    pub command: Vec<String>,
+    /// Run as this user (default: the container's).
+    pub user: Option<String>,
+    /// With extended privileges.
+    pub privileged: bool,
+    /// In this directory (default: the container's).
+    pub working_dir: Option<String>,
+    /// `KEY=VALUE` on top of the container's environment.
+    pub env: Vec<String>,
+}
+
+impl ExecRequest {
+    /// Just `command`, with the container's user, directory and environment.
+    pub fn command(command: Vec<String>) -> ExecRequest {
+        ExecRequest {
+            command,
+            ..Default::default()
+        }
+    }
+}
+
 /// What a command run in a container returned.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExecOutput {
@@ -233,7 +258,7 @@ pub trait Engine: Send + Sync {
     /// Engine events about `project`'s objects (`""`: every project's).
     fn events(&self, project: &str) -> BoxStream<'static, Result<EngineEvent>>;
     /// Run a command in a container and collect its output.
-    async fn exec(&self, id: &str, command: Vec<String>) -> Result<ExecOutput>;
+    async fn exec(&self, id: &str, request: ExecRequest) -> Result<ExecOutput>;
     /// Run a command in a container wired to `input` and `output` (with a
     /// pseudo-terminal when `tty`); returns its exit code.
     async fn exec_attached(

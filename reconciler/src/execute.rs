@@ -23,13 +23,25 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::engine::{
-    CreateRequest, Engine, EngineError, LogOptions, NetworkRequest, VolumeRequest,
+    CreateRequest, Engine, EngineError, ExecRequest, LogOptions, NetworkRequest, VolumeRequest,
 };
 use crate::resource_labels;
 
 /// Why a plan did not complete.
 #[derive(Debug, thiserror::Error)]
 pub enum ExecError {
+    /// A `post_start` hook failed.
+    #[error("{container}: its post_start hook `{command}` exited with {code}:\n{output}")]
+    Hook {
+        /// The container.
+        container: String,
+        /// The hook's command.
+        command: String,
+        /// Its exit code.
+        code: i64,
+        /// What it printed.
+        output: String,
+    },
     /// An engine call failed.
     #[error("{subject}: {source}")]
     Engine {
@@ -463,6 +475,7 @@ async fn stop_and_remove(
     subject: &str,
 ) -> Result<(), ExecError> {
     let err = engine_err(subject);
+    pre_stop(ctx, id).await;
     match ctx.engine.stop_container(id, timeout).await {
         Ok(()) | Err(EngineError::NotFound(_)) => {}
         Err(e) => return Err(err(e)),
@@ -818,7 +831,87 @@ async fn ready(ctx: &Ctx, id: &str, monitor: Duration) -> Result<(), String> {
 
 /// Start a container; when it does not start and mounts an NFS volume,
 /// say so, since the mount is the usual cause.
+/// Start a container, then run its service's `post_start` hooks in it.
 async fn start(ctx: &Ctx, id: &str, name: &str, service: &str) -> Result<(), ExecError> {
+    start_only(ctx, id, name, service).await?;
+    let hooks = ctx
+        .project
+        .services
+        .get(service)
+        .and_then(|s| s.post_start.as_deref())
+        .unwrap_or_default();
+    for hook in hooks {
+        let out = ctx
+            .engine
+            .exec(id, hook_request(hook))
+            .await
+            .map_err(engine_err(name))?;
+        if out.code != 0 {
+            return Err(ExecError::Hook {
+                container: name.to_string(),
+                command: hook.command.0.join(" "),
+                code: out.code,
+                output: out.output,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// A lifecycle hook as the engine runs it.
+fn hook_request(hook: &schema::LifecycleHook) -> ExecRequest {
+    ExecRequest {
+        command: hook.command.0.clone(),
+        user: hook.user.clone(),
+        privileged: hook.privileged,
+        working_dir: hook.working_dir.clone(),
+        env: hook
+            .environment
+            .iter()
+            .flat_map(|e| e.0.iter())
+            .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}={v}")))
+            .collect(),
+    }
+}
+
+/// Run the `pre_stop` hooks of the service `id` belongs to, if it has any
+/// and runs; a failing hook is reported, and the stop goes on.
+async fn pre_stop(ctx: &Ctx, id: &str) {
+    let any = ctx
+        .project
+        .services
+        .values()
+        .any(|s| s.pre_stop.as_ref().is_some_and(|h| !h.is_empty()));
+    if !any {
+        return;
+    }
+    let project = ctx.project.name.clone().unwrap_or_default();
+    let Ok(containers) = ctx.engine.list_containers(&project).await else {
+        return;
+    };
+    let Some(svc) = containers
+        .iter()
+        .find(|c| c.id == id && c.is_running())
+        .and_then(|c| ctx.project.services.get(&c.service))
+    else {
+        return;
+    };
+    for hook in svc.pre_stop.iter().flatten() {
+        match ctx.engine.exec(id, hook_request(hook)).await {
+            Ok(out) if out.code == 0 => {}
+            Ok(out) => tracing::warn!(
+                "{id}: pre_stop hook `{}` exited with {}: {}",
+                hook.command.0.join(" "),
+                out.code,
+                out.output.trim()
+            ),
+            Err(e) => tracing::warn!("{id}: pre_stop hook: {e}"),
+        }
+    }
+}
+
+/// Start a container.
+async fn start_only(ctx: &Ctx, id: &str, name: &str, service: &str) -> Result<(), ExecError> {
     ctx.engine.start_container(id).await.map_err(|e| {
         match crate::nfs::mounted_by(&ctx.project, service) {
             Some((volume, server)) => ExecError::NfsMount {

@@ -14,7 +14,7 @@ use planner::{labels, Health, ObservedContainer, ObservedResource, RunState};
 
 use crate::engine::{
     AttachedIo, BuildRequest, ContainerStatus, CreateRequest, Engine, EngineError, EngineEvent,
-    ExecOutput, LogLine, LogOptions, NetworkRequest, Result, VolumeRequest,
+    ExecOutput, ExecRequest, LogLine, LogOptions, NetworkRequest, Result, VolumeRequest,
 };
 
 /// A container held by the fake.
@@ -568,16 +568,15 @@ impl Engine for FakeEngine {
         .boxed()
     }
 
-    async fn exec(&self, id: &str, command: Vec<String>) -> Result<ExecOutput> {
+    async fn exec(&self, id: &str, request: ExecRequest) -> Result<ExecOutput> {
         let mut s = self.lock();
         let c = Self::find(&mut s, id)?;
         if c.state != RunState::Running {
             return Err(EngineError::Api(format!("container {id} is not running")));
         }
-        Ok(ExecOutput {
-            code: 0,
-            output: command.join(" "),
-        })
+        let output = request.command.join(" ");
+        Self::mutate(&mut s, "exec", &format!("{id} {output}"))?;
+        Ok(ExecOutput { code: 0, output })
     }
 
     async fn exec_attached(
@@ -587,7 +586,7 @@ impl Engine for FakeEngine {
         _tty: bool,
         mut io: AttachedIo,
     ) -> Result<i64> {
-        let out = self.exec(id, command).await?;
+        let out = self.exec(id, ExecRequest::command(command)).await?;
         tokio::io::AsyncWriteExt::write_all(&mut io.output, out.output.as_bytes())
             .await
             .map_err(|e| EngineError::Api(e.to_string()))?;

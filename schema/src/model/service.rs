@@ -335,12 +335,12 @@ pub struct Service {
     /// Disable the OOM killer (kept as written).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub oom_kill_disable: Option<Raw>,
-    /// Lifecycle hooks (kept as written).
+    /// Commands run in the container right after it starts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub post_start: Option<Raw>,
-    /// Lifecycle hooks (kept as written).
+    pub post_start: Option<Vec<LifecycleHook>>,
+    /// Commands run in the container before it is stopped.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pre_stop: Option<Raw>,
+    pub pre_stop: Option<Vec<LifecycleHook>>,
     /// Storage driver options (kept as written).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub storage_opt: Option<Raw>,
@@ -950,4 +950,24 @@ impl Service {
         }
         out
     }
+}
+
+/// A `post_start` / `pre_stop` hook: a command run in the container.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LifecycleHook {
+    /// The command (a string is split as a shell would).
+    pub command: Command,
+    /// Run as this user.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    /// With extended privileges.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub privileged: bool,
+    /// In this directory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub working_dir: Option<String>,
+    /// With these variables on top of the container's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub environment: Option<Dict>,
 }
