@@ -24,6 +24,7 @@ pub fn normalize(
     let name = project.name.clone().unwrap_or_default();
     for (svc_name, svc) in project.services.iter_mut() {
         merge_env_files(svc_name, svc, vars, tree, source, diags);
+        merge_label_files(svc_name, svc, tree, source, diags);
         if let Some(env) = svc.environment.as_mut() {
             for (key, value) in env.0.iter_mut() {
                 if value.is_none() {
@@ -116,6 +117,43 @@ pub fn normalize(
                 format!("{name}_{key}")
             });
         }
+    }
+}
+
+/// Read each `label_file` and put its labels under `labels` (labels
+/// written in `labels` win, later files win over earlier ones), as Compose
+/// does.
+fn merge_label_files(
+    svc_name: &str,
+    svc: &mut crate::model::Service,
+    tree: &Node,
+    source: &dyn crate::read::Source,
+    diags: &mut Vec<Diagnostic>,
+) {
+    let Some(files) = svc.label_file.take() else {
+        return;
+    };
+    let mut merged = BTreeMap::new();
+    for file in &files {
+        let span = || span_of(tree, &["services", svc_name, "label_file"]);
+        let parsed = source
+            .read(std::path::Path::new(file))
+            .map_err(|e| format!("cannot read label_file {file}: {e}"))
+            .and_then(|text| {
+                dotenv::parse(&text, &BTreeMap::new()).map_err(|e| format!("{file}: {e}"))
+            });
+        match parsed {
+            Ok(labels) => merged.extend(labels),
+            Err(message) => diags.push(
+                Diagnostic::error("label-file", span(), message)
+                    .for_service(svc_name)
+                    .with_hint("label files hold KEY=VALUE lines"),
+            ),
+        }
+    }
+    let labels = svc.labels.get_or_insert_with(Default::default);
+    for (k, v) in merged {
+        labels.entry(k).or_insert(v);
     }
 }
 

@@ -326,9 +326,9 @@ pub struct Service {
     /// Windows isolation (kept as written).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub isolation: Option<Raw>,
-    /// Label files (kept as written).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub label_file: Option<Raw>,
+    /// Files of `KEY=VALUE` labels, merged under `labels` by the loader.
+    #[serde(default, skip_serializing, deserialize_with = "label_files")]
+    pub label_file: Option<Vec<String>>,
     /// Swappiness (kept as written).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mem_swappiness: Option<Raw>,
@@ -970,4 +970,9 @@ pub struct LifecycleHook {
     /// With these variables on top of the container's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub environment: Option<Dict>,
+}
+
+/// `label_file: a.labels` or `label_file: [a.labels, b.labels]`.
+fn label_files<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::Error> {
+    Ok(Option::<Strings>::deserialize(d)?.map(|s| s.0))
 }
