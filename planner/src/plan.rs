@@ -581,6 +581,11 @@ pub fn plan_up(desired: &Desired<'_>, observed: &Observed, opts: &UpOptions) -> 
             continue;
         }
         let svc = &project.services[&name];
+        let refused = unsupported(&name, svc);
+        if !refused.is_empty() {
+            plan.blockers.extend(refused);
+            continue;
+        }
         let image = project.image_of(&name, svc);
         let Some(image_id) = observed.images.get(&image).cloned() else {
             plan.blockers.push(Blocker {
@@ -793,6 +798,55 @@ pub fn plan_up(desired: &Desired<'_>, observed: &Observed, opts: &UpOptions) -> 
     let conflicts = port_conflicts(&plan, &observed.foreign_ports);
     plan.blockers.extend(conflicts);
     plan
+}
+
+/// Fields of the Compose specification that `stack` reads and prints but
+/// cannot run: each blocks `up` of its service, naming what it needs,
+/// rather than being silently ignored.
+fn unsupported(name: &str, svc: &Service) -> Vec<Blocker> {
+    let mut out = Vec::new();
+    let mut refuse = |field: &str, needs: &str, hint: &str| {
+        out.push(Blocker {
+            message: format!(
+                "service `{name}`: `{field}` needs {needs}, which stack does not drive"
+            ),
+            hint: hint.to_string(),
+        });
+    };
+    if svc.use_api_socket == Some(true) {
+        refuse(
+            "use_api_socket",
+            "Docker Desktop's sharing of the engine socket and credentials",
+            "mount the socket yourself (`volumes: [/var/run/docker.sock:/var/run/docker.sock]`) if you trust the service with the engine, or remove it",
+        );
+    }
+    if svc.models.is_some() {
+        refuse(
+            "models",
+            "Docker Model Runner",
+            "run the model server as a service of its own and point the app at it",
+        );
+    }
+    if svc.provider.is_some() {
+        refuse(
+            "provider",
+            "a Compose provider plugin",
+            "run what the provider sets up as a service of its own, or remove the service",
+        );
+    }
+    let named_interface = svc
+        .networks
+        .iter()
+        .flatten()
+        .any(|(_, cfg)| cfg.as_ref().is_some_and(|c| c.interface_name.is_some()));
+    if named_interface {
+        refuse(
+            "networks.*.interface_name",
+            "Docker Engine API 1.49 (Docker 28.1)",
+            "remove `interface_name`; the container's interfaces are then eth0, eth1...",
+        );
+    }
+    out
 }
 
 /// A blocker for each host port a container of the plan would publish

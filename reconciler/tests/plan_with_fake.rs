@@ -751,3 +751,23 @@ async fn an_optional_dependency_that_fails_does_not_fail_up() {
         );
     }
 }
+
+#[tokio::test]
+async fn specification_fields_stack_cannot_run_block_up_naming_what_they_need() {
+    let e = engine();
+    let p = project("services:\n  app:\n    image: busybox:1.36\n    use_api_socket: true\n    networks:\n      default: {interface_name: eth7}\n  ai:\n    provider: {type: model, options: {model: ai/smollm2}}\n");
+    let pl = plan(&e, &p, &UpOptions::default(), &BTreeMap::new()).await;
+    let messages: Vec<&str> = pl.blockers.iter().map(|b| b.message.as_str()).collect();
+    assert_eq!(
+        messages,
+        vec![
+            "service `ai`: `provider` needs a Compose provider plugin, which stack does not drive",
+            "service `app`: `use_api_socket` needs Docker Desktop's sharing of the engine socket and credentials, which stack does not drive",
+            "service `app`: `networks.*.interface_name` needs Docker Engine API 1.49 (Docker 28.1), which stack does not drive",
+        ]
+    );
+    assert!(pl
+        .steps
+        .iter()
+        .all(|s| !matches!(s.action, Action::CreateContainer { .. })));
+}

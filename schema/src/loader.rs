@@ -48,7 +48,7 @@ pub const OVERRIDE_FILE_NAMES: &[&str] = &[
 ];
 
 const TOP_LEVEL_KEYS: &[&str] = &[
-    "name", "version", "include", "services", "networks", "volumes", "secrets", "configs",
+    "name", "version", "include", "services", "networks", "volumes", "secrets", "configs", "models",
 ];
 
 /// What to load and how.

@@ -25,6 +25,7 @@ pub fn normalize(
     for (svc_name, svc) in project.services.iter_mut() {
         merge_env_files(svc_name, svc, vars, tree, source, diags);
         merge_label_files(svc_name, svc, tree, source, diags);
+        normalize_plugin_fields(svc);
         if let Some(env) = svc.environment.as_mut() {
             for (key, value) in env.0.iter_mut() {
                 if value.is_none() {
@@ -116,6 +117,27 @@ pub fn normalize(
             } else {
                 format!("{name}_{key}")
             });
+        }
+    }
+}
+
+/// The forms Compose prints for fields `stack` keeps but does not run:
+/// `models: [a]` is `models: {a: null}`, and a provider's option values
+/// are lists.
+fn normalize_plugin_fields(svc: &mut crate::model::Service) {
+    use serde_json::Value as J;
+    if let Some(J::Array(names)) = &svc.models {
+        let map = names
+            .iter()
+            .filter_map(|n| n.as_str().map(|n| (n.to_string(), J::Null)))
+            .collect();
+        svc.models = Some(J::Object(map));
+    }
+    if let Some(J::Object(options)) = svc.provider.as_mut().and_then(|p| p.get_mut("options")) {
+        for value in options.values_mut() {
+            if !value.is_array() {
+                *value = J::Array(vec![value.take()]);
+            }
         }
     }
 }

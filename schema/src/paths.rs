@@ -42,6 +42,14 @@ pub fn resolve(root: &mut Node, base: &Path, home: Option<&Path>) {
             if let Some(e) = svc.get_mut("label_file") {
                 rewrite_paths(&mut e.value, "path", &abs);
             }
+            // `develop.watch[].path`, as Compose resolves it.
+            if let Some(watch) = svc
+                .get_mut("develop")
+                .and_then(|d| d.value.as_map_mut())
+                .and_then(|d| d.get_mut("watch"))
+            {
+                rewrite_paths(&mut watch.value, "path", &abs);
+            }
             if let Some(ext) = svc.get_mut("extends").and_then(|e| e.value.as_map_mut()) {
                 if let Some(Value::Scalar(s)) = ext.get_mut("file").map(|f| &mut f.value.value) {
                     s.text = abs(&s.text);

@@ -72,7 +72,9 @@ impl Validator<'_> {
             p
         }
         // An unresolved `extends` was reported already; its image is unknown.
-        if svc.image.is_none() && svc.build.is_none() && svc.extends.is_none() {
+        // A provider service has no container (refused by `up`, but valid).
+        let no_image = svc.image.is_none() && svc.build.is_none() && svc.provider.is_none();
+        if no_image && svc.extends.is_none() {
             self.err(
                 "no-image",
                 name,

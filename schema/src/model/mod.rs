@@ -62,6 +62,9 @@ pub struct Project {
         deserialize_with = "nullable_map"
     )]
     pub configs: BTreeMap<String, FileObject>,
+    /// AI models (kept as written; `up` refuses services that use them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub models: Option<service::Raw>,
 }
 
 impl Project {

@@ -317,6 +317,17 @@ pub struct Service {
     /// `compose watch` rules (kept as written).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub develop: Option<Raw>,
+    /// Mount the engine's API socket and the CLI's credentials (kept; `up`
+    /// refuses it, see `unsupported`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub use_api_socket: Option<bool>,
+    /// AI models the service uses (kept; `up` refuses it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub models: Option<Raw>,
+    /// A service provided by a plugin rather than a container (kept; `up`
+    /// refuses it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<Raw>,
     /// Device cgroup rules (kept as written).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub device_cgroup_rules: Option<Raw>,
@@ -678,6 +689,10 @@ pub struct ServiceNetwork {
     /// Which network provides the default gateway (higher wins).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gw_priority: Option<i64>,
+    /// The interface's name in the container (kept; `up` refuses it: the
+    /// engine API 1.49 it needs is newer than the engines `stack` drives).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interface_name: Option<String>,
     /// Driver options for the endpoint.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub driver_opts: Option<StringMap>,
