@@ -397,3 +397,42 @@ fn a_gateway_answers_only_the_stacks_own_containers() {
         }
     }
 }
+
+#[test]
+fn a_network_whose_subnet_changed_is_recreated_with_its_containers_reconnected() {
+    let n = std::process::id() % 250;
+    let yaml = |subnet: &str| {
+        format!("services:\n  web:\n    image: busybox:1.36\n    init: true\n    command: [sh, -c, 'mkdir -p /www && echo up > /www/index.html && exec httpd -f -p 80 -h /www']\n    networks: [lan]\n  client:\n    image: busybox:1.36\n    init: true\n    command: [sleep, '3600']\n    networks: [lan]\nnetworks:\n  lan:\n    ipam:\n      config:\n        - subnet: {subnet}\n")
+    };
+    let s = TestStack::new("netrecreate", &yaml(&format!("10.215.{n}.0/25")));
+    s.ok(&["up", "-d", "--no-agent"]);
+    let (web, client) = (name(&s, "web"), name(&s, "client"));
+    let ids = s.containers();
+    s.write(&yaml(&format!("10.215.{n}.128/25")));
+    let plan = s.run(&["plan"]);
+    let shown = String::from_utf8_lossy(&plan.stdout);
+    assert!(
+        shown.contains(&format!("recreate network {}_lan", s.project))
+            && shown.contains("its definition changed"),
+        "{shown}"
+    );
+    s.ok(&["up", "-d", "--no-agent"]);
+    let subnet = docker(&[
+        "network",
+        "inspect",
+        "-f",
+        "{{range .IPAM.Config}}{{.Subnet}}{{end}}",
+        &format!("{}_lan", s.project),
+    ]);
+    assert_eq!(subnet.trim(), format!("10.215.{n}.128/25"));
+    // The same containers, on the new network, reaching each other by name.
+    assert_eq!(
+        s.containers(),
+        ids,
+        "containers are reconnected, not recreated"
+    );
+    let addr = address_of(&web, &format!("{}_lan", s.project));
+    assert!(addr.starts_with(&format!("10.215.{n}.")), "{addr}");
+    assert_eq!(s.fetch(&client, "http://web/"), (0, "up\n".into()));
+    s.assert_converged();
+}

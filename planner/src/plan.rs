@@ -59,6 +59,22 @@ pub enum Action {
         #[serde(skip)]
         network: schema::Network,
     },
+    /// A network whose definition changed, as Compose v2 does it: stop its
+    /// containers and take them off it, remove it, create it with the new
+    /// definition, and put them back on it (started again if they ran).
+    RecreateNetwork {
+        /// Key in the stack file.
+        key: String,
+        /// Engine-side name.
+        name: String,
+        /// Its new definition.
+        #[serde(skip)]
+        network: schema::Network,
+        /// The project's containers on it: id, name, whether it runs, and
+        /// how it joins the network again.
+        #[serde(skip)]
+        users: Vec<NetworkUser>,
+    },
     /// Remove the containers using a named volume, then the volume, and
     /// create it again with its new definition (`--recreate-volumes`).
     RecreateVolume {
@@ -147,7 +163,9 @@ impl Action {
             Action::CreateNetwork { .. }
             | Action::CreateVolume { .. }
             | Action::CreateContainer { .. } => "create",
-            Action::RecreateContainer { .. } | Action::RecreateVolume { .. } => "recreate",
+            Action::RecreateContainer { .. }
+            | Action::RecreateVolume { .. }
+            | Action::RecreateNetwork { .. } => "recreate",
             Action::StartContainer { .. } => "start",
             Action::AdoptContainer { .. } => "rename",
             Action::RemoveContainer { .. }
@@ -159,7 +177,9 @@ impl Action {
     /// What the action is about, e.g. `network shop_default`, `web-1`.
     pub fn subject(&self) -> String {
         match self {
-            Action::CreateNetwork { name, .. } | Action::RemoveNetwork { name } => {
+            Action::CreateNetwork { name, .. }
+            | Action::RecreateNetwork { name, .. }
+            | Action::RemoveNetwork { name } => {
                 format!("network {name}")
             }
             Action::CreateVolume { name, .. }
@@ -176,6 +196,21 @@ impl Action {
             }
         }
     }
+}
+
+/// A container on a network that is recreated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NetworkUser {
+    /// Container id.
+    pub id: String,
+    /// Container name.
+    pub name: String,
+    /// Its service.
+    pub service: String,
+    /// Running now (started again afterwards).
+    pub running: bool,
+    /// How it joins the new network.
+    pub attachment: crate::spec::Attachment,
 }
 
 /// What to do when a replica of a rolling update fails to become ready.
@@ -483,7 +518,8 @@ pub fn plan_up(desired: &Desired<'_>, observed: &Observed, opts: &UpOptions) -> 
         }
         match observed.networks.iter().find(|n| n.name == name) {
             None => {
-                plan.blockers.extend(overlaps(key, net, &observed.other_networks));
+                plan.blockers
+                    .extend(overlaps(key, net, &observed.other_networks));
                 let id = plan.push(
                     Action::CreateNetwork {
                         key: key.clone(),
@@ -496,10 +532,32 @@ pub fn plan_up(desired: &Desired<'_>, observed: &Observed, opts: &UpOptions) -> 
                 );
                 network_steps.insert(name, id);
             }
-            Some(o) if o.hash != network_hash(net) => plan.blockers.push(Blocker {
-                message: format!("network `{name}` exists with another definition (driver, options or addresses changed)"),
-                hint: "run `stack down` and `stack up` to recreate it with its containers".into(),
-            }),
+            Some(o) if o.hash != network_hash(net) => {
+                let others: Vec<NetworkAddresses> = observed
+                    .other_networks
+                    .iter()
+                    .filter(|n| n.name != name)
+                    .cloned()
+                    .collect();
+                plan.blockers.extend(overlaps(key, net, &others));
+                let users = network_users(project, observed, key, &name);
+                let n = users.len();
+                let id = plan.push(
+                    Action::RecreateNetwork {
+                        key: key.clone(),
+                        name: name.clone(),
+                        network: net.clone(),
+                        users,
+                    },
+                    format!(
+                        "its definition changed (driver, options, labels or addresses); {n} container{} taken off and put back",
+                        if n == 1 { "" } else { "s" }
+                    ),
+                    vec![],
+                    vec![],
+                );
+                network_steps.insert(name, id);
+            }
             Some(_) => {}
         }
     }
@@ -798,6 +856,36 @@ pub fn plan_up(desired: &Desired<'_>, observed: &Observed, opts: &UpOptions) -> 
     let conflicts = port_conflicts(&plan, &observed.foreign_ports);
     plan.blockers.extend(conflicts);
     plan
+}
+
+/// The project's containers on network `key` (engine name `name`), with
+/// how each joins it per its service's definition now.
+fn network_users(
+    project: &Project,
+    observed: &Observed,
+    key: &str,
+    name: &str,
+) -> Vec<NetworkUser> {
+    observed
+        .containers
+        .iter()
+        .filter_map(|c| {
+            let svc = project.services.get(&c.service)?;
+            svc.networks.as_ref()?.get(key)?;
+            let spec = container_spec(project, &c.service, svc, c.replica);
+            let Networking::Networks(list) = spec.networking else {
+                return None;
+            };
+            let attachment = list.into_iter().find(|a| a.network == name)?;
+            Some(NetworkUser {
+                id: c.id.clone(),
+                name: c.name.clone(),
+                service: c.service.clone(),
+                running: c.is_running(),
+                attachment,
+            })
+        })
+        .collect()
 }
 
 /// Fields of the Compose specification that `stack` reads and prints but

@@ -387,6 +387,49 @@ async fn apply(ctx: &Ctx, action: &Action) -> Result<(), ExecError> {
                 .await
                 .map_err(err)
         }
+        Action::RecreateNetwork {
+            key,
+            name,
+            network,
+            users,
+        } => {
+            for u in users {
+                if u.running {
+                    pre_stop(ctx, &u.id).await;
+                    match ctx
+                        .engine
+                        .stop_container(&u.id, ctx.opts.stop_timeout)
+                        .await
+                    {
+                        Ok(()) | Err(EngineError::NotFound(_)) => {}
+                        Err(e) => return Err(err(e)),
+                    }
+                }
+                if let Err(e) = ctx.engine.disconnect_network(name, &u.id).await {
+                    tracing::debug!("{}: leaving {name}: {e}", u.name);
+                }
+            }
+            match ctx.engine.remove_network(name).await {
+                Err(EngineError::NotFound(_)) | Ok(()) => {}
+                Err(e) => return Err(err(e)),
+            }
+            let create = Action::CreateNetwork {
+                key: key.clone(),
+                name: name.clone(),
+                network: network.clone(),
+            };
+            Box::pin(apply(ctx, &create)).await?;
+            for u in users {
+                ctx.engine
+                    .connect_network(&u.id, &u.attachment)
+                    .await
+                    .map_err(&err)?;
+                if u.running {
+                    start(ctx, &u.id, &u.name, &u.service).await?;
+                }
+            }
+            Ok(())
+        }
         Action::RecreateVolume {
             key,
             name,

@@ -364,6 +364,7 @@ impl Healer {
                 | Action::RemoveContainer { .. }
                 | Action::RemoveNetwork { .. }
                 | Action::RemoveVolume { .. }
+                | Action::RecreateNetwork { .. }
                 | Action::RecreateVolume { .. } => {}
             }
         }

@@ -34,7 +34,9 @@ fn marker(action: &Action) -> (&'static str, &'static str) {
         Action::CreateNetwork { .. }
         | Action::CreateVolume { .. }
         | Action::CreateContainer { .. } => ("+", "create"),
-        Action::RecreateContainer { .. } | Action::RecreateVolume { .. } => ("~", "recreate"),
+        Action::RecreateContainer { .. }
+        | Action::RecreateVolume { .. }
+        | Action::RecreateNetwork { .. } => ("~", "recreate"),
         Action::StartContainer { .. } => (">", "start"),
         Action::AdoptContainer { .. } => ("~", "rename"),
         Action::RemoveContainer { .. }
