@@ -708,3 +708,20 @@ volumes:
     ]);
     assert_eq!(out.trim(), "bye");
 }
+
+#[test]
+fn start_of_a_service_starts_what_it_depends_on_first() {
+    let yaml = "services:\n  web:\n    image: busybox:1.36\n    init: true\n    command: [sleep, '3600']\n    depends_on: [db]\n  db:\n    image: busybox:1.36\n    init: true\n    command: [sleep, '3600']\n";
+    let s = TestStack::new("startdeps", yaml);
+    s.ok(&["up", "-d", "--no-agent"]);
+    s.ok(&["stop", "-t", "1"]);
+    let (web, db) = (name(&s, "web"), name(&s, "db"));
+    s.ok(&["start", "web"]);
+    let started = |c: &str| docker(&["inspect", "-f", "{{.State.StartedAt}}", c]).trim().to_string();
+    let running = |c: &str| docker(&["inspect", "-f", "{{.State.Running}}", c]).trim() == "true";
+    assert!(running(&db) && running(&web));
+    assert!(started(&db) <= started(&web), "db first: {} {}", started(&db), started(&web));
+    // `stop db` stops only db; a dependent is not a dependency.
+    s.ok(&["stop", "-t", "1", "db"]);
+    assert!(!running(&db) && running(&web));
+}

@@ -382,24 +382,6 @@ fn overlaps(key: &str, net: &schema::Network, others: &[NetworkAddresses]) -> Ve
     out
 }
 
-/// The services `up` works on: the named ones and what they depend on.
-fn selected(project: &Project, named: &[String]) -> BTreeSet<String> {
-    if named.is_empty() {
-        return project.services.keys().cloned().collect();
-    }
-    let mut out = BTreeSet::new();
-    let mut queue: Vec<String> = named.to_vec();
-    while let Some(s) = queue.pop() {
-        if !out.insert(s.clone()) {
-            continue;
-        }
-        if let Some(svc) = project.services.get(&s) {
-            queue.extend(svc.depends_on.iter().flat_map(|d| d.keys().cloned()));
-        }
-    }
-    out
-}
-
 /// `named` and the sidecars that run once per replica of one of them
 /// (sharing its network, pid or ipc namespace without a count of their
 /// own), transitively: scaling a service scales these with it.
@@ -488,7 +470,7 @@ pub fn plan_up(desired: &Desired<'_>, observed: &Observed, opts: &UpOptions) -> 
     let project = desired.project;
     let project_name = project.name.clone().unwrap_or_default();
     let mut plan = Plan::default();
-    let services = selected(project, &opts.services);
+    let services = project.with_dependencies(&opts.services);
 
     let mut network_steps: BTreeMap<String, usize> = BTreeMap::new();
     for (key, net) in &project.networks {

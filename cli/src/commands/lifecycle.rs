@@ -39,27 +39,55 @@ pub async fn stop_all(
     act(session, services, Verb::Stop, timeout).await
 }
 
+/// Act on the containers of `services`, a service at a time in dependency
+/// order (its replicas at once): `start` starts what a service depends on
+/// first, and those too; `stop` stops dependents before what they depend
+/// on; `restart` stops in that order, then starts in the other.
 async fn act(
     session: &Session,
     services: &[String],
     verb: Verb,
     timeout: Duration,
 ) -> anyhow::Result<()> {
-    let mut containers = session.engine.list_containers(&session.name()).await?;
-    containers.retain(|c| services.is_empty() || services.contains(&c.service));
+    let project = &session.project;
+    let wanted: std::collections::BTreeSet<String> = match verb {
+        Verb::Start => project.with_dependencies(services),
+        Verb::Stop | Verb::Restart if services.is_empty() => {
+            project.services.keys().cloned().collect()
+        }
+        Verb::Stop | Verb::Restart => services.iter().cloned().collect(),
+    };
+    let order: Vec<String> = schema::ServiceGraph::new(project)
+        .start_order()
+        .into_iter()
+        .filter(|s| wanted.contains(s))
+        .collect();
+    let containers = session.engine.list_containers(&session.name()).await?;
     let engine = &session.engine;
-    try_join_all(containers.iter().map(|c| async move {
-        match verb {
-            Verb::Start => engine.start_container(&c.id).await,
-            Verb::Stop => engine.stop_container(&c.id, timeout).await,
-            Verb::Restart => {
-                engine.stop_container(&c.id, timeout).await?;
+    let each = |service: &String, stop: bool| {
+        let of_service: Vec<_> = containers
+            .iter()
+            .filter(|c| &c.service == service)
+            .collect();
+        try_join_all(of_service.into_iter().map(move |c| async move {
+            if stop {
+                engine.stop_container(&c.id, timeout).await
+            } else {
                 engine.start_container(&c.id).await
             }
+            .map_err(|e| anyhow::anyhow!("{}: {e}", c.name))
+        }))
+    };
+    if matches!(verb, Verb::Stop | Verb::Restart) {
+        for service in order.iter().rev() {
+            each(service, true).await?;
         }
-        .map_err(|e| anyhow::anyhow!("{}: {e}", c.name))
-    }))
-    .await?;
+    }
+    if matches!(verb, Verb::Start | Verb::Restart) {
+        for service in &order {
+            each(service, false).await?;
+        }
+    }
     Ok(())
 }
 

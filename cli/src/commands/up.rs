@@ -3,7 +3,7 @@
 //! plan, and execute in dependency order. Without `-d`, follow the logs
 //! and stop the stack on Ctrl-C, like Compose.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -143,12 +143,7 @@ pub async fn make_plan(
     let mut project = (*session.project).clone();
     apply_scale(&mut project, &flags.scale)?;
     if let Some((policy, build)) = images {
-        let selected: BTreeSet<String> = services.iter().cloned().collect();
-        let selected = if selected.is_empty() {
-            selected
-        } else {
-            with_dependencies(&project, selected)
-        };
+        let selected = project.with_dependencies(services);
         let report = |what: &str, image: &str| note(&format!("{what} {image}"));
         if let Err(e) = ensure_images(
             session.engine.as_ref(),
@@ -186,24 +181,6 @@ pub async fn make_plan(
         files,
         plan,
     }))
-}
-
-fn with_dependencies(project: &Project, mut set: BTreeSet<String>) -> BTreeSet<String> {
-    let mut queue: Vec<String> = set.iter().cloned().collect();
-    while let Some(s) = queue.pop() {
-        for dep in project
-            .services
-            .get(&s)
-            .and_then(|s| s.depends_on.as_ref())
-            .into_iter()
-            .flat_map(|d| d.keys())
-        {
-            if set.insert(dep.clone()) {
-                queue.push(dep.clone());
-            }
-        }
-    }
-    set
 }
 
 /// Arguments of `stack up`.

@@ -68,6 +68,25 @@ pub struct Project {
 }
 
 impl Project {
+    /// `named` and every service they depend on, transitively; all
+    /// services when `named` is empty.
+    pub fn with_dependencies(&self, named: &[String]) -> std::collections::BTreeSet<String> {
+        if named.is_empty() {
+            return self.services.keys().cloned().collect();
+        }
+        let mut out = std::collections::BTreeSet::new();
+        let mut queue: Vec<String> = named.to_vec();
+        while let Some(s) = queue.pop() {
+            if !out.insert(s.clone()) {
+                continue;
+            }
+            if let Some(svc) = self.services.get(&s) {
+                queue.extend(svc.depends_on.iter().flat_map(|d| d.keys().cloned()));
+            }
+        }
+        out
+    }
+
     /// The image `service` runs: its `image:`, or, for a service that only
     /// builds, `<project>-<service>` as Compose names it.
     pub fn image_of(&self, service: &str, svc: &Service) -> String {
