@@ -14,6 +14,7 @@ services:
     image: busybox:1.36
     init: true
     command: ["sh", "-c", "mkdir -p /data && touch /data/ready && exec sleep 3600"]
+    expose: ["5432"]
     volumes: ["db-data:/data"]
     healthcheck:
       test: ["CMD-SHELL", "test -f /data/ready"]
@@ -84,6 +85,9 @@ fn web_api_db_comes_up_in_dependency_order_and_serves() {
     assert_eq!((code, out.trim()), (0, "api-one"));
     let ps: serde_json::Value = serde_json::from_str(&s.ok(&["ps", "--format", "json"])).unwrap();
     assert_eq!(ps.as_array().map(Vec::len), Some(6));
+    // Exposed, unpublished ports are listed as Compose lists them.
+    let text = s.ok(&["ps"]);
+    assert!(text.contains("5432/tcp"), "{text}");
 }
 
 #[test]
@@ -717,10 +721,19 @@ fn start_of_a_service_starts_what_it_depends_on_first() {
     s.ok(&["stop", "-t", "1"]);
     let (web, db) = (name(&s, "web"), name(&s, "db"));
     s.ok(&["start", "web"]);
-    let started = |c: &str| docker(&["inspect", "-f", "{{.State.StartedAt}}", c]).trim().to_string();
+    let started = |c: &str| {
+        docker(&["inspect", "-f", "{{.State.StartedAt}}", c])
+            .trim()
+            .to_string()
+    };
     let running = |c: &str| docker(&["inspect", "-f", "{{.State.Running}}", c]).trim() == "true";
     assert!(running(&db) && running(&web));
-    assert!(started(&db) <= started(&web), "db first: {} {}", started(&db), started(&web));
+    assert!(
+        started(&db) <= started(&web),
+        "db first: {} {}",
+        started(&db),
+        started(&web)
+    );
     // `stop db` stops only db; a dependent is not a dependency.
     s.ok(&["stop", "-t", "1", "db"]);
     assert!(!running(&db) && running(&web));

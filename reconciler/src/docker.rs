@@ -922,13 +922,21 @@ impl Engine for DockerEngine {
                 let mut out: Vec<String> = ports
                     .into_iter()
                     .flat_map(|(port, bindings)| {
-                        bindings.unwrap_or_default().into_iter().map(move |b| {
-                            format!(
-                                "{}:{}->{port}",
-                                b.host_ip.unwrap_or_default(),
-                                b.host_port.unwrap_or_default()
-                            )
-                        })
+                        let bindings = bindings.unwrap_or_default();
+                        // Exposed and not published: shown as Compose
+                        // shows it, `80/tcp`.
+                        let exposed = bindings.is_empty().then(|| port.clone());
+                        bindings
+                            .into_iter()
+                            .map(move |b| {
+                                format!(
+                                    "{}:{}->{port}",
+                                    b.host_ip.unwrap_or_default(),
+                                    b.host_port.unwrap_or_default()
+                                )
+                            })
+                            .chain(exposed)
+                            .collect::<Vec<_>>()
                     })
                     .collect();
                 out.sort();
