@@ -119,6 +119,22 @@ fn config_matches_docker_compose_on_shared_fields() {
         compared += 1;
         let mut found = Vec::new();
         diff(&ours, &theirs, "", &mut found);
+        // Which networks and volumes are printed at all.
+        for kind in ["networks", "volumes"] {
+            let keys = |v: &Value| -> Vec<String> {
+                v.get(kind)
+                    .and_then(Value::as_object)
+                    .map(|m| m.keys().cloned().collect())
+                    .unwrap_or_default()
+            };
+            if keys(&ours) != keys(&theirs) {
+                found.push(format!(
+                    "/{kind}: stack {:?} | compose {:?}",
+                    keys(&ours),
+                    keys(&theirs)
+                ));
+            }
+        }
         for d in found {
             let intended = INTENDED.iter().any(|(case, prefix, _)| {
                 (case.is_empty() || *case == name) && d.starts_with(prefix)

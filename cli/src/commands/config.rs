@@ -37,6 +37,13 @@ pub struct Args {
     /// List every profile the file names.
     #[arg(long = "profiles")]
     list_profiles: bool,
+    /// List the images the services run (one per service, as `up` names
+    /// them: `<project>-<service>` for one that only builds).
+    #[arg(long = "images")]
+    list_images: bool,
+    /// Also print networks and volumes no service uses.
+    #[arg(long)]
+    all_resources: bool,
     /// Write to this file instead of stdout.
     #[arg(short, long, value_name = "FILE")]
     output: Option<std::path::PathBuf>,
@@ -52,7 +59,11 @@ pub fn run(project: &ProjectArgs, args: &Args) -> anyhow::Result<ExitCode> {
     if args.quiet {
         return Ok(ExitCode::SUCCESS);
     }
-    let p = &loaded.project;
+    let mut p = loaded.project.clone();
+    if !args.all_resources {
+        drop_unused(&mut p);
+    }
+    let p = &p;
     let names = |keys: Vec<&String>| {
         keys.into_iter()
             .map(|k| format!("{k}\n"))
@@ -66,6 +77,13 @@ pub fn run(project: &ProjectArgs, args: &Args) -> anyhow::Result<ExitCode> {
         names(p.networks.keys().collect())
     } else if args.list_profiles {
         names(loaded.all_profiles.iter().collect())
+    } else if args.list_images {
+        let images: Vec<String> = p
+            .services
+            .iter()
+            .map(|(name, svc)| p.image_of(name, svc))
+            .collect();
+        names(images.iter().collect())
     } else {
         // Through serde_json::Value so every mapping comes out sorted, with
         // literal `$` escaped so the output loads back as it is.
@@ -81,6 +99,25 @@ pub fn run(project: &ProjectArgs, args: &Args) -> anyhow::Result<ExitCode> {
         None => print!("{text}"),
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Leave out networks and volumes no service uses, as `docker compose
+/// config` does.
+fn drop_unused(p: &mut schema::Project) {
+    let used_networks: std::collections::BTreeSet<String> = p
+        .services
+        .values()
+        .flat_map(|s| s.networks.iter().flatten().map(|(k, _)| k.clone()))
+        .collect();
+    let used_volumes: std::collections::BTreeSet<String> = p
+        .services
+        .values()
+        .flat_map(|s| s.volumes.iter().flatten())
+        .filter(|v| v.kind == schema::MountType::Volume)
+        .filter_map(|v| v.source.clone())
+        .collect();
+    p.networks.retain(|k, _| used_networks.contains(k));
+    p.volumes.retain(|k, _| used_volumes.contains(k));
 }
 
 /// `$` -> `$$` in every string value, as `docker compose config` prints.
