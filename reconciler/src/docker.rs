@@ -442,16 +442,10 @@ pub fn create_body(req: &CreateRequest) -> ContainerCreateBody {
         cgroup_parent: svc.cgroup_parent.clone(),
         devices: svc.devices.as_ref().map(|d| {
             d.iter()
-                .filter_map(|v| v.as_str())
-                .map(|s| {
-                    let mut parts = s.split(':');
-                    let host = parts.next().map(str::to_string);
-                    let container = parts.next().map(str::to_string).or_else(|| host.clone());
-                    DeviceMapping {
-                        path_on_host: host,
-                        path_in_container: container,
-                        cgroup_permissions: Some(parts.next().unwrap_or("rwm").to_string()),
-                    }
+                .map(|d| DeviceMapping {
+                    path_on_host: Some(d.source.clone()),
+                    path_in_container: Some(d.target.clone()),
+                    cgroup_permissions: Some(d.permissions.clone()),
                 })
                 .collect()
         }),

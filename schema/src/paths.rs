@@ -133,6 +133,11 @@ fn resolve_volume(v: &mut Node, abs: &dyn Fn(&str) -> String) {
 /// `p` made absolute against `base`, `~` expanded, `.` and `..` folded
 /// lexically (the path need not exist).
 pub fn absolute(p: &str, base: &Path, home: Option<&Path>) -> String {
+    // Already absolute: kept as written (a trailing `/` included), as
+    // Compose keeps it.
+    if p.starts_with('/') {
+        return p.to_string();
+    }
     let path = if p == "~" || p.starts_with("~/") {
         match home {
             Some(h) => h.join(p.trim_start_matches('~').trim_start_matches('/')),

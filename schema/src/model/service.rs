@@ -268,9 +268,9 @@ pub struct Service {
     /// OOM killer preference.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub oom_score_adj: Option<i64>,
-    /// Host devices (`/dev/fuse:/dev/fuse:rwm`).
+    /// Host devices (`/dev/fuse`, `/dev/a:/dev/b:r`, or the long form).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub devices: Option<Vec<Raw>>,
+    pub devices: Option<Vec<Device>>,
 
     // --- engine details ---
     /// Logging driver and options.
@@ -990,4 +990,58 @@ pub struct LifecycleHook {
 /// `label_file: a.labels` or `label_file: [a.labels, b.labels]`.
 fn label_files<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::Error> {
     Ok(Option::<Strings>::deserialize(d)?.map(|s| s.0))
+}
+
+/// A host device in the container, in the long form Compose prints.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Device {
+    /// Path on the host.
+    pub source: String,
+    /// Path in the container (default: the same).
+    pub target: String,
+    /// cgroup permissions (`rwm` by default).
+    pub permissions: String,
+}
+
+impl<'de> Deserialize<'de> for Device {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Long {
+            source: String,
+            #[serde(default)]
+            target: Option<String>,
+            #[serde(default)]
+            permissions: Option<String>,
+        }
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Form {
+            Short(String),
+            Long(Long),
+        }
+        let (source, target, permissions) = match Form::deserialize(d)? {
+            Form::Short(s) => {
+                let mut parts = s.splitn(3, ':');
+                let source = parts.next().unwrap_or_default().to_string();
+                (
+                    source,
+                    parts.next().map(str::to_string),
+                    parts.next().map(str::to_string),
+                )
+            }
+            Form::Long(l) => (l.source, l.target, l.permissions),
+        };
+        if source.is_empty() {
+            return Err(de::Error::custom(crate::de::with_hint(
+                "a device needs a host path",
+                "write `/dev/fuse`, `/dev/a:/dev/b:rwm` or `{source: /dev/a, target: /dev/b}`",
+            )));
+        }
+        Ok(Device {
+            target: target.unwrap_or_else(|| source.clone()),
+            permissions: permissions.unwrap_or_else(|| "rwm".into()),
+            source,
+        })
+    }
 }

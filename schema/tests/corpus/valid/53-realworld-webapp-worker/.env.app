@@ -1,0 +1,2 @@
+DJANGO_SETTINGS_MODULE=shop.settings.prod
+LOG_LEVEL=info
