@@ -738,3 +738,23 @@ fn start_of_a_service_starts_what_it_depends_on_first() {
     s.ok(&["stop", "-t", "1", "db"]);
     assert!(!running(&db) && running(&web));
 }
+
+#[test]
+fn stop_with_a_file_touches_only_that_files_services() {
+    let s = TestStack::new(
+        "stopfile",
+        "services:\n  a:\n    image: busybox:1.36\n    init: true\n    command: [sleep, '3600']\n",
+    );
+    std::fs::write(
+        s.dir.join("other.yaml"),
+        "services:\n  b:\n    image: busybox:1.36\n    init: true\n    command: [sleep, '3600']\n",
+    )
+    .unwrap();
+    s.ok(&["up", "-d", "--no-agent"]);
+    s.ok(&["-f", "other.yaml", "up", "-d", "--no-agent"]);
+    s.ok(&["-f", "other.yaml", "stop", "-t", "1"]);
+    let running = |c: &str| docker(&["inspect", "-f", "{{.State.Running}}", c]).trim() == "true";
+    assert!(running(&name(&s, "a")), "a is not in other.yaml");
+    assert!(!running(&name(&s, "b")));
+    s.ok(&["-f", "other.yaml", "down", "-t", "1"]);
+}

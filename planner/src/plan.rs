@@ -904,6 +904,26 @@ fn unsupported(name: &str, svc: &Service) -> Vec<Blocker> {
             "run what the provider sets up as a service of its own, or remove the service",
         );
     }
+    let per_network = |pick: fn(&schema::ServiceNetwork) -> bool| {
+        svc.networks
+            .iter()
+            .flatten()
+            .any(|(_, cfg)| cfg.as_ref().is_some_and(pick))
+    };
+    if svc.mac_address.is_some() || per_network(|c| c.mac_address.is_some()) {
+        refuse(
+            "mac_address",
+            "the per-network MAC address of Docker Engine API 1.44 (Docker 25)",
+            "remove `mac_address`; the engine then assigns one",
+        );
+    }
+    if per_network(|c| c.gw_priority.is_some()) {
+        refuse(
+            "networks.*.gw_priority",
+            "Docker Engine API 1.48 (Docker 28)",
+            "remove `gw_priority`, or give the network that should route first the higher `priority`",
+        );
+    }
     let named_interface = svc
         .networks
         .iter()

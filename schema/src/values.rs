@@ -93,6 +93,18 @@ fn service(svc: &Service, c: &mut Checker<'_>) {
             "name an image (e.g. `busybox:1.36`), or remove `image:` and give a `build:`".into(),
         );
     }
+    if let (Some(platform), Some(platforms)) = (
+        &svc.platform,
+        svc.build.as_ref().and_then(|b| b.platforms.as_ref()),
+    ) {
+        if !platforms.contains(platform) {
+            c.refuse(
+                &["build", "platforms"],
+                format!("`build.platforms` does not include the service's `platform: {platform}`"),
+                format!("add {platform} to build.platforms, or change `platform`"),
+            );
+        }
+    }
     if let Some(name) = &svc.container_name {
         if !is_container_name(name) {
             c.refuse(
