@@ -758,3 +758,24 @@ fn stop_with_a_file_touches_only_that_files_services() {
     assert!(!running(&name(&s, "b")));
     s.ok(&["-f", "other.yaml", "down", "-t", "1"]);
 }
+
+#[test]
+fn restart_true_dependents_follow_their_dependency() {
+    let yaml = "services:\n  app:\n    image: busybox:1.36\n    init: true\n    command: [sleep, '3600']\n    depends_on:\n      db: {condition: service_started, restart: true}\n  db:\n    image: busybox:1.36\n    init: true\n    command: [sleep, '3600']\n    environment: {V: '1'}\n";
+    let s = TestStack::new("restarttrue", yaml);
+    s.ok(&["up", "-d", "--no-agent"]);
+    let app = name(&s, "app");
+    let started = || docker(&["inspect", "-f", "{{.State.StartedAt}}", &app]).trim().to_string();
+    let before = started();
+    // `stack restart db` restarts app too.
+    s.ok(&["restart", "-t", "1", "db"]);
+    let after_restart = started();
+    assert_ne!(after_restart, before, "app restarted with db");
+    // A new db container (the file changed) restarts app, not recreates it.
+    let id = s.containers()[&app].clone();
+    s.write(&yaml.replace("V: '1'", "V: '2'"));
+    s.ok(&["up", "-d", "--no-agent"]);
+    assert_eq!(s.containers()[&app], id);
+    assert_ne!(started(), after_restart);
+    s.assert_converged();
+}

@@ -126,6 +126,15 @@ pub enum Action {
         /// What it is (its name, networks and aliases).
         spec: Box<ContainerSpec>,
     },
+    /// Stop and start an existing container (with its hooks).
+    RestartContainer {
+        /// Container id.
+        id: String,
+        /// Container name.
+        name: String,
+        /// Its service.
+        service: String,
+    },
     /// Start an existing container.
     StartContainer {
         /// Container id.
@@ -167,6 +176,7 @@ impl Action {
             | Action::RecreateVolume { .. }
             | Action::RecreateNetwork { .. } => "recreate",
             Action::StartContainer { .. } => "start",
+            Action::RestartContainer { .. } => "restart",
             Action::AdoptContainer { .. } => "rename",
             Action::RemoveContainer { .. }
             | Action::RemoveNetwork { .. }
@@ -191,9 +201,9 @@ impl Action {
                 spec.name.clone()
             }
             Action::AdoptContainer { from, spec, .. } => format!("{from} to {}", spec.name),
-            Action::StartContainer { name, .. } | Action::RemoveContainer { name, .. } => {
-                name.clone()
-            }
+            Action::StartContainer { name, .. }
+            | Action::RestartContainer { name, .. }
+            | Action::RemoveContainer { name, .. } => name.clone(),
         }
     }
 }
@@ -615,6 +625,8 @@ pub fn plan_up(desired: &Desired<'_>, observed: &Observed, opts: &UpOptions) -> 
     // Replicas that get a new container in this plan: their dependents
     // borrowing namespaces or volumes must follow.
     let mut renewed: BTreeSet<Ref> = BTreeSet::new();
+    // Services an existing container of which is replaced in this plan.
+    let mut replaced: BTreeSet<String> = BTreeSet::new();
 
     for name in graph.start_order() {
         if !services.contains(&name) {
@@ -745,6 +757,7 @@ pub fn plan_up(desired: &Desired<'_>, observed: &Observed, opts: &UpOptions) -> 
                             updates.push(id);
                         }
                         steps.push(id);
+                        replaced.insert(name.clone());
                         renewed.insert(reference);
                     } else if c.name != spec.name {
                         let adopt = plan.push(
@@ -778,6 +791,19 @@ pub fn plan_up(desired: &Desired<'_>, observed: &Observed, opts: &UpOptions) -> 
                                 service: c.service.clone(),
                             },
                             describe_stopped(&c.state),
+                            step_after,
+                            waits.clone(),
+                        ));
+                    } else if let Some(dep) = restarted_dependency(svc, &replaced) {
+                        // `depends_on: {dep: {restart: true}}`: it follows
+                        // its dependency's new container.
+                        steps.push(plan.push(
+                            Action::RestartContainer {
+                                id: c.id.clone(),
+                                name: c.name.clone(),
+                                service: c.service.clone(),
+                            },
+                            format!("its dependency `{dep}` gets a new container (restart: true)"),
                             step_after,
                             waits.clone(),
                         ));
@@ -838,6 +864,17 @@ pub fn plan_up(desired: &Desired<'_>, observed: &Observed, opts: &UpOptions) -> 
     let conflicts = port_conflicts(&plan, &observed.foreign_ports);
     plan.blockers.extend(conflicts);
     plan
+}
+
+/// A dependency of `svc` with `restart: true` an existing container of
+/// which is replaced in this plan, if any.
+fn restarted_dependency<'a>(svc: &'a Service, replaced: &BTreeSet<String>) -> Option<&'a str> {
+    svc.depends_on
+        .iter()
+        .flatten()
+        .filter(|(_, d)| d.restart)
+        .map(|(name, _)| name.as_str())
+        .find(|dep| replaced.contains(*dep))
 }
 
 /// The project's containers on network `key` (engine name `name`), with

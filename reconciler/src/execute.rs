@@ -465,6 +465,15 @@ async fn apply(ctx: &Ctx, action: &Action) -> Result<(), ExecError> {
             update: Some(rolling),
         } => roll(ctx, old_id, spec, rolling).await,
         Action::StartContainer { id, name, service } => start(ctx, id, name, service).await,
+        Action::RestartContainer { id, name, service } => {
+            let timeout = stop_timeout(ctx, ctx.project.services.get(service));
+            pre_stop(ctx, id).await;
+            match ctx.engine.stop_container(id, timeout).await {
+                Ok(()) | Err(EngineError::NotFound(_)) => {}
+                Err(e) => return Err(err(e)),
+            }
+            start(ctx, id, name, service).await
+        }
         Action::RemoveContainer {
             id,
             anonymous_volumes,

@@ -358,7 +358,7 @@ impl Healer {
                     }
                 }
                 // Exited replicas are judged below, by their restart policy.
-                Action::StartContainer { .. } => {}
+                Action::StartContainer { .. } | Action::RestartContainer { .. } => {}
                 // An interrupted `up` is finished by the next `up`.
                 Action::AdoptContainer { .. }
                 | Action::RemoveContainer { .. }

@@ -771,3 +771,35 @@ async fn specification_fields_stack_cannot_run_block_up_naming_what_they_need() 
         .iter()
         .all(|s| !matches!(s.action, Action::CreateContainer { .. })));
 }
+
+#[tokio::test]
+async fn a_dependent_with_restart_true_restarts_when_its_dependency_is_replaced() {
+    let e = engine();
+    let yaml = "services:\n  app:\n    image: busybox:1.36\n    depends_on:\n      db: {condition: service_started, restart: true}\n  worker:\n    image: busybox:1.36\n    depends_on: [db]\n  db:\n    image: busybox:1.36\n    environment: {V: '1'}\n";
+    up(&e, &project(yaml)).await;
+    let changed = project(&yaml.replace("V: '1'", "V: '2'"));
+    let pl = plan(&e, &changed, &UpOptions::default(), &BTreeMap::new()).await;
+    assert_eq!(
+        lines(&pl),
+        vec![
+            "recreate p-db-1: environment.V changed",
+            "restart p-app-1: its dependency `db` gets a new container (restart: true)",
+        ]
+    );
+    let app = e.containers()["p-app-1"].id.clone();
+    e.clear_mutations();
+    run(&e, &changed, pl).await.unwrap();
+    let m = e.mutations();
+    assert!(
+        m.contains(&format!("stop_container {app}"))
+            && m.contains(&format!("start_container {app}")),
+        "{m:?}"
+    );
+    assert!(converged(&e, &changed).await);
+}
+
+async fn converged(e: &FakeEngine, p: &Project) -> bool {
+    plan(e, p, &UpOptions::default(), &BTreeMap::new())
+        .await
+        .is_empty()
+}

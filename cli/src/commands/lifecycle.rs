@@ -55,7 +55,26 @@ async fn act(
         Verb::Stop | Verb::Restart if services.is_empty() => {
             project.services.keys().cloned().collect()
         }
-        Verb::Stop | Verb::Restart => services.iter().cloned().collect(),
+        Verb::Stop => services.iter().cloned().collect(),
+        // With what depends on them with `restart: true`, as Compose does.
+        Verb::Restart => {
+            let mut set: std::collections::BTreeSet<String> = services.iter().cloned().collect();
+            let follows = |svc: &schema::Service, set: &std::collections::BTreeSet<String>| {
+                svc.depends_on
+                    .iter()
+                    .flatten()
+                    .any(|(dep, d)| d.restart && set.contains(dep))
+            };
+            while let Some(more) = project
+                .services
+                .iter()
+                .find(|(name, svc)| !set.contains(*name) && follows(svc, &set))
+                .map(|(name, _)| name.clone())
+            {
+                set.insert(more);
+            }
+            set
+        }
     };
     let order: Vec<String> = schema::ServiceGraph::new(project)
         .start_order()

@@ -38,6 +38,7 @@ fn marker(action: &Action) -> (&'static str, &'static str) {
         | Action::RecreateVolume { .. }
         | Action::RecreateNetwork { .. } => ("~", "recreate"),
         Action::StartContainer { .. } => (">", "start"),
+        Action::RestartContainer { .. } => (">", "restart"),
         Action::AdoptContainer { .. } => ("~", "rename"),
         Action::RemoveContainer { .. }
         | Action::RemoveNetwork { .. }
@@ -76,7 +77,7 @@ pub fn render(plan: &Plan) -> String {
     } else if plan.steps.is_empty() {
         out.push_str("No changes: the stack runs as the file says.\n");
     } else {
-        let summary: Vec<String> = ["create", "recreate", "start", "remove"]
+        let summary: Vec<String> = ["create", "recreate", "start", "restart", "remove"]
             .iter()
             .filter_map(|w| counts.get(w).map(|n| format!("{n} to {w}")))
             .collect();
