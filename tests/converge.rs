@@ -765,7 +765,11 @@ fn restart_true_dependents_follow_their_dependency() {
     let s = TestStack::new("restarttrue", yaml);
     s.ok(&["up", "-d", "--no-agent"]);
     let app = name(&s, "app");
-    let started = || docker(&["inspect", "-f", "{{.State.StartedAt}}", &app]).trim().to_string();
+    let started = || {
+        docker(&["inspect", "-f", "{{.State.StartedAt}}", &app])
+            .trim()
+            .to_string()
+    };
     let before = started();
     // `stack restart db` restarts app too.
     s.ok(&["restart", "-t", "1", "db"]);

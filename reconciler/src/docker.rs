@@ -614,6 +614,20 @@ impl Engine for DockerEngine {
         }
     }
 
+    async fn image_tagged_at(&self, reference: &str) -> Result<Option<std::time::SystemTime>> {
+        match self.docker.inspect_image(reference).await {
+            Ok(i) => Ok(i
+                .metadata
+                .and_then(|m| m.last_tag_time)
+                .and_then(|t| t.parse::<jiff::Timestamp>().ok())
+                .map(std::time::SystemTime::from)),
+            Err(e) => match map_err(e) {
+                EngineError::NotFound(_) => Ok(None),
+                other => Err(other),
+            },
+        }
+    }
+
     async fn pull_image(&self, reference: &str) -> Result<()> {
         let options = CreateImageOptions {
             from_image: Some(with_tag(reference)),

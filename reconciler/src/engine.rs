@@ -213,6 +213,9 @@ pub trait Engine: Send + Sync {
 
     /// The id of a local image, if present.
     async fn image_id(&self, reference: &str) -> Result<Option<String>>;
+    /// When a local image was last tagged (pulled or built), if present
+    /// and known: what `pull_policy: daily` and friends measure from.
+    async fn image_tagged_at(&self, reference: &str) -> Result<Option<std::time::SystemTime>>;
     /// Pull an image from its registry.
     async fn pull_image(&self, reference: &str) -> Result<()>;
     /// Build an image.

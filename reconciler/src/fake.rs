@@ -53,6 +53,8 @@ struct State {
     subnets: BTreeMap<String, ipnet::Ipv4Net>,
     volumes: BTreeMap<String, BTreeMap<String, String>>,
     images: BTreeMap<String, String>,
+    /// When each image was last tagged (set by `tag_image_at`).
+    images_tagged: BTreeMap<String, std::time::SystemTime>,
     pullable: BTreeMap<String, String>,
     exit_codes: BTreeMap<String, i64>,
     failures: BTreeMap<String, String>,
@@ -79,6 +81,11 @@ impl FakeEngine {
     /// Put an image on the engine.
     pub fn add_image(&self, reference: &str, id: &str) {
         self.lock().images.insert(reference.into(), id.into());
+    }
+
+    /// Say `reference` was last tagged (pulled or built) at `at`.
+    pub fn tag_image_at(&self, reference: &str, at: std::time::SystemTime) {
+        self.lock().images_tagged.insert(reference.into(), at);
     }
 
     /// Make an image available from the (fake) registry.
@@ -308,12 +315,18 @@ impl Engine for FakeEngine {
         Ok(self.lock().images.get(reference).cloned())
     }
 
+    async fn image_tagged_at(&self, reference: &str) -> Result<Option<std::time::SystemTime>> {
+        Ok(self.lock().images_tagged.get(reference).copied())
+    }
+
     async fn pull_image(&self, reference: &str) -> Result<()> {
         let mut s = self.lock();
         Self::mutate(&mut s, "pull_image", reference)?;
         match s.pullable.get(reference).cloned() {
             Some(id) => {
                 s.images.insert(reference.into(), id);
+                s.images_tagged
+                    .insert(reference.into(), std::time::SystemTime::now());
                 Ok(())
             }
             None => Err(EngineError::Pull {

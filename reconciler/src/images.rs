@@ -58,6 +58,19 @@ pub enum ImageError {
     Engine(#[from] EngineError),
 }
 
+/// The window of `pull_policy: daily`, `weekly` or `every_<duration>`.
+fn refresh_window(policy: &str) -> Option<std::time::Duration> {
+    const DAY: u64 = 24 * 3600;
+    match policy {
+        "daily" => Some(std::time::Duration::from_secs(DAY)),
+        "weekly" => Some(std::time::Duration::from_secs(7 * DAY)),
+        p => p
+            .strip_prefix("every_")
+            .and_then(|d| schema::units::Duration::parse(d).ok())
+            .map(|d| d.0),
+    }
+}
+
 /// Make the images of `services` (all when empty) present: build those
 /// with `build:` when `build` is set or their image is missing, pull the
 /// others per `policy` (a service's `pull_policy` wins). `report` is told
@@ -85,7 +98,16 @@ pub async fn ensure_images(
             Some("always") => PullPolicy::Always,
             Some("never") => PullPolicy::Never,
             Some("missing" | "if_not_present") => PullPolicy::Missing,
-            _ => policy,
+            Some(p) => match refresh_window(p) {
+                // Compose's refresh: pull when missing or last pulled
+                // longer ago than the window.
+                Some(window) if present => match engine.image_tagged_at(&image).await? {
+                    Some(at) if at.elapsed().unwrap_or_default() < window => PullPolicy::Missing,
+                    _ => PullPolicy::Always,
+                },
+                _ => policy,
+            },
+            None => policy,
         };
         if let Some(b) = &svc.build {
             if build || !present || svc.pull_policy.as_deref() == Some("build") {

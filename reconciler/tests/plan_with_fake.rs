@@ -803,3 +803,34 @@ async fn converged(e: &FakeEngine, p: &Project) -> bool {
         .await
         .is_empty()
 }
+
+#[tokio::test]
+async fn pull_policy_daily_pulls_an_image_last_pulled_more_than_a_day_ago() {
+    use std::collections::BTreeSet;
+    use std::time::{Duration, SystemTime};
+    let p = project("services:\n  a:\n    image: busybox:1.36\n    pull_policy: daily\n  b:\n    image: busybox:1.36\n    pull_policy: every_2h\n");
+    for (age, pulled) in [
+        (Duration::from_secs(3600), false),
+        (Duration::from_secs(2 * 86400), true),
+    ] {
+        let e = engine();
+        e.add_pullable("busybox:1.36", "sha256:aaa");
+        e.tag_image_at("busybox:1.36", SystemTime::now() - age);
+        reconciler::images::ensure_images(
+            &e,
+            &p,
+            &BTreeSet::new(),
+            reconciler::images::PullPolicy::Missing,
+            false,
+            &|_, _| {},
+        )
+        .await
+        .unwrap();
+        let pulls = e
+            .mutations()
+            .iter()
+            .filter(|m| m.starts_with("pull_image"))
+            .count();
+        assert_eq!(pulls > 0, pulled, "last pulled {age:?} ago");
+    }
+}
