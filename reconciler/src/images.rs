@@ -154,6 +154,11 @@ async fn build_service(
         image: image.into(),
         message,
     };
+    if b.entitlements.as_ref().is_some_and(|e| !e.is_empty()) {
+        return Err(err(
+            "`build.entitlements` needs BuildKit, and stack builds with the engine's classic builder; remove them, or build with `docker buildx build --allow ...` and give the image by name".into(),
+        ));
+    }
     let context = b.context.clone().unwrap_or_else(|| ".".into());
     let context_tar = context_tar(Path::new(&context)).map_err(err)?;
     let args: BTreeMap<String, String> = b

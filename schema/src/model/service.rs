@@ -364,6 +364,10 @@ pub struct Service {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Build {
+    /// Extra privileges the build asks for (`network.host`,
+    /// `security.insecure`): kept; building refuses them (BuildKit only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entitlements: Option<Vec<String>>,
     /// Directory (or URL) sent to the engine.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub context: Option<String>,
