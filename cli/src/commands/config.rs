@@ -44,6 +44,10 @@ pub struct Args {
     /// Also print networks and volumes no service uses.
     #[arg(long)]
     all_resources: bool,
+    /// Print `SERVICE HASH` for these services (`*`: all, comma-separated
+    /// otherwise): the hash of the definition `stack up` compares.
+    #[arg(long, value_name = "SERVICES")]
+    hash: Option<String>,
     /// Write to this file instead of stdout.
     #[arg(short, long, value_name = "FILE")]
     output: Option<std::path::PathBuf>,
@@ -77,6 +81,17 @@ pub fn run(project: &ProjectArgs, args: &Args) -> anyhow::Result<ExitCode> {
         names(p.networks.keys().collect())
     } else if args.list_profiles {
         names(loaded.all_profiles.iter().collect())
+    } else if let Some(which) = &args.hash {
+        let wanted: Vec<&str> = which.split(',').map(str::trim).collect();
+        p.services
+            .iter()
+            .filter(|(name, _)| wanted.contains(&"*") || wanted.contains(&name.as_str()))
+            .map(|(name, svc)| {
+                let definition = planner::hash::definition(svc);
+                let hash = planner::hash::config_hash(&definition, &Default::default());
+                format!("{name} {hash}\n")
+            })
+            .collect()
     } else if args.list_images {
         let images: Vec<String> = p
             .services
