@@ -310,7 +310,19 @@ async fn run_step(ctx: &Ctx, index: usize) -> Result<(), ExecError> {
                         wait.service
                     );
                 }
-                other => other?,
+                Err(e) => {
+                    // As Compose leaves it: the container exists, not
+                    // started, so the next `up` only has to start it.
+                    if let Action::CreateContainer { spec } = &step.action {
+                        if !matches!(e, ExecError::Cancelled) {
+                            if let Err(also) = create(ctx, spec, BTreeMap::new()).await {
+                                tracing::debug!("{}: {also}", spec.name);
+                            }
+                        }
+                    }
+                    return Err(e);
+                }
+                Ok(()) => {}
             }
         }
         let _permit = ctx
