@@ -155,3 +155,36 @@ fn config_matches_docker_compose_on_shared_fields() {
         unexpected.join("\n")
     );
 }
+
+/// The rows of `config --variables`, as words (column widths differ).
+fn variable_rows(program: &Path, dir: &Path) -> Vec<Vec<String>> {
+    let out = Command::new(program)
+        .current_dir(dir)
+        .env_clear()
+        .args(["-p", "corpus", "config", "--variables"])
+        .output()
+        .expect("run config --variables");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| l.split_whitespace().map(str::to_string).collect())
+        .collect()
+}
+
+#[test]
+fn config_variables_match_docker_compose() {
+    let Some(compose) = compose_binary() else {
+        eprintln!("SKIPPED: no Docker Compose v2 binary");
+        return;
+    };
+    let stack = PathBuf::from(env!("CARGO_BIN_EXE_stack"));
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../schema/tests/corpus/valid/53-realworld-webapp-worker");
+    let ours = variable_rows(&stack, &dir);
+    assert_eq!(ours, variable_rows(&compose, &dir));
+    assert_eq!(ours.len(), 3, "{ours:?}");
+}

@@ -96,6 +96,68 @@ pub fn interpolate(input: &str, vars: &dyn Lookup) -> Result<Outcome, Interpolat
     Ok(out)
 }
 
+/// A variable a text refers to, as `config --variables` lists it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Reference {
+    /// Its name.
+    pub name: String,
+    /// `${NAME?...}` / `${NAME:?...}`: it must be set.
+    pub required: bool,
+    /// `${NAME-default}` / `${NAME:-default}`.
+    pub default: Option<String>,
+    /// `${NAME+alternate}` / `${NAME:+alternate}`.
+    pub alternate: Option<String>,
+}
+
+/// The variables `text` refers to, in order (nested defaults included),
+/// without evaluating anything.
+pub fn references(text: &str) -> Vec<Reference> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some(pos) = rest.find('$') {
+        let after = &rest[pos + 1..];
+        match after.chars().next() {
+            Some('$') => rest = &after[1..],
+            Some('{') => {
+                let Some(end) = matching_brace(after) else {
+                    break;
+                };
+                let body = &after[1..end];
+                let name_len = body.find(|c: char| !is_name_char(c)).unwrap_or(body.len());
+                let (name, op) = body.split_at(name_len);
+                let arg = op.trim_start_matches(':').get(1..).unwrap_or_default();
+                let mut r = Reference {
+                    name: name.to_string(),
+                    ..Default::default()
+                };
+                match op.trim_start_matches(':').chars().next() {
+                    Some('-') => r.default = Some(arg.to_string()),
+                    Some('+') => r.alternate = Some(arg.to_string()),
+                    Some('?') => r.required = true,
+                    _ => {}
+                }
+                if !name.is_empty() {
+                    out.push(r);
+                }
+                out.extend(references(arg));
+                rest = &after[end + 1..];
+            }
+            Some(c) if is_name_start(c) => {
+                let len = after
+                    .find(|c: char| !is_name_char(c))
+                    .unwrap_or(after.len());
+                out.push(Reference {
+                    name: after[..len].to_string(),
+                    ..Default::default()
+                });
+                rest = &after[len..];
+            }
+            _ => rest = after,
+        }
+    }
+    out
+}
+
 fn truncate(s: &str) -> &str {
     match s.char_indices().nth(30) {
         Some((i, _)) => &s[..i],
@@ -250,6 +312,16 @@ fn walk(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn references_are_listed_with_their_defaults() {
+        let refs = references("${TAG:-2.4} $$NOT ${PASS:?set it} $HOME ${OPT:+on} ${A:-${B}}");
+        let names: Vec<&str> = refs.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(names, vec!["TAG", "PASS", "HOME", "OPT", "A", "B"]);
+        assert_eq!(refs[0].default.as_deref(), Some("2.4"));
+        assert!(refs[1].required);
+        assert_eq!(refs[3].alternate.as_deref(), Some("on"));
+    }
     use std::collections::BTreeMap;
 
     fn vars() -> BTreeMap<String, String> {

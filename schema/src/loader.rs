@@ -111,6 +111,9 @@ pub struct Loaded {
     /// and the `STACK_*` / `COMPOSE_*` settings (what another process must
     /// be given to load them the same way).
     pub variables: BTreeMap<String, String>,
+    /// Every variable interpolation could use: the env files under the
+    /// shell environment (`config --environment`).
+    pub environment: BTreeMap<String, String>,
     /// Every file the load read (and every one it looked for in vain), as
     /// it was then: with [`Loaded::variables`], loading from this gives
     /// the same model however the files change afterwards.
@@ -201,6 +204,7 @@ fn load_inner(outer: &Options, diags: &mut Vec<Diagnostic>) -> Option<Loaded> {
         all_profiles,
         warnings: Vec::new(),
         variables,
+        environment: vars.clone(),
         sources: recorder.memory(),
     })
 }

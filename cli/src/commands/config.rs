@@ -44,6 +44,13 @@ pub struct Args {
     /// Also print networks and volumes no service uses.
     #[arg(long)]
     all_resources: bool,
+    /// List the variables the files refer to, with whether they are
+    /// required and their default and alternate values.
+    #[arg(long = "variables")]
+    list_variables: bool,
+    /// Print the environment interpolation sees (`.env` under the shell).
+    #[arg(long = "environment")]
+    list_environment: bool,
     /// Print `SERVICE HASH` for these services (`*`: all, comma-separated
     /// otherwise): the hash of the definition `stack up` compares.
     #[arg(long, value_name = "SERVICES")]
@@ -81,6 +88,14 @@ pub fn run(project: &ProjectArgs, args: &Args) -> anyhow::Result<ExitCode> {
         names(p.networks.keys().collect())
     } else if args.list_profiles {
         names(loaded.all_profiles.iter().collect())
+    } else if args.list_variables {
+        variables(&loaded)
+    } else if args.list_environment {
+        loaded
+            .environment
+            .iter()
+            .map(|(k, v)| format!("{k}={v}\n"))
+            .collect()
     } else if let Some(which) = &args.hash {
         let wanted: Vec<&str> = which.split(',').map(str::trim).collect();
         p.services
@@ -114,6 +129,56 @@ pub fn run(project: &ProjectArgs, args: &Args) -> anyhow::Result<ExitCode> {
         None => print!("{text}"),
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The variables the stack files refer to, as `docker compose config
+/// --variables` lists them: a table of name, required, default, alternate.
+fn variables(loaded: &schema::Loaded) -> String {
+    // In the order they first appear, as Compose lists them.
+    let mut seen: Vec<schema::interpolate::Reference> = Vec::new();
+    for file in &loaded.files {
+        let text = schema::read::Source::read(&loaded.sources, file).unwrap_or_default();
+        for r in schema::interpolate::references(&text) {
+            match seen.iter_mut().find(|s| s.name == r.name) {
+                Some(entry) => {
+                    entry.required |= r.required;
+                    entry.default = entry.default.take().or(r.default);
+                    entry.alternate = entry.alternate.take().or(r.alternate);
+                }
+                None => seen.push(r),
+            }
+        }
+    }
+    let rows: Vec<[String; 4]> = seen
+        .into_iter()
+        .map(|r| {
+            [
+                r.name,
+                r.required.to_string(),
+                r.default.unwrap_or_default(),
+                r.alternate.unwrap_or_default(),
+            ]
+        })
+        .collect();
+    let header = ["NAME", "REQUIRED", "DEFAULT VALUE", "ALTERNATE VALUE"].map(String::from);
+    let widths: Vec<usize> = (0..4)
+        .map(|i| {
+            std::iter::once(&header)
+                .chain(&rows)
+                .map(|r| r[i].len())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    std::iter::once(&header)
+        .chain(&rows)
+        .map(|r| {
+            let cells: Vec<String> = (0..4)
+                .map(|i| format!("{:<w$}", r[i], w = widths[i]))
+                .collect();
+            cells.join("   ").trim_end().to_string() + "\n"
+        })
+        .collect()
 }
 
 /// Leave out networks and volumes no service uses, as `docker compose
