@@ -290,15 +290,7 @@ fn build_sends_the_context_without_what_dockerignore_excludes() {
         &yaml.replace("PID", &std::process::id().to_string()),
     );
     let image = format!("stack-e2e-build-{}:1", std::process::id());
-    struct RemoveImage(String);
-    impl Drop for RemoveImage {
-        fn drop(&mut self) {
-            let _ = std::process::Command::new("docker")
-                .args(["rmi", "-f", &self.0])
-                .output();
-        }
-    }
-    let _cleanup = RemoveImage(image.clone());
+    let _cleanup = stack_e2e::DockerCleanup::image(&image);
     let app = s.dir.join("app");
     std::fs::create_dir_all(app.join("secrets")).unwrap();
     std::fs::write(
@@ -332,15 +324,7 @@ fn a_build_only_service_comes_up_under_composes_image_name() {
     )
     .unwrap();
     let image = format!("{}-app", s.project);
-    struct RemoveImage(String);
-    impl Drop for RemoveImage {
-        fn drop(&mut self) {
-            let _ = std::process::Command::new("docker")
-                .args(["rmi", "-f", &self.0])
-                .output();
-        }
-    }
-    let _cleanup = RemoveImage(image.clone());
+    let _cleanup = stack_e2e::DockerCleanup::image(&image);
     // No --build: the image is missing, so it is built.
     s.ok(&["up", "-d", "--no-agent"]);
     let c = name(&s, "app");

@@ -133,19 +133,25 @@ impl TestStack {
 
     /// Container name -> id, for every container of the project.
     pub fn containers(&self) -> BTreeMap<String, String> {
+        self.listing("{{.ID}}")
+    }
+
+    /// Container name -> state (`running`, `exited`...), for every
+    /// container of the project.
+    pub fn states(&self) -> BTreeMap<String, String> {
+        self.listing("{{.State}}")
+    }
+
+    /// Container name -> `field` (a `docker ps` format), for every
+    /// container of the project.
+    fn listing(&self, field: &str) -> BTreeMap<String, String> {
         let filter = format!("label=io.stack.project={}", self.project);
-        docker(&[
-            "ps",
-            "-a",
-            "--filter",
-            &filter,
-            "--format",
-            "{{.Names}} {{.ID}}",
-        ])
-        .lines()
-        .filter_map(|l| l.split_once(' '))
-        .map(|(n, i)| (n.to_string(), i.to_string()))
-        .collect()
+        let format = format!("{{{{.Names}}}} {field}");
+        docker(&["ps", "-a", "--filter", &filter, "--format", &format])
+            .lines()
+            .filter_map(|l| l.split_once(' '))
+            .map(|(n, v)| (n.to_string(), v.to_string()))
+            .collect()
     }
 
     /// Names of the project's volumes.
@@ -216,6 +222,11 @@ impl DockerCleanup {
     /// `docker <kind> rm <name>` on drop (`kind`: `volume`, `network`).
     pub fn remove(kind: &str, name: &str) -> DockerCleanup {
         DockerCleanup(vec![kind.into(), "rm".into(), name.into()])
+    }
+
+    /// `docker rmi -f <image>` on drop (an image a test built).
+    pub fn image(image: &str) -> DockerCleanup {
+        DockerCleanup(vec!["rmi".into(), "-f".into(), image.into()])
     }
 }
 

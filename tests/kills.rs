@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::process::Stdio;
 use std::time::Duration;
 
-use stack_e2e::{ask_dns, docker, free_port, wait_until, TestStack};
+use stack_e2e::{ask_dns, free_port, wait_until, TestStack};
 
 const ROLLING: &str = r#"services:
   web:
@@ -41,25 +41,8 @@ fn kill_after(s: &TestStack, args: &[&str], delay: Duration) {
     let _ = child.wait();
 }
 
-/// Name -> state of the project's containers.
-fn states(s: &TestStack) -> BTreeMap<String, String> {
-    let filter = format!("label=io.stack.project={}", s.project);
-    docker(&[
-        "ps",
-        "-a",
-        "--filter",
-        &filter,
-        "--format",
-        "{{.Names}} {{.State}}",
-    ])
-    .lines()
-    .filter_map(|l| l.split_once(' '))
-    .map(|(n, st)| (n.to_string(), st.to_string()))
-    .collect()
-}
-
 fn all_running(s: &TestStack, names: &[String]) -> Result<(), String> {
-    let now = states(s);
+    let now = s.states();
     let want: BTreeMap<String, String> = names
         .iter()
         .map(|n| (n.clone(), "running".to_string()))
@@ -165,7 +148,7 @@ fn a_killed_recreate_leaves_the_old_container_or_the_new_one_never_neither() {
         kill_after(&s, &up, Duration::from_millis(*delay));
         // Right after the kill: a container of the replica exists.
         assert!(
-            !states(&s).is_empty(),
+            !s.states().is_empty(),
             "a kill at {delay} ms left the replica with no container"
         );
         s.ok(&up);

@@ -990,11 +990,7 @@ fn port_conflicts(plan: &Plan, taken: &[PublishedPort]) -> Vec<Blocker> {
         };
         for binding in &spec.ports {
             // A range lets the engine pick a free port: nothing to check.
-            let Some(port) = binding
-                .published
-                .as_deref()
-                .and_then(|p| p.parse::<u16>().ok())
-            else {
+            let Some(port) = binding.fixed_host_port() else {
                 continue;
             };
             let holder = taken.iter().find(|t| {

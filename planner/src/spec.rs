@@ -93,6 +93,14 @@ pub struct PortBinding {
     pub published: Option<String>,
 }
 
+impl PortBinding {
+    /// The one host port it publishes, when it names one (a range or none
+    /// lets the engine pick).
+    pub fn fixed_host_port(&self) -> Option<u16> {
+        self.published.as_deref().and_then(|p| p.parse().ok())
+    }
+}
+
 /// The health probe, with defaults applied by the engine.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HealthProbe {

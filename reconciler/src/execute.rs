@@ -407,15 +407,9 @@ async fn apply(ctx: &Ctx, action: &Action) -> Result<(), ExecError> {
         } => {
             for u in users {
                 if u.running {
-                    pre_stop(ctx, &u.id).await;
-                    match ctx
-                        .engine
-                        .stop_container(&u.id, ctx.opts.stop_timeout)
+                    stop(ctx, &u.id, ctx.opts.stop_timeout)
                         .await
-                    {
-                        Ok(()) | Err(EngineError::NotFound(_)) => {}
-                        Err(e) => return Err(err(e)),
-                    }
+                        .map_err(&err)?;
                 }
                 if let Err(e) = ctx.engine.disconnect_network(name, &u.id).await {
                     tracing::debug!("{}: leaving {name}: {e}", u.name);
@@ -479,11 +473,7 @@ async fn apply(ctx: &Ctx, action: &Action) -> Result<(), ExecError> {
         Action::StartContainer { id, name, service } => start(ctx, id, name, service).await,
         Action::RestartContainer { id, name, service } => {
             let timeout = stop_timeout(ctx, ctx.project.services.get(service));
-            pre_stop(ctx, id).await;
-            match ctx.engine.stop_container(id, timeout).await {
-                Ok(()) | Err(EngineError::NotFound(_)) => {}
-                Err(e) => return Err(err(e)),
-            }
+            stop(ctx, id, timeout).await.map_err(&err)?;
             start(ctx, id, name, service).await
         }
         Action::RemoveContainer {
@@ -539,11 +529,7 @@ async fn stop_and_remove(
     subject: &str,
 ) -> Result<(), ExecError> {
     let err = engine_err(subject);
-    pre_stop(ctx, id).await;
-    match ctx.engine.stop_container(id, timeout).await {
-        Ok(()) | Err(EngineError::NotFound(_)) => {}
-        Err(e) => return Err(err(e)),
-    }
+    stop(ctx, id, timeout).await.map_err(&err)?;
     match ctx.engine.remove_container(id, anonymous_volumes).await {
         Ok(()) | Err(EngineError::NotFound(_)) => Ok(()),
         Err(e) => Err(err(e)),
@@ -935,6 +921,16 @@ fn hook_request(hook: &schema::LifecycleHook) -> ExecRequest {
             .flat_map(|e| e.0.iter())
             .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}={v}")))
             .collect(),
+    }
+}
+
+/// Run the `pre_stop` hooks, then stop the container; one already gone is
+/// stopped.
+async fn stop(ctx: &Ctx, id: &str, timeout: Duration) -> Result<(), EngineError> {
+    pre_stop(ctx, id).await;
+    match ctx.engine.stop_container(id, timeout).await {
+        Ok(()) | Err(EngineError::NotFound(_)) => Ok(()),
+        Err(e) => Err(e),
     }
 }
 

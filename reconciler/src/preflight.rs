@@ -52,11 +52,7 @@ pub struct Checks {
 /// takes over its predecessor's ports.
 fn check_port(spec: &planner::ContainerSpec) -> Result<(), PreflightError> {
     for binding in &spec.ports {
-        let Some(port) = binding
-            .published
-            .as_deref()
-            .and_then(|p| p.parse::<u16>().ok())
-        else {
+        let Some(port) = binding.fixed_host_port() else {
             continue;
         };
         let Some(proto) = host_ports::Proto::parse(&binding.protocol) else {
