@@ -436,3 +436,30 @@ fn a_network_whose_subnet_changed_is_recreated_with_its_containers_reconnected()
     assert_eq!(s.fetch(&client, "http://web/"), (0, "up\n".into()));
     s.assert_converged();
 }
+
+#[test]
+fn dns_query_answers_as_the_named_service_would_be_answered() {
+    let s = TestStack::new("dnsquery", LAB);
+    s.ok(&["up", "-d", "--no-agent"]);
+    let zone = format!("{}.stack", s.project);
+    let db_ip = address_of(&name(&s, "db"), &format!("{}_backend", s.project));
+    // From web (both networks): db resolves.
+    let out = s.ok(&["dns", "query", &format!("db.{zone}"), "--from", "web"]);
+    assert!(out.contains(&db_ip), "{out}");
+    // From client (frontend only): NXDOMAIN, exit 1.
+    let denied = s.run(&["dns", "query", &format!("db.{zone}"), "--from", "client"]);
+    assert_eq!(denied.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&denied.stdout).contains("NXDOMAIN"));
+    // The host sees every network; SRV records come from `expose`.
+    assert!(s
+        .ok(&["dns", "query", &format!("db.{zone}")])
+        .contains(&db_ip));
+    let srv = s.ok(&[
+        "dns",
+        "query",
+        &format!("_5432._tcp.db.{zone}"),
+        "--type",
+        "SRV",
+    ]);
+    assert!(srv.contains("5432"), "{srv}");
+}

@@ -14,6 +14,8 @@ pub mod zone;
 mod fixtures;
 
 pub use forward::Forwarder;
+/// Record types, for callers of [`Zone::answer`].
+pub use hickory_proto::rr::RecordType;
 pub use server::DnsServer;
 pub use zone::{
     Answer, Arrival, Replica, ReplicaHealth, ServicePort, View, Zone, ZoneData, ZoneNetwork,

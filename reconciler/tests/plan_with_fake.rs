@@ -318,7 +318,8 @@ async fn a_failed_one_shot_stops_the_run_with_its_output() {
         "{err}"
     );
     assert!(err.to_string().contains("output of"), "{err}");
-    assert!(!e.containers().contains_key("p-app-1"));
+    // Left created, not started, as Compose leaves it.
+    assert_eq!(e.containers()["p-app-1"].state, planner::RunState::Created);
 }
 
 #[tokio::test]

@@ -1,11 +1,12 @@
 //! `stack dns records`: what the stack's DNS answers on each network, so
-//! a learner can see what resolves where. Read from the engine the way the
+//! a learner can see what resolves where; `stack dns query`: one name, as
+//! a given service would be answered. Read from the engine the way the
 //! agent reads it; the agent need not run.
 
 use std::process::ExitCode;
 
 use clap::Subcommand;
-use dns::Zone;
+use dns::{Answer, Arrival, RecordType, Zone};
 use reconciler::dns_feed::{read_zone, DEFAULT_TTL};
 
 use crate::project::ProjectArgs;
@@ -20,13 +21,98 @@ pub enum Command {
         #[arg(long)]
         network: Option<String>,
     },
+    /// Ask the stack's DNS for NAME as SERVICE's first replica would
+    /// (default: as the host asks on loopback); no `dig` needed.
+    Query {
+        /// The name (`web`, `web.<project>.stack`, `_http._tcp.web...`).
+        name: String,
+        /// Record type.
+        #[arg(long = "type", default_value = "A", value_parser = ["A", "AAAA", "SRV", "PTR"])]
+        kind: String,
+        /// Ask as this service's first running replica.
+        #[arg(long, value_name = "SERVICE")]
+        from: Option<String>,
+    },
+}
+
+/// Answer `name` as `from`'s first running replica (or the host) would be
+/// answered: exit 0 with records, 1 for NXDOMAIN or none.
+async fn query(
+    session: &Session,
+    name: &str,
+    kind: &str,
+    from: Option<&str>,
+) -> anyhow::Result<ExitCode> {
+    let zone = Zone::new(
+        read_zone(&*session.engine, &session.name(), DEFAULT_TTL).await?,
+        0,
+    );
+    let kind: RecordType = kind.parse()?;
+    let (arrival, source) = match from {
+        None => (Arrival::Loopback, std::net::Ipv4Addr::LOCALHOST),
+        Some(service) => {
+            let asker = zone
+                .data()
+                .services
+                .iter()
+                .find(|s| s.name == service)
+                .ok_or_else(|| anyhow::anyhow!("the stack has no service `{service}`"))?;
+            let (key, addr) = asker
+                .networks
+                .iter()
+                .find_map(|key| {
+                    asker
+                        .replicas
+                        .iter()
+                        .find_map(|r| r.addresses.get(key).map(|a| (key.clone(), *a)))
+                })
+                .ok_or_else(|| {
+                    anyhow::anyhow!("`{service}` has no running replica on a network of the stack; start it first")
+                })?;
+            (Arrival::Network(key), addr)
+        }
+    };
+    let view = zone.view(&arrival, std::net::IpAddr::V4(source));
+    match zone.answer(&view, name, kind) {
+        Answer::Records { answers, .. } if !answers.is_empty() => {
+            for record in answers {
+                println!(
+                    "{} {} {}",
+                    record.name(),
+                    record.record_type(),
+                    record.data()
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Answer::Records { .. } => {
+            println!("{name}: no {kind} record");
+            Ok(ExitCode::FAILURE)
+        }
+        Answer::NxDomain => {
+            println!(
+                "{name}: NXDOMAIN (not a name {} may see)",
+                from.unwrap_or("the host")
+            );
+            Ok(ExitCode::FAILURE)
+        }
+        Answer::Forward => {
+            println!("{name}: not the stack's: the agent forwards it to the upstream resolvers");
+            Ok(ExitCode::FAILURE)
+        }
+    }
 }
 
 /// Run `stack dns`.
 pub async fn run(project: &ProjectArgs, command: &Command) -> anyhow::Result<ExitCode> {
-    let Command::Records { network } = command;
     let Some(session) = Session::open(project, &[]).await? else {
         return Ok(ExitCode::FAILURE);
+    };
+    let network = match command {
+        Command::Records { network } => network,
+        Command::Query { name, kind, from } => {
+            return query(&session, name, kind, from.as_deref()).await
+        }
     };
     let name = session.name();
     let zone = Zone::new(read_zone(&*session.engine, &name, DEFAULT_TTL).await?, 0);
