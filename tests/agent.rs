@@ -113,18 +113,9 @@ fn agent_install_prints_a_systemd_unit() {
         "services:\n  w:\n    image: busybox:${TEST_TAG}\n",
     )
     .unwrap();
-    let out = s
-        .command(&["agent", "install"])
-        .current_dir(&spaced)
-        .env("TEST_TAG", "1.36")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let unit = String::from_utf8_lossy(&out.stdout).into_owned();
+    let mut install = s.command(&["agent", "install"]);
+    install.current_dir(&spaced).env("TEST_TAG", "1.36");
+    let unit = stack_e2e::succeed(install);
     let file = spaced.join("stack.yaml");
     assert!(
         unit.contains(&format!("-f \"{}\"", file.display())),
@@ -268,12 +259,9 @@ fn the_agent_heals_what_the_last_up_applied() {
     let yaml = "services:\n  w:\n    image: busybox:1.36\n    init: true\n    command: [sleep, '3600']\n    environment: {V: '${TEST_V}'}\n    deploy: {replicas: 2}\n";
     let s = TestStack::new("agentapplied", yaml);
     let up = |v: &str, args: &[&str]| {
-        let out = s.command(args).env("TEST_V", v).output().unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let mut cmd = s.command(args);
+        cmd.env("TEST_V", v);
+        stack_e2e::succeed(cmd);
     };
     up("one", &["up", "-d", "--backoff", "0"]);
     up("one", &["scale", "w=1"]);

@@ -42,6 +42,17 @@ fn a_state_directory_planted_by_another_user_is_refused() {
     let s = TestStack::new("statedir", SLEEPER);
     let parent = shared_parent(&s);
 
+    // `up` with this state directory fails, saying `why`.
+    let refused = |dir: &std::path::Path, why: &str| {
+        let out = s
+            .command(&["up", "-d", "--no-agent"])
+            .env("STACK_STATE_DIR", dir)
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        assert!(stderr_of(&out).contains(why), "{}", stderr_of(&out));
+    };
+
     // nobody creates the directory first, hoping root keeps state in it.
     let planted = parent.join("owned");
     assert!(as_nobody(&[
@@ -50,17 +61,7 @@ fn a_state_directory_planted_by_another_user_is_refused() {
         "700",
         planted.to_str().unwrap()
     ]));
-    let out = s
-        .command(&["up", "-d", "--no-agent"])
-        .env("STACK_STATE_DIR", &planted)
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    assert!(
-        stderr_of(&out).contains(&format!("belongs to uid {NOBODY}")),
-        "{}",
-        stderr_of(&out)
-    );
+    refused(&planted, &format!("belongs to uid {NOBODY}"));
 
     // ... or a symlink to a directory of theirs.
     let theirs = parent.join("theirs");
@@ -72,29 +73,13 @@ fn a_state_directory_planted_by_another_user_is_refused() {
         theirs.to_str().unwrap(),
         link.to_str().unwrap()
     ]));
-    let out = s
-        .command(&["up", "-d", "--no-agent"])
-        .env("STACK_STATE_DIR", &link)
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    assert!(
-        stderr_of(&out).contains("not a directory of its own"),
-        "{}",
-        stderr_of(&out)
-    );
+    refused(&link, "not a directory of its own");
 
     // ... or a world-writable one.
     let open = parent.join("open");
     std::fs::create_dir(&open).unwrap();
     std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o777)).unwrap();
-    let out = s
-        .command(&["up", "-d", "--no-agent"])
-        .env("STACK_STATE_DIR", &open)
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    assert!(stderr_of(&out).contains("chmod 700"), "{}", stderr_of(&out));
+    refused(&open, "chmod 700");
     assert!(s.containers().is_empty(), "nothing ran");
 }
 
@@ -171,12 +156,9 @@ fn secrets_and_configs_are_mounted_and_never_shown() {
     std::fs::write(s.dir.join("db_password.txt"), "correct horse battery").unwrap();
     std::fs::write(s.dir.join("greeting.txt"), "hello").unwrap();
     let up = |token: &str| {
-        let out = s
-            .command(&["up", "-d", "--no-agent"])
-            .env("TEST_API_TOKEN", token)
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{}", stderr_of(&out));
+        let mut cmd = s.command(&["up", "-d", "--no-agent"]);
+        cmd.env("TEST_API_TOKEN", token);
+        stack_e2e::succeed(cmd);
     };
     up("tok-s3cret-1");
     let app = format!("{}-app-1", s.project);
@@ -391,12 +373,9 @@ fn a_grace_period_longer_than_the_engine_deadline_still_stops() {
         "services:\n  app:\n    image: busybox:1.36\n    command: [sleep, infinity]\n    stop_grace_period: 4s\n",
     );
     s.ok(&["up", "-d", "--no-agent"]);
-    let out = s
-        .command(&["down"])
-        .env("STACK_ENGINE_TIMEOUT", "2")
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", stderr_of(&out));
+    let mut down = s.command(&["down"]);
+    down.env("STACK_ENGINE_TIMEOUT", "2");
+    stack_e2e::succeed(down);
     assert!(s.containers().is_empty());
 }
 

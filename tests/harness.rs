@@ -108,16 +108,7 @@ impl TestStack {
 
     /// Run `stack ARGS`, assert success, return stdout.
     pub fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert!(
-            out.status.success(),
-            "stack {} failed ({}):\n{}\n{}",
-            args.join(" "),
-            out.status,
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
+        succeed(self.command(args))
     }
 
     /// `stack plan` finds nothing to change (exit 0).
@@ -212,6 +203,20 @@ impl TestStack {
         .map(str::to_string)
         .collect()
     }
+}
+
+/// Run a prepared `stack` command (other environment, directory...),
+/// assert success, return stdout.
+pub fn succeed(mut cmd: Command) -> String {
+    let out = cmd.output().expect("run stack");
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed ({}):\n{}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// Runs `docker ARGS` when dropped: removes what a test made beside its
