@@ -150,6 +150,8 @@ pub enum Action {
         id: String,
         /// Container name.
         name: String,
+        /// Its service (whose `stop_grace_period` applies).
+        service: String,
         /// Remove its anonymous volumes too (only `down -v`).
         anonymous_volumes: bool,
     },
@@ -685,6 +687,7 @@ pub fn plan_up(desired: &Desired<'_>, observed: &Observed, opts: &UpOptions) -> 
                     Action::RemoveContainer {
                         id: dup.id.clone(),
                         name: dup.name.clone(),
+                        service: dup.service.clone(),
                         anonymous_volumes: false,
                     },
                     format!("duplicate of replica {r}"),
@@ -826,6 +829,7 @@ pub fn plan_up(desired: &Desired<'_>, observed: &Observed, opts: &UpOptions) -> 
                 Action::RemoveContainer {
                     id: c.id.clone(),
                     name: c.name.clone(),
+                    service: c.service.clone(),
                     anonymous_volumes: false,
                 },
                 format!("scaled from {highest} to {replicas}"),
@@ -845,6 +849,7 @@ pub fn plan_up(desired: &Desired<'_>, observed: &Observed, opts: &UpOptions) -> 
                 Action::RemoveContainer {
                     id: c.id.clone(),
                     name: c.name.clone(),
+                    service: c.service.clone(),
                     anonymous_volumes: false,
                 },
                 format!(
@@ -1076,6 +1081,7 @@ pub fn plan_down(project: &Project, observed: &Observed, remove_volumes: bool) -
             Action::RemoveContainer {
                 id: c.id.clone(),
                 name: c.name.clone(),
+                service: c.service.clone(),
                 anonymous_volumes: remove_volumes,
             },
             if remove_volumes { "down -v" } else { "down" },

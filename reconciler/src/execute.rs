@@ -160,6 +160,9 @@ pub struct ExecuteOptions {
     pub parallel: usize,
     /// Stop timeout for containers whose service sets none.
     pub stop_timeout: Duration,
+    /// `-t` was given: it is every container's stop timeout, whatever its
+    /// `stop_grace_period`, as with Compose.
+    pub timeout_given: bool,
     /// How long to wait for a dependency condition.
     pub wait_timeout: Duration,
     /// How often to look at a dependency while waiting.
@@ -175,6 +178,7 @@ impl Default for ExecuteOptions {
         ExecuteOptions {
             parallel: 8,
             stop_timeout: Duration::from_secs(10),
+            timeout_given: false,
             wait_timeout: Duration::from_secs(300),
             poll_interval: Duration::from_millis(200),
             drain: Duration::ZERO,
@@ -478,9 +482,13 @@ async fn apply(ctx: &Ctx, action: &Action) -> Result<(), ExecError> {
         }
         Action::RemoveContainer {
             id,
+            service,
             anonymous_volumes,
             ..
-        } => stop_and_remove(ctx, id, ctx.opts.stop_timeout, *anonymous_volumes, &subject).await,
+        } => {
+            let timeout = stop_timeout(ctx, ctx.project.services.get(service));
+            stop_and_remove(ctx, id, timeout, *anonymous_volumes, &subject).await
+        }
         Action::RemoveNetwork { name } => match ctx.engine.remove_network(name).await {
             Err(EngineError::NotFound(_)) | Ok(()) => Ok(()),
             Err(e) => Err(err(e)),
@@ -493,6 +501,9 @@ async fn apply(ctx: &Ctx, action: &Action) -> Result<(), ExecError> {
 }
 
 fn stop_timeout(ctx: &Ctx, svc: Option<&schema::Service>) -> Duration {
+    if ctx.opts.timeout_given {
+        return ctx.opts.stop_timeout;
+    }
     svc.and_then(|s| s.stop_grace_period)
         .map(|d| d.0)
         .unwrap_or(ctx.opts.stop_timeout)

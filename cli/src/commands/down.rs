@@ -25,9 +25,10 @@ pub struct Args {
     /// container of the project, orphans included.
     #[arg(long = "remove-orphans")]
     _remove_orphans: bool,
-    /// Seconds to wait for containers to stop before killing them.
-    #[arg(short, long, default_value_t = 10)]
-    timeout: u64,
+    /// Seconds to wait for containers to stop before killing them
+    /// (default: each service's `stop_grace_period`, else 10).
+    #[arg(short, long)]
+    timeout: Option<u64>,
     /// Print nothing but errors.
     #[arg(short, long)]
     quiet: bool,
@@ -52,7 +53,8 @@ pub async fn run(project: &ProjectArgs, args: &Args) -> anyhow::Result<ExitCode>
         reporter.note("Nothing to remove.");
     }
     let opts = ExecuteOptions {
-        stop_timeout: Duration::from_secs(args.timeout),
+        stop_timeout: Duration::from_secs(args.timeout.unwrap_or(10)),
+        timeout_given: args.timeout.is_some(),
         ..Default::default()
     };
     // Killed from here on, its stops may land after the next `up` looked.
