@@ -169,10 +169,15 @@ fn variable_rows(program: &Path, dir: &Path) -> Vec<Vec<String>> {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    String::from_utf8_lossy(&out.stdout)
+    let mut rows: Vec<Vec<String>> = String::from_utf8_lossy(&out.stdout)
         .lines()
         .map(|l| l.split_whitespace().map(str::to_string).collect())
-        .collect()
+        .collect();
+    // Compose lists them in no fixed order (a Go map): compare as a set.
+    if let Some(body) = rows.get_mut(1..) {
+        body.sort();
+    }
+    rows
 }
 
 #[test]

@@ -134,7 +134,8 @@ pub fn run(project: &ProjectArgs, args: &Args) -> anyhow::Result<ExitCode> {
 /// The variables the stack files refer to, as `docker compose config
 /// --variables` lists them: a table of name, required, default, alternate.
 fn variables(loaded: &schema::Loaded) -> String {
-    // In the order they first appear, as Compose lists them.
+    // In the order they first appear in the files (Compose lists them in
+    // no fixed order).
     let mut seen: Vec<schema::interpolate::Reference> = Vec::new();
     for file in &loaded.files {
         let text = schema::read::Source::read(&loaded.sources, file).unwrap_or_default();
