@@ -19,8 +19,6 @@ pub struct Session {
     pub project: Arc<Project>,
     /// The engine.
     pub engine: Arc<dyn Engine>,
-    /// The shell variables the stack file interpolated.
-    pub variables: std::collections::BTreeMap<String, String>,
     /// How the stack was loaded, for the agent to load it the same way
     /// once a run applied it (no scale or digests yet).
     pub applied: AppliedRun,
@@ -43,14 +41,13 @@ impl Session {
             env_files: args.env_files.clone(),
             profiles: args.profiles.clone(),
             services: services.to_vec(),
-            environment: loaded.variables.clone(),
+            environment: loaded.variables,
             sources: loaded.sources,
             ..AppliedRun::default()
         };
         Ok(Some(Session {
             project: Arc::new(loaded.project),
             engine,
-            variables: loaded.variables,
             applied,
         }))
     }

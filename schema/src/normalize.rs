@@ -179,6 +179,18 @@ fn merge_label_files(
     }
 }
 
+/// An env file's variables, in its `format` (`raw`, or dotenv by default).
+fn parse_env_file(
+    text: &str,
+    format: Option<&str>,
+    vars: &BTreeMap<String, String>,
+) -> Result<BTreeMap<String, String>, dotenv::EnvFileError> {
+    match format {
+        Some("raw") => dotenv::parse_raw(text),
+        _ => dotenv::parse(text, vars),
+    }
+}
+
 /// Read each `env_file` and put its variables under `environment` (values
 /// written in `environment` win, later files win over earlier ones).
 fn merge_env_files(
@@ -196,10 +208,7 @@ fn merge_env_files(
     for file in &files {
         let span = || span_of(tree, &["services", svc_name, "env_file"]);
         match source.read(std::path::Path::new(&file.path)) {
-            Ok(text) => match match file.format.as_deref() {
-                Some("raw") => dotenv::parse_raw(&text),
-                _ => dotenv::parse(&text, vars),
-            } {
+            Ok(text) => match parse_env_file(&text, file.format.as_deref(), vars) {
                 Ok(v) => from_files.extend(v.into_iter().map(|(k, v)| (k, Some(v)))),
                 Err(e) => diags.push(
                     Diagnostic::error("env-file", span(), format!("{}: {e}", file.path))

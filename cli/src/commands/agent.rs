@@ -558,7 +558,8 @@ fn systemd_unit(
     let state = reconciler::state::StateDir::persistent()?;
     let env_name = format!("{project}.agent.env");
     let env: String = session
-        .variables
+        .applied
+        .environment
         .iter()
         .map(|(k, v)| format!("{k}={}\n", env_file_quote(v)))
         .collect();

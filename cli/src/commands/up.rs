@@ -307,7 +307,6 @@ async fn roll_back(
     let session = Session {
         project: Arc::new(rolled),
         engine: session.engine.clone(),
-        variables: session.variables.clone(),
         applied: session.applied.clone(),
     };
     let up = detached(vec![name.to_string()], UpFlags::default());
