@@ -1264,3 +1264,6 @@ fn explain(c: &ObservedContainer, svc: &Service, image: &str, inputs: &HashInput
         reasons.join("; ")
     }
 }
+
+#[cfg(test)]
+mod tests;
