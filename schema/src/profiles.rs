@@ -9,7 +9,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::diag::{did_you_mean, Diagnostic};
-use crate::loader::Options;
 use crate::locate::span_of;
 use crate::model::Project;
 use crate::yaml::Node;
@@ -23,8 +22,9 @@ pub fn all(project: &Project) -> BTreeSet<String> {
         .collect()
 }
 
-/// Profiles activated by the options and the environment.
-pub fn active(opts: &Options, vars: &BTreeMap<String, String>) -> BTreeSet<String> {
+/// Profiles activated: those `given` (`--profile`) and those the
+/// environment names.
+pub fn active(given: &[String], vars: &BTreeMap<String, String>) -> BTreeSet<String> {
     let from_env = ["STACK_PROFILES", "COMPOSE_PROFILES"]
         .iter()
         .filter_map(|k| vars.get(*k))
@@ -32,7 +32,7 @@ pub fn active(opts: &Options, vars: &BTreeMap<String, String>) -> BTreeSet<Strin
         .map(str::trim)
         .filter(|p| !p.is_empty())
         .map(str::to_owned);
-    opts.profiles.iter().cloned().chain(from_env).collect()
+    given.iter().cloned().chain(from_env).collect()
 }
 
 /// Drop the services the active profiles and named services do not enable.
