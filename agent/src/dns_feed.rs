@@ -16,9 +16,9 @@ use planner::{labels, Health, NetworkAddresses, ObservedContainer};
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
-use crate::engine::{Engine, Result};
-use crate::state::StateDir;
 use crate::watch::{EventWatch, Wake};
+use reconciler::engine::{Engine, Result};
+use reconciler::state::StateDir;
 
 /// TTL of the stack's records, in seconds: short, so health changes reach
 /// clients fast.
@@ -288,7 +288,12 @@ impl Feed {
             .into_iter()
             .map(|(addr, e)| {
                 let who = (e.kind() == std::io::ErrorKind::AddrInUse)
-                    .then(|| crate::host_ports::holder(addr.port(), crate::host_ports::Proto::Udp))
+                    .then(|| {
+                        reconciler::host_ports::holder(
+                            addr.port(),
+                            reconciler::host_ports::Proto::Udp,
+                        )
+                    })
                     .flatten()
                     .map_or_else(String::new, |h| format!("; held by {h}"));
                 (addr, format!("{e}{who}"))

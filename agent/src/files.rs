@@ -21,8 +21,8 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::heal::{Entry, HISTORY_LEN};
-use crate::lock::{agent_lock_name, LockError, ProjectLock};
-use crate::state::{StateDir, StateError};
+use reconciler::lock::{agent_lock_name, LockError, ProjectLock};
+use reconciler::state::{StateDir, StateError};
 
 /// What a `stack up` applied: how it loaded the stack, the files as it read
 /// them, the shell variables they used, its `--scale`, and the secret and

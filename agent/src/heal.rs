@@ -30,9 +30,9 @@ use planner::{
 use schema::{Project, Service};
 use serde::{Deserialize, Serialize};
 
-use crate::engine::{Engine, EngineError};
-use crate::execute::{ExecError, ExecuteOptions, Executor};
-use crate::observe;
+use reconciler::engine::{Engine, EngineError};
+use reconciler::execute::{ExecError, ExecuteOptions, Executor};
+use reconciler::observe;
 
 /// A source of "now", so tests can move time by hand.
 pub trait Clock: Send + Sync {
@@ -270,7 +270,7 @@ impl Healer {
 
     /// Learn from an engine event: a `kill` or `stop` before a container
     /// ends means someone stopped it; a `start` forgets that.
-    pub fn saw(&mut self, event: &crate::engine::EngineEvent) {
+    pub fn saw(&mut self, event: &reconciler::engine::EngineEvent) {
         if event.kind != "container" {
             return;
         }

@@ -14,9 +14,9 @@ use std::time::Duration;
 use schema::Project;
 use tokio_util::sync::CancellationToken;
 
-use crate::engine::Engine;
 use crate::heal::{Entry, Healer};
 use crate::watch::{EventWatch, Wake};
+use reconciler::engine::Engine;
 
 /// What the loop needs from its host (the CLI, or a test).
 pub trait AgentHost: Send {

@@ -12,7 +12,7 @@ use futures::stream::BoxStream;
 use futures::StreamExt;
 use tokio_util::sync::CancellationToken;
 
-use crate::engine::{Engine, EngineEvent, Result};
+use reconciler::engine::{Engine, EngineEvent, Result};
 
 /// Longest wait before reopening a broken stream.
 const MAX_REOPEN_WAIT: Duration = Duration::from_secs(30);

@@ -6,16 +6,13 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use agent::dns_feed::{read_zone, serve, DnsOptions};
 use hickory_proto::op::{Message, Query, ResponseCode};
 use hickory_proto::rr::{Name, RecordType};
 use planner::{plan_up, Desired, Health, UpOptions};
-use reconciler::dns_feed::{read_zone, serve, DnsOptions};
 use reconciler::fake::FakeEngine;
 use reconciler::{observe, Executor};
 use tokio_util::sync::CancellationToken;
-
-mod common;
-use common::project_named;
 
 const LAB: &str = r#"
 services:
@@ -42,7 +39,7 @@ async fn up(engine: &FakeEngine) {
 }
 
 async fn up_as(engine: &FakeEngine, name: &str) {
-    let p = project_named(LAB, name);
+    let p = load_named(LAB, name);
     let observed = observe(engine, &p).await.unwrap();
     let desired = Desired {
         project: &p,
@@ -214,4 +211,11 @@ async fn the_loopback_listener_answers_for_every_project() {
         Err(ResponseCode::NXDomain)
     );
     serving.stop().await;
+}
+
+/// Load `yaml` as the stack file of project `name` (from memory).
+fn load_named(yaml: &str, name: &str) -> schema::Project {
+    schema::load_str(yaml, name)
+        .unwrap_or_else(|d| panic!("{d}"))
+        .project
 }

@@ -4,16 +4,18 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use agent::heal::{Backoff, Clock, Healer};
 use planner::{plan_up, Desired, Health, UpOptions};
 use reconciler::fake::FakeEngine;
-use reconciler::heal::{Backoff, Clock, Healer};
 use reconciler::{observe, Engine, Executor};
 use schema::Project;
 
-mod common;
-
 fn project(yaml: &str) -> Arc<Project> {
-    Arc::new(common::project(yaml))
+    Arc::new(
+        schema::load_str(yaml, "p")
+            .unwrap_or_else(|d| panic!("{d}"))
+            .project,
+    )
 }
 
 struct ManualClock(Mutex<Instant>);
@@ -272,14 +274,14 @@ struct TestHost {
     log: Arc<Mutex<Vec<String>>>,
 }
 
-impl reconciler::agent::AgentHost for TestHost {
+impl agent::runtime::AgentHost for TestHost {
     fn load(&mut self) -> Option<(Arc<Project>, BTreeMap<String, String>)> {
         Some((self.project.clone(), BTreeMap::new()))
     }
     fn stopped(&mut self) -> BTreeSet<String> {
         BTreeSet::new()
     }
-    fn record(&mut self, entry: &reconciler::heal::Entry) {
+    fn record(&mut self, entry: &agent::heal::Entry) {
         self.log.lock().unwrap().push(entry.to_string());
     }
     fn lock(&mut self) -> Option<Box<dyn Send>> {
@@ -310,9 +312,9 @@ async fn the_loop_heals_on_events_and_survives_a_broken_event_stream() {
     let healer = Healer::new(
         Arc::new(w.engine.clone()),
         no_backoff,
-        Arc::new(reconciler::heal::SystemClock),
+        Arc::new(agent::heal::SystemClock),
     );
-    let timing = reconciler::agent::LoopTiming {
+    let timing = agent::runtime::LoopTiming {
         resync: Duration::from_secs(3600),
         debounce: Duration::from_millis(5),
         reconnect: Duration::from_millis(10),
@@ -321,9 +323,10 @@ async fn the_loop_heals_on_events_and_survives_a_broken_event_stream() {
     let shutdown = tokio_util::sync::CancellationToken::new();
     let engine: Arc<dyn Engine> = Arc::new(w.engine.clone());
     let stop = shutdown.clone();
-    let agent = tokio::spawn(async move {
-        reconciler::agent::run(engine, healer, &mut host, timing, stop).await
-    });
+    let agent =
+        tokio::spawn(
+            async move { agent::runtime::run(engine, healer, &mut host, timing, stop).await },
+        );
 
     until("the first subscription", || {
         w.engine.event_subscriptions() >= 1

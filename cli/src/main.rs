@@ -1,18 +1,22 @@
-//! `stack`: the command-line edge. Parses arguments, loads the stack file,
-//! and hands off to one module per subcommand. Library crates return typed
-//! errors; this crate turns them into reports and exit codes.
+//! `stack`: the command-line edge. Parses arguments and hands off to one
+//! module per subcommand, which turns them into a request of the
+//! application layer (`app`) and renders the result. Library crates
+//! return typed errors; this crate turns them into reports and exit codes.
 
 mod commands;
+mod flags;
+mod output;
 mod progress;
 mod project;
-mod session;
+mod render;
 mod settings;
+mod signals;
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use commands::lifecycle::Verb;
+use app::lifecycle::Verb;
 use project::ProjectArgs;
 
 /// Declarative multi-container stacks, from a Compose-compatible file.
@@ -96,7 +100,10 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            match e.downcast_ref::<app::AppError>() {
+                Some(app) => render::error(app),
+                None => eprintln!("error: {e:#}"),
+            }
             ExitCode::FAILURE
         }
     }

@@ -8,7 +8,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
-use planner::Step;
+use planner::{Plan, Step};
 use reconciler::{Progress, StepStatus};
 
 /// How to show progress.
@@ -56,8 +56,13 @@ impl Reporter {
         }
     }
 
+    /// This reporter as the application layer's sink.
+    pub fn sink(self) -> std::sync::Arc<dyn app::Sink> {
+        std::sync::Arc::new(self)
+    }
+
     /// A message outside any step (pulls, builds, notes).
-    pub fn note(&self, message: &str) {
+    fn print_note(&self, message: &str) {
         match self.mode {
             Mode::Quiet => {}
             Mode::Json => println!("{}", serde_json::json!({ "note": message })),
@@ -86,6 +91,45 @@ impl Reporter {
 
 fn secs(d: Duration) -> String {
     format!("{:.1}s", d.as_secs_f64())
+}
+
+impl app::Sink for Reporter {
+    fn note(&self, message: &str) {
+        self.print_note(message);
+    }
+
+    fn status(&self, message: &str) {
+        eprintln!("{message}");
+    }
+
+    fn plan(&self, plan: &Plan) {
+        self.print_note(crate::render::plan_text(plan).trim_end());
+    }
+
+    fn confirm(&self, question: &str) -> bool {
+        use std::io::{BufRead, Write};
+        if !std::io::stdin().is_terminal() {
+            return true;
+        }
+        // A person answers: the wait must not hold a runtime thread.
+        tokio::task::block_in_place(|| {
+            eprint!("{question} [y/N] ");
+            let _ = std::io::stderr().flush();
+            let mut answer = String::new();
+            if std::io::stdin().lock().read_line(&mut answer).is_err() {
+                return false;
+            }
+            matches!(answer.trim(), "y" | "Y" | "yes")
+        })
+    }
+
+    fn error(&self, error: &app::AppError) {
+        crate::render::error(error);
+    }
+
+    fn diagnostics(&self, diagnostics: &[schema::Diagnostic]) {
+        crate::project::print_diagnostics(diagnostics);
+    }
 }
 
 impl Progress for Reporter {

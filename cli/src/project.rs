@@ -1,6 +1,6 @@
 //! The options every subcommand shares (`-f`, `-p`, `--profile`...; given
-//! before the subcommand, as with `docker compose`) and
-//! loading the stack they describe.
+//! before the subcommand, as with `docker compose`), turned into the
+//! application layer's [`app::Inputs`].
 
 use std::path::PathBuf;
 
@@ -36,49 +36,9 @@ pub struct ProjectArgs {
 }
 
 impl ProjectArgs {
-    /// These options as command-line arguments, with paths made absolute,
-    /// to start another `stack` process (the agent) on the same stack.
-    pub fn to_args(&self) -> std::io::Result<Vec<std::ffi::OsString>> {
-        let cwd = std::env::current_dir()?;
-        let mut out: Vec<std::ffi::OsString> = Vec::new();
-        // Name the files the lookup finds here (an override file and
-        // COMPOSE_FILE included): the other process may start elsewhere
-        // (systemd starts units in /).
-        let found = schema::stack_files(&self.options()?).unwrap_or_default();
-        for f in found {
-            out.push("-f".into());
-            out.push(f.into_os_string());
-        }
-        if let Some(p) = &self.project_name {
-            out.push("-p".into());
-            out.push(p.into());
-        }
-        let dir = self
-            .project_directory
-            .clone()
-            .unwrap_or_else(|| cwd.clone());
-        out.push("--project-directory".into());
-        out.push(cwd.join(dir).into_os_string());
-        for e in &self.env_files {
-            out.push("--env-file".into());
-            out.push(cwd.join(e).into_os_string());
-        }
-        for p in &self.profiles {
-            out.push("--profile".into());
-            out.push(p.into());
-        }
-        Ok(out)
-    }
-}
-
-/// A load failure, already rendered for the terminal.
-#[derive(Debug)]
-pub struct LoadFailed;
-
-impl ProjectArgs {
     /// With `-f -`, read the stack file from standard input (once, before
     /// anything else runs).
-    pub fn read_stdin(&mut self) -> anyhow::Result<()> {
+    pub fn read_stdin(&mut self) -> std::io::Result<()> {
         if self.files.iter().any(|f| f.as_os_str() == "-") {
             let mut text = String::new();
             std::io::Read::read_to_string(
@@ -90,52 +50,33 @@ impl ProjectArgs {
         Ok(())
     }
 
-    /// Loader options for these arguments, in this process.
-    pub fn options(&self) -> std::io::Result<schema::Options> {
-        let mut opts = schema::Options::from_process()?;
-        if let Some(text) = &self.stdin {
-            let path = opts.working_dir.join("-");
-            opts.source = Some(std::sync::Arc::new(schema::read::Overlay {
-                top: schema::read::Memory {
-                    files: [(path, Some(text.clone()))].into(),
-                },
-                bottom: schema::read::FileSystem,
-            }));
+    /// The same, for the application layer.
+    pub fn inputs(&self) -> app::Inputs {
+        app::Inputs {
+            files: self.files.clone(),
+            project_name: self.project_name.clone(),
+            project_directory: self.project_directory.clone(),
+            env_files: self.env_files.clone(),
+            profiles: self.profiles.clone(),
+            stdin: self.stdin.clone(),
         }
-        opts.files = self.files.clone();
-        opts.project_name = self.project_name.clone();
-        opts.project_directory = self.project_directory.clone();
-        opts.env_files = self.env_files.clone();
-        opts.profiles = self.profiles.clone();
-        Ok(opts)
     }
 
-    /// Load the stack, printing warnings; on failure print every
-    /// diagnostic and return [`LoadFailed`].
-    pub fn load(&self, services: &[String]) -> anyhow::Result<Result<Loaded, LoadFailed>> {
-        let mut opts = self.options()?;
-        opts.services = services.to_vec();
-        match load_guarded(&opts) {
-            Ok(loaded) => {
-                print_diagnostics(&loaded.warnings);
-                Ok(Ok(loaded))
-            }
-            Err(report) => {
-                eprintln!("{report}");
-                Ok(Err(LoadFailed))
-            }
-        }
+    /// Load the stack for a command that needs no engine (`config`,
+    /// `lint`), printing its warnings.
+    pub fn load(&self, services: &[String]) -> app::Result<Loaded> {
+        let loaded = self.inputs().load(services)?;
+        print_diagnostics(&loaded.warnings);
+        Ok(loaded)
     }
 }
 
-/// Load a stack; a loader that panics on some input (a bug) is an error
-/// like any other, so the agent and `--watch` report it and go on with
-/// the last good model instead of dying.
-pub fn load_guarded(opts: &schema::Options) -> Result<Loaded, String> {
-    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| schema::load(opts))) {
-        Ok(Ok(loaded)) => Ok(loaded),
-        Ok(Err(diags)) => Err(diags.to_string()),
-        Err(_) => Err("error: the stack file could not be loaded (the loader failed on it: this is a bug in stack, please report it with the file)".into()),
+impl ProjectArgs {
+    /// Load the stack and connect to the engine, printing the warnings.
+    pub async fn session(&self, services: &[String]) -> app::Result<app::Session> {
+        let session = app::Session::open(&self.inputs(), services).await?;
+        print_diagnostics(&session.warnings);
+        Ok(session)
     }
 }
 

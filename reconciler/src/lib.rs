@@ -8,22 +8,17 @@
 //! - [`files`]: secrets and configs: keyed digests and the copies containers mount.
 //! - [`observe`](mod@observe): engine -> [`planner::Observed`].
 //! - [`execute`]: run a [`planner::Plan`] in dependency order, in parallel.
-//! - [`heal`]: the self-healing controller of `stack agent`; [`agent`]: its loop.
 //! - [`lock`]: one `stack` process at a time per project.
 //! - [`state`]: the private state directories and their files.
 //! - [`stops`]: stops an interrupted `down` may still have in flight.
 //! - [`preflight`]: refuse a plan that cannot work before it runs.
 //! - [`nfs`]: NFS server checks and address resolution.
 
-pub mod agent;
-pub mod agent_files;
-pub mod dns_feed;
 pub mod docker;
 pub mod engine;
 pub mod execute;
 pub mod fake;
 pub mod files;
-pub mod heal;
 pub mod host_ports;
 pub mod images;
 pub mod lock;
@@ -32,7 +27,6 @@ pub mod observe;
 pub mod preflight;
 pub mod state;
 pub mod stops;
-pub mod watch;
 
 use std::collections::BTreeMap;
 

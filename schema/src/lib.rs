@@ -33,5 +33,9 @@ pub mod yaml;
 
 pub use diag::{Diagnostic, Diagnostics, Severity};
 pub use graph::ServiceGraph;
-pub use loader::{load, stack_files, Loaded, Options, DEFAULT_FILE_NAMES, OVERRIDE_FILE_NAMES};
+pub use loader::{
+    load, load_guarded, load_str, stack_files, LoadFailure, Loaded, Options, DEFAULT_FILE_NAMES,
+    OVERRIDE_FILE_NAMES,
+};
+pub use model::ScaleError;
 pub use model::*;

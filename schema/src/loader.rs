@@ -136,6 +136,43 @@ pub fn load(opts: &Options) -> Result<Loaded, Diagnostics> {
     }
 }
 
+/// Why [`load_guarded`] gave no project.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadFailure {
+    /// The files have errors.
+    #[error(transparent)]
+    Invalid(#[from] Diagnostics),
+    /// The loader itself failed on the input (a bug).
+    #[error("error: the stack file could not be loaded (the loader failed on it: this is a bug in stack, please report it with the file)")]
+    Panicked,
+}
+
+/// [`load`], with a loader that panics on some input (a bug) turned into
+/// an error like any other: long-running callers (the agent, `--watch`)
+/// report it and go on with the last good model instead of dying.
+pub fn load_guarded(opts: &Options) -> Result<Loaded, LoadFailure> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| load(opts))) {
+        Ok(result) => Ok(result?),
+        Err(_) => Err(LoadFailure::Panicked),
+    }
+}
+
+/// Load `yaml` as the only stack file of project `name`, from memory: no
+/// file system and no shell environment (tests, and text already read).
+/// Relative paths resolve under `/stack`.
+pub fn load_str(yaml: &str, name: &str) -> Result<Loaded, Diagnostics> {
+    let dir = PathBuf::from("/stack");
+    load(&Options {
+        files: vec![dir.join("stack.yaml")],
+        working_dir: dir.clone(),
+        project_name: Some(name.to_string()),
+        source: Some(Arc::new(read::Memory {
+            files: [(dir.join("stack.yaml"), Some(yaml.to_string()))].into(),
+        })),
+        ..Options::default()
+    })
+}
+
 fn load_inner(outer: &Options, diags: &mut Vec<Diagnostic>) -> Option<Loaded> {
     let recorder = Arc::new(read::Recorder::new(outer.source()));
     let opts = &Options {
@@ -185,7 +222,7 @@ fn load_inner(outer: &Options, diags: &mut Vec<Diagnostic>) -> Option<Loaded> {
         loader.diags,
     )?);
     normalize::normalize(&mut project, &vars, &tree, recorder.as_ref(), loader.diags);
-    let active = profiles::active(opts, &vars);
+    let active = profiles::active(&opts.profiles, &vars);
     profiles::select(&mut project, &active, &opts.services, &tree, loader.diags);
     validate::validate(&project, &tree, loader.diags);
     lint::lint(&project, &tree, loader.diags);

@@ -64,9 +64,7 @@ pub struct Args {
 
 /// Run `stack config`.
 pub fn run(project: &ProjectArgs, args: &Args) -> anyhow::Result<ExitCode> {
-    let Ok(loaded) = project.load(&args.service)? else {
-        return Ok(ExitCode::FAILURE);
-    };
+    let loaded = project.load(&args.service)?;
     if args.quiet {
         return Ok(ExitCode::SUCCESS);
     }

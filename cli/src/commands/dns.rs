@@ -6,11 +6,9 @@
 use std::process::ExitCode;
 
 use clap::Subcommand;
-use dns::{Answer, Arrival, RecordType, Zone};
-use reconciler::dns_feed::{read_zone, DEFAULT_TTL};
+use dns::{Answer, RecordType, Zone};
 
 use crate::project::ProjectArgs;
-use crate::session::Session;
 
 /// `stack dns ...`.
 #[derive(Debug, Subcommand)]
@@ -37,43 +35,9 @@ pub enum Command {
 
 /// Answer `name` as `from`'s first running replica (or the host) would be
 /// answered: exit 0 with records, 1 for NXDOMAIN or none.
-async fn query(
-    session: &Session,
-    name: &str,
-    kind: &str,
-    from: Option<&str>,
-) -> anyhow::Result<ExitCode> {
-    let zone = Zone::new(
-        read_zone(&*session.engine, &session.name(), DEFAULT_TTL).await?,
-        0,
-    );
+fn query(zone: &Zone, name: &str, kind: &str, from: Option<&str>) -> anyhow::Result<ExitCode> {
     let kind: RecordType = kind.parse()?;
-    let (arrival, source) = match from {
-        None => (Arrival::Loopback, std::net::Ipv4Addr::LOCALHOST),
-        Some(service) => {
-            let asker = zone
-                .data()
-                .services
-                .iter()
-                .find(|s| s.name == service)
-                .ok_or_else(|| anyhow::anyhow!("the stack has no service `{service}`"))?;
-            let (key, addr) = asker
-                .networks
-                .iter()
-                .find_map(|key| {
-                    asker
-                        .replicas
-                        .iter()
-                        .find_map(|r| r.addresses.get(key).map(|a| (key.clone(), *a)))
-                })
-                .ok_or_else(|| {
-                    anyhow::anyhow!("`{service}` has no running replica on a network of the stack; start it first")
-                })?;
-            (Arrival::Network(key), addr)
-        }
-    };
-    let view = zone.view(&arrival, std::net::IpAddr::V4(source));
-    match zone.answer(&view, name, kind) {
+    match app::dns::query(zone, name, kind, from)? {
         Answer::Records { answers, .. } if !answers.is_empty() => {
             for record in answers {
                 println!(
@@ -105,17 +69,13 @@ async fn query(
 
 /// Run `stack dns`.
 pub async fn run(project: &ProjectArgs, command: &Command) -> anyhow::Result<ExitCode> {
-    let Some(session) = Session::open(project, &[]).await? else {
-        return Ok(ExitCode::FAILURE);
-    };
+    let session = project.session(&[]).await?;
+    let zone = app::dns::zone(&session).await?;
     let network = match command {
         Command::Records { network } => network,
-        Command::Query { name, kind, from } => {
-            return query(&session, name, kind, from.as_deref()).await
-        }
+        Command::Query { name, kind, from } => return query(&zone, name, kind, from.as_deref()),
     };
     let name = session.name();
-    let zone = Zone::new(read_zone(&*session.engine, &name, DEFAULT_TTL).await?, 0);
     let networks: Vec<_> = zone
         .data()
         .networks
@@ -149,7 +109,7 @@ pub async fn run(project: &ProjectArgs, command: &Command) -> anyhow::Result<Exi
     for warning in zone.warnings() {
         println!("note: {warning}");
     }
-    match crate::commands::agent::running_pid(&name)? {
+    match app::agent::running_pid(&name).await? {
         Some(pid) => println!(
             "The agent (pid {pid}) serves these; from the host: dig @127.0.0.1 -p <--dns-port, default 5380> <service>.{}",
             zone.origin().to_ascii().trim_end_matches('.')

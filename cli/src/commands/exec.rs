@@ -6,8 +6,9 @@ use std::process::ExitCode;
 
 use reconciler::engine::AttachedIo;
 
+use app::exec::ExecRequest;
+
 use crate::project::ProjectArgs;
-use crate::session::Session;
 
 /// Arguments of `stack exec`.
 #[derive(Debug, clap::Args)]
@@ -43,31 +44,20 @@ impl Drop for RawMode {
 
 /// Run `stack exec`.
 pub async fn run(project: &ProjectArgs, args: &Args) -> anyhow::Result<ExitCode> {
-    let Some(session) = Session::open(project, &[]).await? else {
-        return Ok(ExitCode::FAILURE);
-    };
-    let containers = session.engine.list_containers(&session.name()).await?;
-    let Some(c) = containers
-        .iter()
-        .find(|c| c.service == args.service && c.replica == args.index)
-    else {
-        anyhow::bail!(
-            "service `{}` has no replica {} running; start it with `stack up -d {}`",
-            args.service,
-            args.index,
-            args.service
-        );
-    };
+    let session = project.session(&[]).await?;
     let tty = !args.no_tty && std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
+    let request = ExecRequest {
+        service: args.service.clone(),
+        index: args.index,
+        command: args.command.clone(),
+        tty,
+    };
     let _raw = if tty { Some(RawMode::enable()?) } else { None };
     let io = AttachedIo {
         input: Box::pin(tokio::io::stdin()),
         output: Box::pin(tokio::io::stdout()),
     };
-    let code = session
-        .engine
-        .exec_attached(&c.id, args.command.clone(), tty, io)
-        .await?;
+    let code = app::exec::run(&session, &request, io).await?;
     Ok(ExitCode::from(
         u8::try_from(code.clamp(0, 255)).unwrap_or(1),
     ))

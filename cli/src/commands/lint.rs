@@ -8,9 +8,7 @@ use crate::project::ProjectArgs;
 /// Run `stack lint`.
 pub fn run(project: &ProjectArgs) -> anyhow::Result<ExitCode> {
     // Loading prints the findings.
-    let Ok(loaded) = project.load(&[])? else {
-        return Ok(ExitCode::FAILURE);
-    };
+    let loaded = project.load(&[])?;
     if loaded.warnings.is_empty() {
         println!("no findings");
         Ok(ExitCode::SUCCESS)

@@ -1,4 +1,7 @@
-//! One module per subcommand.
+//! One module per subcommand: each turns its arguments into a request of
+//! the application layer (`app`) and renders what comes back. No command
+//! module uses another; what they share lives beside them (`flags`,
+//! `render`, `output`, `progress`).
 
 pub mod agent;
 pub mod config;
@@ -13,13 +16,3 @@ pub mod plan;
 pub mod ps;
 pub mod up;
 pub mod volume;
-pub mod watch;
-
-/// `--format` of commands that print text or JSON.
-#[derive(Debug, Clone, Copy, clap::ValueEnum)]
-pub enum OutputFormat {
-    /// For people.
-    Text,
-    /// For machines.
-    Json,
-}

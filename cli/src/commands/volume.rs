@@ -4,11 +4,11 @@
 
 use std::process::ExitCode;
 
+use app::volumes::Removal;
 use clap::Subcommand;
-use reconciler::EngineError;
 
+use crate::progress::{Mode, Reporter};
 use crate::project::ProjectArgs;
-use crate::session::Session;
 
 /// `stack volume ...`.
 #[derive(Debug, Subcommand)]
@@ -25,37 +25,32 @@ pub enum Command {
 
 /// Run `stack volume`.
 pub async fn run(project: &ProjectArgs, command: &Command) -> anyhow::Result<ExitCode> {
-    let Some(session) = Session::open(project, &[]).await? else {
-        return Ok(ExitCode::FAILURE);
-    };
-    let volumes = session.engine.list_volumes(&session.name()).await?;
+    let session = project.session(&[]).await?;
     match command {
         Command::Ls => {
             println!("{:<20}  NAME", "KEY");
-            for v in &volumes {
+            for v in app::volumes::list(&session).await? {
                 println!("{:<20}  {}", v.key, v.name);
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Rm { volumes: wanted } => {
-            let _lock = session.lock("volume rm")?;
+        Command::Rm { volumes } => {
+            let sink = Reporter::new(Mode::Plain).sink();
             let mut failed = false;
-            for w in wanted {
-                let Some(v) = volumes.iter().find(|v| &v.key == w || &v.name == w) else {
-                    eprintln!(
-                        "error: `{w}` is not a volume of project `{}` (external volumes are never removed by stack)",
-                        session.name()
-                    );
-                    failed = true;
-                    continue;
-                };
-                match session.engine.remove_volume(&v.name).await {
-                    Ok(()) => println!("removed {}", v.name),
-                    Err(EngineError::Conflict(m) | EngineError::Api(m)) => {
-                        eprintln!("error: {} is in use ({m}); stop the containers using it first (`stack down`)", v.name);
+            for outcome in app::volumes::remove(&session, volumes, &sink).await? {
+                match outcome {
+                    Removal::Removed(name) => println!("removed {name}"),
+                    Removal::NotOurs(w) => {
+                        eprintln!(
+                            "error: `{w}` is not a volume of project `{}` (external volumes are never removed by stack)",
+                            session.name()
+                        );
                         failed = true;
                     }
-                    Err(e) => return Err(e.into()),
+                    Removal::InUse { name, message } => {
+                        eprintln!("error: {name} is in use ({message}); stop the containers using it first (`stack down`)");
+                        failed = true;
+                    }
                 }
             }
             Ok(if failed {

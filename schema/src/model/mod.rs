@@ -87,6 +87,56 @@ impl Project {
         out
     }
 
+    /// `named` and the services that depend on them with `restart: true`,
+    /// transitively: what a restart of `named` restarts, as in Compose.
+    pub fn with_restart_dependents(&self, named: &[String]) -> std::collections::BTreeSet<String> {
+        let mut set: std::collections::BTreeSet<String> = named.iter().cloned().collect();
+        let follows = |svc: &Service, set: &std::collections::BTreeSet<String>| {
+            svc.depends_on
+                .iter()
+                .flatten()
+                .any(|(dep, d)| d.restart && set.contains(dep))
+        };
+        while let Some(more) = self
+            .services
+            .iter()
+            .find(|(name, svc)| !set.contains(*name) && follows(svc, &set))
+            .map(|(name, _)| name.clone())
+        {
+            set.insert(more);
+        }
+        set
+    }
+
+    /// Set replica counts from `--scale` / `stack scale` (`SERVICE=N`),
+    /// over what the file says.
+    pub fn apply_scale(&mut self, scale: &[String]) -> Result<(), ScaleError> {
+        for s in scale {
+            let bad = |why: String| ScaleError {
+                given: s.clone(),
+                why,
+            };
+            let (name, n) = s
+                .split_once('=')
+                .ok_or_else(|| bad("takes SERVICE=N".into()))?;
+            let n: u32 = n
+                .parse()
+                .map_err(|_| bad(format!("`{n}` is not a number")))?;
+            let svc = self
+                .services
+                .get_mut(name)
+                .ok_or_else(|| bad(format!("no service named `{name}`")))?;
+            if n > 1 && svc.container_name.is_some() {
+                return Err(bad(format!(
+                    "`{name}` has a fixed container_name, so it cannot run more than one replica"
+                )));
+            }
+            svc.deploy.get_or_insert_with(Default::default).replicas = Some(n);
+            svc.scale = None;
+        }
+        Ok(())
+    }
+
     /// The image `service` runs: its `image:`, or, for a service that only
     /// builds, `<project>-<service>` as Compose names it.
     pub fn image_of(&self, service: &str, svc: &Service) -> String {
@@ -94,6 +144,16 @@ impl Project {
             .clone()
             .unwrap_or_else(|| format!("{}-{service}", self.name.as_deref().unwrap_or_default()))
     }
+}
+
+/// A `--scale SERVICE=N` that cannot apply.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("--scale {given}: {why}")]
+pub struct ScaleError {
+    /// What was given.
+    pub given: String,
+    /// What is wrong with it.
+    pub why: String,
 }
 
 /// `name: {}` and `name:` (null) both mean "all defaults".
