@@ -2,7 +2,10 @@
 //! and executor can tell: labels, names that must be unique, states,
 //! health, exit codes. Tests steer it (a service's containers exit with a
 //! code when started, health is set by hand, the next call of an
-//! operation fails) and read back every mutation it performed.
+//! operation fails) and read back every mutation it performed. Like the
+//! engine, it announces each container's lifecycle (`create`, `start`,
+//! `die`, `stop`, `rename`, `destroy`) on the events streams whose project
+//! filter the container matches.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -44,7 +47,8 @@ type EventSender = futures::channel::mpsc::UnboundedSender<Result<EngineEvent>>;
 
 #[derive(Debug, Default)]
 struct State {
-    subscribers: Vec<EventSender>,
+    /// Open events streams, with the project each one follows (`""`: all).
+    subscribers: Vec<(String, EventSender)>,
     subscriptions: usize,
     next_id: u64,
     containers: BTreeMap<String, FakeContainer>,
@@ -123,12 +127,12 @@ impl FakeEngine {
         };
         self.lock()
             .subscribers
-            .retain(|tx| tx.unbounded_send(Ok(event.clone())).is_ok());
+            .retain(|(_, tx)| tx.unbounded_send(Ok(event.clone())).is_ok());
     }
 
     /// End every open events stream with an error, as a restarting engine would.
     pub fn break_events(&self) {
-        for tx in self.lock().subscribers.drain(..) {
+        for (_, tx) in self.lock().subscribers.drain(..) {
             let _ = tx.unbounded_send(Err(EngineError::Unreachable("events stream broken".into())));
         }
     }
@@ -177,10 +181,33 @@ impl FakeEngine {
 
     fn mutate(s: &mut State, op: &str, target: &str) -> Result<()> {
         if let Some(message) = s.failures.remove(op) {
-            return Err(EngineError::Api(message));
+            return Err(EngineError::api(message));
         }
         s.mutations.push(format!("{op} {target}"));
         Ok(())
+    }
+
+    /// Announce `action` of container `id` to the streams that follow its
+    /// project, with its name and labels as attributes (as the engine does).
+    fn emit(s: &mut State, action: &str, id: &str) {
+        let Some(c) = s.containers.get(id) else {
+            return;
+        };
+        let project = c.labels.get(labels::PROJECT).cloned().unwrap_or_default();
+        let mut attributes = c.labels.clone();
+        attributes.insert("name".into(), c.name.clone());
+        let event = EngineEvent {
+            kind: "container".into(),
+            action: action.into(),
+            id: id.into(),
+            attributes,
+        };
+        s.subscribers.retain(|(follows, tx)| {
+            if !follows.is_empty() && *follows != project {
+                return true;
+            }
+            tx.unbounded_send(Ok(event.clone())).is_ok()
+        });
     }
 
     fn find<'a>(s: &'a mut State, id: &str) -> Result<&'a mut FakeContainer> {
@@ -387,7 +414,7 @@ impl Engine for FakeEngine {
             .values()
             .any(|c| c.networks.iter().any(|n| n == name))
         {
-            return Err(EngineError::Api(format!(
+            return Err(EngineError::api(format!(
                 "network {name} has active endpoints"
             )));
         }
@@ -455,6 +482,7 @@ impl Engine for FakeEngine {
                 request,
             },
         );
+        Self::emit(&mut s, "create", &id);
         Ok(id)
     }
 
@@ -478,6 +506,11 @@ impl Engine for FakeEngine {
         };
         c.health = checked.then_some(Health::Healthy);
         c.started = started;
+        let exited = c.state != RunState::Running;
+        Self::emit(&mut s, "start", id);
+        if exited {
+            Self::emit(&mut s, "die", id);
+        }
         Ok(())
     }
 
@@ -504,6 +537,7 @@ impl Engine for FakeEngine {
             return Err(EngineError::Conflict(format!("container name {name}")));
         }
         Self::find(&mut s, id)?.name = name.to_string();
+        Self::emit(&mut s, "rename", id);
         Ok(())
     }
 
@@ -513,17 +547,20 @@ impl Engine for FakeEngine {
         let c = Self::find(&mut s, id)?;
         if c.state == RunState::Running {
             c.state = RunState::Exited { code: 137 };
+            Self::emit(&mut s, "die", id);
         }
+        Self::emit(&mut s, "stop", id);
         Ok(())
     }
 
     async fn remove_container(&self, id: &str, _anonymous_volumes: bool) -> Result<()> {
         let mut s = self.lock();
         Self::mutate(&mut s, "remove_container", id)?;
-        let c = Self::find(&mut s, id)?;
-        if c.state == RunState::Running {
-            return Err(EngineError::Api(format!("container {id} is running")));
+        // As the Docker adapter asks it: forced, a running one is killed.
+        if Self::find(&mut s, id)?.state == RunState::Running {
+            Self::emit(&mut s, "die", id);
         }
+        Self::emit(&mut s, "destroy", id);
         s.containers.remove(id);
         Ok(())
     }
@@ -565,10 +602,10 @@ impl Engine for FakeEngine {
         stream::iter(vec![Ok(line)]).boxed()
     }
 
-    fn events(&self, _project: &str) -> BoxStream<'static, Result<EngineEvent>> {
+    fn events(&self, project: &str) -> BoxStream<'static, Result<EngineEvent>> {
         let (tx, rx) = futures::channel::mpsc::unbounded();
         let mut s = self.lock();
-        s.subscribers.push(tx);
+        s.subscribers.push((project.to_string(), tx));
         s.subscriptions += 1;
         // An error ends the stream, as a broken connection does.
         rx.scan(false, |ended, item| {
@@ -585,7 +622,7 @@ impl Engine for FakeEngine {
         let mut s = self.lock();
         let c = Self::find(&mut s, id)?;
         if c.state != RunState::Running {
-            return Err(EngineError::Api(format!("container {id} is not running")));
+            return Err(EngineError::api(format!("container {id} is not running")));
         }
         let output = request.command.join(" ");
         Self::mutate(&mut s, "exec", &format!("{id} {output}"))?;
@@ -602,7 +639,7 @@ impl Engine for FakeEngine {
         let out = self.exec(id, ExecRequest::command(command)).await?;
         tokio::io::AsyncWriteExt::write_all(&mut io.output, out.output.as_bytes())
             .await
-            .map_err(|e| EngineError::Api(e.to_string()))?;
+            .map_err(|e| EngineError::api(e.to_string()))?;
         Ok(out.code)
     }
 }
