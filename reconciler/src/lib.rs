@@ -13,7 +13,11 @@
 //! - [`stops`]: stops an interrupted `down` may still have in flight.
 //! - [`preflight`]: refuse a plan that cannot work before it runs.
 //! - [`nfs`]: NFS server checks and address resolution.
+//! - `contract` (feature `contract`): what every engine must do alike,
+//!   checked against the fake and the real engine.
 
+#[cfg(feature = "contract")]
+pub mod contract;
 pub mod docker;
 pub mod engine;
 pub mod execute;

@@ -1,0 +1,278 @@
+//! The engine contract: what every [`Engine`] must do alike, as checks
+//! one suite runs against the fake and against a real engine (the Docker
+//! adapter today, Podman next), so the fake cannot drift from the real
+//! thing. Compiled with the `contract` feature, for tests only.
+//!
+//! Each check works in projects named from its `project` argument and
+//! removes what it made when it passes; the real-engine runner removes
+//! what a failing check left.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use futures::StreamExt;
+use planner::{container_spec, labels, RunState};
+
+use crate::engine::{
+    CreateRequest, Engine, EngineError, EngineEvent, NetworkRequest, VolumeRequest,
+};
+
+/// The image every check runs (present on the engine beforehand).
+pub const IMAGE: &str = "busybox:1.36";
+
+/// How long a check waits for an event before it fails.
+const EVENT_DEADLINE: Duration = Duration::from_secs(20);
+
+/// A container request for replica 1 of a one-service project.
+fn request(project: &str) -> CreateRequest {
+    let yaml = format!(
+        "services:\n  app:\n    image: {IMAGE}\n    init: true\n    network_mode: none\n    command: [sleep, '3600']\n"
+    );
+    let p = schema::load_str(&yaml, project)
+        .expect("the contract's stack loads")
+        .project;
+    let svc = &p.services["app"];
+    CreateRequest {
+        spec: container_spec(&p, "app", svc, 1),
+        refs: BTreeMap::new(),
+        state_labels: BTreeMap::from([(labels::CONFIG_HASH.to_string(), "h1".to_string())]),
+        anonymous_volumes: BTreeMap::new(),
+        resolvers: Vec::new(),
+    }
+}
+
+fn resource_labels(project: &str, key: &str) -> BTreeMap<String, String> {
+    crate::resource_labels(project, key, "hash-1", None)
+}
+
+/// Networks and volumes: created with their labels, listed by project
+/// only, removed, and a second removal is "not found".
+pub async fn networks_and_volumes(engine: &dyn Engine, project: &str) {
+    let other = format!("{project}-other");
+    let net = format!("{project}_default");
+    engine
+        .create_network(NetworkRequest {
+            name: net.clone(),
+            labels: resource_labels(project, "default"),
+            network: schema::Network::default(),
+        })
+        .await
+        .expect("network created");
+    let listed = engine
+        .list_networks(project)
+        .await
+        .expect("networks listed");
+    assert!(
+        listed
+            .iter()
+            .any(|n| n.name == net && n.key == "default" && n.hash == "hash-1"),
+        "{listed:?}"
+    );
+    assert!(engine.network_exists(&net).await.expect("exists"));
+    let others = engine.list_networks(&other).await.expect("listed");
+    assert!(
+        others.iter().all(|n| n.name != net),
+        "another project sees it: {others:?}"
+    );
+
+    let vol = format!("{project}_data");
+    engine
+        .create_volume(VolumeRequest {
+            name: vol.clone(),
+            labels: resource_labels(project, "data"),
+            volume: schema::Volume::default(),
+        })
+        .await
+        .expect("volume created");
+    let listed = engine.list_volumes(project).await.expect("volumes listed");
+    assert!(
+        listed.iter().any(|v| v.name == vol && v.key == "data"),
+        "{listed:?}"
+    );
+    assert!(engine.volume_exists(&vol).await.expect("exists"));
+    assert!(engine
+        .list_volumes(&other)
+        .await
+        .expect("listed")
+        .is_empty());
+
+    engine.remove_network(&net).await.expect("network removed");
+    engine.remove_volume(&vol).await.expect("volume removed");
+    assert!(!engine.network_exists(&net).await.expect("asked"));
+    assert!(!engine.volume_exists(&vol).await.expect("asked"));
+    assert!(
+        matches!(
+            engine.remove_volume(&vol).await,
+            Err(EngineError::NotFound(_))
+        ),
+        "removing a removed volume is `not found`"
+    );
+}
+
+/// A container goes created -> running -> renamed -> exited -> removed,
+/// and the listing and inspection say so at every step.
+pub async fn container_lifecycle(engine: &dyn Engine, project: &str) {
+    let id = engine
+        .create_container(request(project))
+        .await
+        .expect("container created");
+    let listed = engine.list_containers(project).await.expect("listed");
+    let c = listed
+        .iter()
+        .find(|c| c.id == id)
+        .expect("listed by project");
+    assert_eq!((c.service.as_str(), c.replica), ("app", 1));
+    assert_eq!(c.name, format!("{project}-app-1"));
+    assert_eq!(c.config_hash, "h1", "state labels are set at creation");
+    assert_eq!(c.state, RunState::Created);
+
+    engine.start_container(&id).await.expect("started");
+    let status = engine.inspect_container(&id).await.expect("inspected");
+    assert_eq!(status.state, RunState::Running);
+    assert!(status.started_at.is_some());
+
+    let renamed = format!("{project}-app-1-next");
+    engine
+        .rename_container(&id, &renamed)
+        .await
+        .expect("renamed");
+    let listed = engine.list_containers(project).await.expect("listed");
+    assert!(
+        listed.iter().any(|c| c.id == id && c.name == renamed),
+        "{listed:?}"
+    );
+
+    engine
+        .stop_container(&id, Duration::from_secs(1))
+        .await
+        .expect("stopped");
+    let status = engine.inspect_container(&id).await.expect("inspected");
+    assert!(
+        matches!(status.state, RunState::Exited { .. }),
+        "{:?}",
+        status.state
+    );
+
+    engine.remove_container(&id, true).await.expect("removed");
+    assert!(engine
+        .list_containers(project)
+        .await
+        .expect("listed")
+        .is_empty());
+    assert!(
+        matches!(
+            engine.inspect_container(&id).await,
+            Err(EngineError::NotFound(_))
+        ),
+        "a removed container is `not found`"
+    );
+}
+
+/// A second container of the same name is a conflict, and a running one
+/// is removed (the executor removes what it stopped, or what a kill left).
+pub async fn names_are_unique_and_removal_is_forced(engine: &dyn Engine, project: &str) {
+    let id = engine
+        .create_container(request(project))
+        .await
+        .expect("created");
+    let again = engine.create_container(request(project)).await;
+    assert!(matches!(again, Err(EngineError::Conflict(_))), "{again:?}");
+    assert_eq!(
+        engine
+            .create_container(request(project))
+            .await
+            .err()
+            .and_then(|e| e.status()),
+        Some(409)
+    );
+    engine.start_container(&id).await.expect("started");
+    engine
+        .remove_container(&id, true)
+        .await
+        .expect("a running container is removed");
+    assert!(engine
+        .list_containers(project)
+        .await
+        .expect("listed")
+        .is_empty());
+}
+
+/// `""` lists the containers of every project, a name only its own.
+pub async fn project_filter(engine: &dyn Engine, project: &str) {
+    let other = format!("{project}-b");
+    let a = engine
+        .create_container(request(project))
+        .await
+        .expect("created");
+    let b = engine
+        .create_container(request(&other))
+        .await
+        .expect("created");
+    let mine = engine.list_containers(project).await.expect("listed");
+    assert_eq!(mine.iter().map(|c| &c.id).collect::<Vec<_>>(), [&a]);
+    let all = engine.list_containers("").await.expect("listed");
+    assert!(all.iter().any(|c| c.id == a) && all.iter().any(|c| c.id == b));
+    for id in [a, b] {
+        engine.remove_container(&id, true).await.expect("removed");
+    }
+}
+
+/// The events of a project announce its containers' lifecycle, in order,
+/// with their labels; another project's never reach it.
+pub async fn events_follow_the_project(engine: &dyn Engine, project: &str) {
+    let mut events = engine.events(project);
+    // A stream subscribes when first polled (the Docker adapter sends its
+    // request then): poll it once, briefly, before anything happens.
+    let early = tokio::time::timeout(Duration::from_millis(300), events.next()).await;
+    assert!(
+        early.is_err(),
+        "an event before anything happened: {early:?}"
+    );
+    let other = format!("{project}-b");
+    let theirs = engine
+        .create_container(request(&other))
+        .await
+        .expect("created");
+    engine
+        .remove_container(&theirs, true)
+        .await
+        .expect("removed");
+    let id = engine
+        .create_container(request(project))
+        .await
+        .expect("created");
+    engine.start_container(&id).await.expect("started");
+    engine
+        .stop_container(&id, Duration::from_secs(1))
+        .await
+        .expect("stopped");
+    engine.remove_container(&id, true).await.expect("removed");
+
+    let mut seen: Vec<EngineEvent> = Vec::new();
+    let deadline = tokio::time::Instant::now() + EVENT_DEADLINE;
+    while !seen.iter().any(|e| e.action == "destroy") {
+        let next = tokio::time::timeout_at(deadline, events.next()).await;
+        let event = match next {
+            Ok(Some(Ok(event))) => event,
+            other => panic!("events ended or stalled ({other:?}); seen: {seen:?}"),
+        };
+        assert_ne!(
+            event.id, theirs,
+            "another project's event arrived: {event:?}"
+        );
+        if event.kind == "container" && event.id == id {
+            seen.push(event);
+        }
+    }
+    let actions: Vec<&str> = seen
+        .iter()
+        .map(|e| e.action.as_str())
+        .filter(|a| ["create", "start", "die", "destroy"].contains(a))
+        .collect();
+    assert_eq!(actions, ["create", "start", "die", "destroy"], "{seen:?}");
+    assert_eq!(
+        seen[0].attributes.get(labels::PROJECT).map(String::as_str),
+        Some(project),
+        "events carry the labels"
+    );
+}
