@@ -47,7 +47,7 @@ pub async fn remove(
         };
         match session.engine.remove_volume(&v.name).await {
             Ok(()) => out.push(Removal::Removed(v.name.clone())),
-            Err(EngineError::Conflict(message) | EngineError::Api(message)) => {
+            Err(EngineError::Conflict(message) | EngineError::Api { message, .. }) => {
                 out.push(Removal::InUse {
                     name: v.name.clone(),
                     message,

@@ -115,10 +115,13 @@ fn map_err(e: BollardError) -> EngineError {
         } => match status_code {
             404 => EngineError::NotFound(message),
             409 => EngineError::Conflict(message),
-            _ => EngineError::Api(message),
+            _ => EngineError::Api {
+                status: Some(status_code),
+                message,
+            },
         },
         BollardError::IOError { err } => EngineError::Unreachable(err.to_string()),
-        other => EngineError::Api(other.to_string()),
+        other => EngineError::api(other.to_string()),
     }
 }
 
@@ -669,7 +672,7 @@ impl Engine for DockerEngine {
         while let Some(item) = stream.next().await {
             let info = item.map_err(map_err)?;
             if let Some(message) = info.error_detail.and_then(|d| d.message) {
-                return Err(EngineError::Api(format!(
+                return Err(EngineError::api(format!(
                     "building {}: {message}",
                     request.tag
                 )));
@@ -704,7 +707,7 @@ impl Engine for DockerEngine {
         while let Some(item) = stream.next().await {
             let info = item.map_err(map_err)?;
             if let Some(message) = info.error_detail.and_then(|d| d.message) {
-                return Err(EngineError::Api(format!(
+                return Err(EngineError::api(format!(
                     "importing {reference}: {message}"
                 )));
             }
@@ -1102,10 +1105,10 @@ impl Engine for DockerEngine {
                 let bytes = chunk.map_err(map_err)?.into_bytes();
                 out.write_all(&bytes)
                     .await
-                    .map_err(|e| EngineError::Api(e.to_string()))?;
+                    .map_err(|e| EngineError::api(e.to_string()))?;
                 out.flush()
                     .await
-                    .map_err(|e| EngineError::Api(e.to_string()))?;
+                    .map_err(|e| EngineError::api(e.to_string()))?;
             }
             feeder.abort();
         }

@@ -39,9 +39,35 @@ pub enum EngineError {
     /// The engine accepted the call but did not answer in time.
     #[error("the container engine did not answer within {0:?}; is it overloaded or wedged? (STACK_ENGINE_TIMEOUT sets the deadline, in seconds)")]
     Timeout(std::time::Duration),
-    /// Anything else the engine refused, with its message.
-    #[error("{0}")]
-    Api(String),
+    /// Anything else the engine refused, with its message and, when it
+    /// answered over HTTP, the status (so callers can tell 400 from 500).
+    #[error("{message}")]
+    Api {
+        /// The HTTP status, when the engine gave one.
+        status: Option<u16>,
+        /// The engine's message.
+        message: String,
+    },
+}
+
+impl EngineError {
+    /// A refusal with no HTTP status (raised on this side of the API).
+    pub fn api(message: impl Into<String>) -> EngineError {
+        EngineError::Api {
+            status: None,
+            message: message.into(),
+        }
+    }
+
+    /// The HTTP status the engine answered with, when known.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            EngineError::NotFound(_) => Some(404),
+            EngineError::Conflict(_) => Some(409),
+            EngineError::Api { status, .. } => *status,
+            _ => None,
+        }
+    }
 }
 
 /// Shorthand for engine results.

@@ -391,7 +391,7 @@ async fn apply(ctx: &Ctx, action: &Action) -> Result<(), ExecError> {
                 volume.driver_opts = Some(
                     crate::nfs::resolve_addr(opts)
                         .await
-                        .map_err(|e| err(EngineError::Api(e)))?,
+                        .map_err(|e| err(EngineError::api(e)))?,
                 );
             }
             ctx.engine
@@ -654,7 +654,7 @@ async fn create(
         &ctx.project,
         &ctx.files,
     );
-    prepare_bind_sources(spec).map_err(|e| err(EngineError::Api(e)))?;
+    prepare_bind_sources(spec).map_err(|e| err(EngineError::api(e)))?;
     let mut mounted = spec.clone();
     mounted
         .mounts
@@ -681,7 +681,7 @@ fn file_mounts(project: &Project, spec: &ContainerSpec) -> Result<Vec<Mount>, En
         .into_iter()
         .map(|u| {
             let source =
-                crate::files::copy_path(&name, &u).map_err(|e| EngineError::Api(e.to_string()))?;
+                crate::files::copy_path(&name, &u).map_err(|e| EngineError::api(e.to_string()))?;
             Ok(Mount {
                 kind: MountType::Bind,
                 source: Some(source.to_string_lossy().into_owned()),
