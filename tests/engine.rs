@@ -1,6 +1,7 @@
 //! The Docker `Engine` implementation on its own, against the real engine.
 
 use reconciler::docker::DockerEngine;
+use reconciler::engine::Images;
 use reconciler::Engine;
 use stack_e2e::docker;
 

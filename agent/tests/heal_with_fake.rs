@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use agent::heal::{Backoff, Clock, Healer};
 use planner::{plan_up, Desired, Health, UpOptions};
+use reconciler::engine::Containers;
 use reconciler::fake::FakeEngine;
 use reconciler::{observe, Engine, Executor};
 use schema::Project;

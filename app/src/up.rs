@@ -215,7 +215,7 @@ pub async fn converge(
     }
     let checks = reconciler::preflight::Checks {
         network: !request.skip_preflight,
-        local_engine: reconciler::docker::engine_is_local(),
+        local_engine: session.engine.capabilities().local_paths,
     };
     reconciler::preflight::check(&project, &plan, checks).await?;
     if plan.is_empty() {

@@ -6,11 +6,13 @@
 //! [`plan_down`] return. That keeps the plan engine-neutral and every
 //! decision unit-testable.
 //!
+//! - [`capabilities`]: what the engine in use can do.
 //! - [`spec`]: the engine-neutral container to create for a replica.
 //! - [`hash`]: what makes a container "the same" (the config hash).
 //! - [`plan`]: the diff, with a reason for every step.
 //! - [`observed`]: what the engine runs, read from labels.
 
+pub mod capabilities;
 pub mod hash;
 pub mod observed;
 pub mod plan;
@@ -20,6 +22,7 @@ pub mod spec;
 #[cfg(test)]
 mod testing;
 
+pub use capabilities::{ApiVersion, Capabilities, EngineKind};
 pub use observed::{
     labels, Health, NetworkAddresses, Observed, ObservedContainer, ObservedResource, PublishedPort,
     RunState,

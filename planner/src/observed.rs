@@ -156,6 +156,9 @@ pub struct Observed {
     /// Host ports that running containers of other projects (or of no
     /// project) publish.
     pub foreign_ports: Vec<PublishedPort>,
+    /// What the engine can do.
+    #[serde(default)]
+    pub capabilities: crate::Capabilities,
 }
 
 impl ObservedContainer {

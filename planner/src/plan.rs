@@ -635,7 +635,7 @@ pub fn plan_up(desired: &Desired<'_>, observed: &Observed, opts: &UpOptions) -> 
             continue;
         }
         let svc = &project.services[&name];
-        let refused = unsupported(&name, svc);
+        let refused = unsupported(&name, svc, &observed.capabilities);
         if !refused.is_empty() {
             plan.blockers.extend(refused);
             continue;
@@ -915,20 +915,35 @@ fn network_users(
 /// Fields of the Compose specification that `stack` reads and prints but
 /// cannot run: each blocks `up` of its service, naming what it needs,
 /// rather than being silently ignored.
-fn unsupported(name: &str, svc: &Service) -> Vec<Blocker> {
+/// Fields that need a newer engine API name the version the engine in use
+/// speaks.
+fn unsupported(name: &str, svc: &Service, engine: &crate::Capabilities) -> Vec<Blocker> {
     let mut out = Vec::new();
-    let mut refuse = |field: &str, needs: &str, hint: &str| {
+    // `speaks`: what the engine in use speaks, when that is too old too.
+    let mut refuse = |field: &str, needs: &str, speaks: &str, hint: &str| {
         out.push(Blocker {
             message: format!(
-                "service `{name}`: `{field}` needs {needs}, which stack does not drive"
+                "service `{name}`: `{field}` needs {needs}, which stack does not drive{speaks}"
             ),
             hint: hint.to_string(),
         });
     };
+    let speaks = |major: u32, minor: u32| {
+        if engine.api_at_least(major, minor) {
+            String::new()
+        } else {
+            format!(
+                " ({} here speaks API {})",
+                engine.engine, engine.api_version
+            )
+        }
+    };
+    let (api_1_44, api_1_48, api_1_49) = (speaks(1, 44), speaks(1, 48), speaks(1, 49));
     if svc.use_api_socket == Some(true) {
         refuse(
             "use_api_socket",
             "Docker Desktop's sharing of the engine socket and credentials",
+            "",
             "mount the socket yourself (`volumes: [/var/run/docker.sock:/var/run/docker.sock]`) if you trust the service with the engine, or remove it",
         );
     }
@@ -936,6 +951,7 @@ fn unsupported(name: &str, svc: &Service) -> Vec<Blocker> {
         refuse(
             "models",
             "Docker Model Runner",
+            "",
             "run the model server as a service of its own and point the app at it",
         );
     }
@@ -943,6 +959,7 @@ fn unsupported(name: &str, svc: &Service) -> Vec<Blocker> {
         refuse(
             "provider",
             "a Compose provider plugin",
+            "",
             "run what the provider sets up as a service of its own, or remove the service",
         );
     }
@@ -956,6 +973,7 @@ fn unsupported(name: &str, svc: &Service) -> Vec<Blocker> {
         refuse(
             "mac_address",
             "the per-network MAC address of Docker Engine API 1.44 (Docker 25)",
+            &api_1_44,
             "remove `mac_address`; the engine then assigns one",
         );
     }
@@ -963,6 +981,7 @@ fn unsupported(name: &str, svc: &Service) -> Vec<Blocker> {
         refuse(
             "networks.*.gw_priority",
             "Docker Engine API 1.48 (Docker 28)",
+            &api_1_48,
             "remove `gw_priority`, or give the network that should route first the higher `priority`",
         );
     }
@@ -975,6 +994,7 @@ fn unsupported(name: &str, svc: &Service) -> Vec<Blocker> {
         refuse(
             "networks.*.interface_name",
             "Docker Engine API 1.49 (Docker 28.1)",
+            &api_1_49,
             "remove `interface_name`; the container's interfaces are then eth0, eth1...",
         );
     }

@@ -31,15 +31,19 @@ use planner::{
 };
 use schema::MountType;
 
+use planner::{ApiVersion, Capabilities, EngineKind};
+
 use crate::engine::{
-    AttachedIo, BuildRequest, ContainerStatus, CreateRequest, Engine, EngineError, EngineEvent,
-    ExecOutput, ExecRequest, LogLine, LogOptions, NetworkRequest, Result, VolumeRequest,
+    AttachedIo, BuildRequest, ContainerStatus, Containers, CreateRequest, Engine, EngineError,
+    EngineEvent, Events, ExecOutput, ExecRequest, Images, LogLine, LogOptions, NetworkRequest,
+    Resources, Result, Streams, VolumeRequest,
 };
 
 /// The Docker engine.
 #[derive(Debug, Clone)]
 pub struct DockerEngine {
     docker: Docker,
+    capabilities: Capabilities,
 }
 
 /// The engine's socket when `DOCKER_HOST` names none.
@@ -102,8 +106,49 @@ impl DockerEngine {
         }
         .map_err(|e| EngineError::Unreachable(e.to_string()))?;
         let docker = docker.negotiate_version().await.map_err(map_err)?;
-        Ok(DockerEngine { docker })
+        let capabilities = read_capabilities(&docker).await?;
+        Ok(DockerEngine {
+            docker,
+            capabilities,
+        })
     }
+}
+
+/// What the engine at the other end can do: Docker or Podman (which names
+/// itself in the version's components), the negotiated API version,
+/// rootless or not (a rootless engine's network gateways are not the
+/// host's, so the stack's DNS cannot listen there), swarm mode.
+async fn read_capabilities(docker: &Docker) -> Result<Capabilities> {
+    let version = docker.version().await.map_err(map_err)?;
+    let info = docker.info().await.map_err(map_err)?;
+    let podman = version
+        .components
+        .iter()
+        .flatten()
+        .any(|c| c.name.to_ascii_lowercase().contains("podman"));
+    let rootless = info
+        .security_options
+        .iter()
+        .flatten()
+        .any(|o| o.contains("rootless"));
+    let swarm = info
+        .swarm
+        .and_then(|s| s.local_node_state)
+        .is_some_and(|s| s == bollard::models::LocalNodeState::ACTIVE);
+    let negotiated = docker.client_version().to_string();
+    Ok(Capabilities {
+        engine: if podman {
+            EngineKind::Podman
+        } else {
+            EngineKind::Docker
+        },
+        api_version: ApiVersion::parse(&negotiated).unwrap_or(ApiVersion(1, 41)),
+        restart_policies: true,
+        dns_on_gateways: !rootless,
+        ipv6: true,
+        swarm,
+        local_paths: engine_is_local(),
+    })
 }
 
 fn map_err(e: BollardError) -> EngineError {
@@ -502,111 +547,13 @@ impl Engine for DockerEngine {
         ))
     }
 
-    async fn list_containers(&self, project: &str) -> Result<Vec<ObservedContainer>> {
-        let list = self
-            .docker
-            .list_containers(Some(ListContainersOptions {
-                all: true,
-                filters: Some(project_filter(project)),
-                ..Default::default()
-            }))
-            .await
-            .map_err(map_err)?;
-        Ok(list.into_iter().map(observed_container).collect())
+    fn capabilities(&self) -> Capabilities {
+        self.capabilities.clone()
     }
+}
 
-    async fn list_networks(&self, project: &str) -> Result<Vec<ObservedResource>> {
-        let list = self
-            .docker
-            .list_networks(Some(ListNetworksOptions {
-                filters: Some(project_filter(project)),
-            }))
-            .await
-            .map_err(map_err)?;
-        Ok(list
-            .into_iter()
-            .map(|n| resource(n.name.unwrap_or_default(), n.labels))
-            .collect())
-    }
-
-    async fn list_published_ports(&self) -> Result<Vec<PublishedPort>> {
-        let list = self
-            .docker
-            .list_containers(None::<ListContainersOptions>)
-            .await
-            .map_err(map_err)?;
-        let mut out: Vec<PublishedPort> = Vec::new();
-        for c in list {
-            let container = container_name(c.names);
-            let project = c.labels.and_then(|l| l.get(labels::PROJECT).cloned());
-            for p in c.ports.unwrap_or_default() {
-                let Some(port) = p.public_port else { continue };
-                let published = PublishedPort {
-                    container: container.clone(),
-                    project: project.clone(),
-                    host_ip: p.ip.filter(|ip| !ip.is_empty()),
-                    port,
-                    protocol: p.typ.map_or_else(|| "tcp".to_string(), |t| t.to_string()),
-                };
-                // The engine lists a port once per address family.
-                let seen = out.iter().any(|o| {
-                    o.container == published.container
-                        && o.port == published.port
-                        && o.protocol == published.protocol
-                });
-                if !seen {
-                    out.push(published);
-                }
-            }
-        }
-        Ok(out)
-    }
-
-    async fn list_network_addresses(&self) -> Result<Vec<NetworkAddresses>> {
-        let list = self
-            .docker
-            .list_networks(None::<ListNetworksOptions>)
-            .await
-            .map_err(map_err)?;
-        Ok(list.into_iter().map(network_addresses).collect())
-    }
-
-    async fn list_volumes(&self, project: &str) -> Result<Vec<ObservedResource>> {
-        let list = self
-            .docker
-            .list_volumes(Some(ListVolumesOptions {
-                filters: Some(project_filter(project)),
-            }))
-            .await
-            .map_err(map_err)?;
-        Ok(list
-            .volumes
-            .unwrap_or_default()
-            .into_iter()
-            .map(|v| resource(v.name, Some(v.labels)))
-            .collect())
-    }
-
-    async fn network_exists(&self, name: &str) -> Result<bool> {
-        match self.docker.inspect_network(name, None).await {
-            Ok(_) => Ok(true),
-            Err(e) => match map_err(e) {
-                EngineError::NotFound(_) => Ok(false),
-                other => Err(other),
-            },
-        }
-    }
-
-    async fn volume_exists(&self, name: &str) -> Result<bool> {
-        match self.docker.inspect_volume(name).await {
-            Ok(_) => Ok(true),
-            Err(e) => match map_err(e) {
-                EngineError::NotFound(_) => Ok(false),
-                other => Err(other),
-            },
-        }
-    }
-
+#[async_trait]
+impl Images for DockerEngine {
     async fn image_id(&self, reference: &str) -> Result<Option<String>> {
         match self.docker.inspect_image(reference).await {
             Ok(i) => Ok(i.id),
@@ -716,6 +663,68 @@ impl Engine for DockerEngine {
             .await?
             .ok_or_else(|| EngineError::NotFound(format!("image {tagged} after import")))
     }
+}
+
+#[async_trait]
+impl Resources for DockerEngine {
+    async fn list_networks(&self, project: &str) -> Result<Vec<ObservedResource>> {
+        let list = self
+            .docker
+            .list_networks(Some(ListNetworksOptions {
+                filters: Some(project_filter(project)),
+            }))
+            .await
+            .map_err(map_err)?;
+        Ok(list
+            .into_iter()
+            .map(|n| resource(n.name.unwrap_or_default(), n.labels))
+            .collect())
+    }
+
+    async fn list_network_addresses(&self) -> Result<Vec<NetworkAddresses>> {
+        let list = self
+            .docker
+            .list_networks(None::<ListNetworksOptions>)
+            .await
+            .map_err(map_err)?;
+        Ok(list.into_iter().map(network_addresses).collect())
+    }
+
+    async fn list_volumes(&self, project: &str) -> Result<Vec<ObservedResource>> {
+        let list = self
+            .docker
+            .list_volumes(Some(ListVolumesOptions {
+                filters: Some(project_filter(project)),
+            }))
+            .await
+            .map_err(map_err)?;
+        Ok(list
+            .volumes
+            .unwrap_or_default()
+            .into_iter()
+            .map(|v| resource(v.name, Some(v.labels)))
+            .collect())
+    }
+
+    async fn network_exists(&self, name: &str) -> Result<bool> {
+        match self.docker.inspect_network(name, None).await {
+            Ok(_) => Ok(true),
+            Err(e) => match map_err(e) {
+                EngineError::NotFound(_) => Ok(false),
+                other => Err(other),
+            },
+        }
+    }
+
+    async fn volume_exists(&self, name: &str) -> Result<bool> {
+        match self.docker.inspect_volume(name).await {
+            Ok(_) => Ok(true),
+            Err(e) => match map_err(e) {
+                EngineError::NotFound(_) => Ok(false),
+                other => Err(other),
+            },
+        }
+    }
 
     async fn create_network(&self, request: NetworkRequest) -> Result<()> {
         let net = &request.network;
@@ -780,6 +789,55 @@ impl Engine for DockerEngine {
             .remove_volume(name, None::<bollard::query_parameters::RemoveVolumeOptions>)
             .await
             .map_err(map_err)
+    }
+}
+
+#[async_trait]
+impl Containers for DockerEngine {
+    async fn list_containers(&self, project: &str) -> Result<Vec<ObservedContainer>> {
+        let list = self
+            .docker
+            .list_containers(Some(ListContainersOptions {
+                all: true,
+                filters: Some(project_filter(project)),
+                ..Default::default()
+            }))
+            .await
+            .map_err(map_err)?;
+        Ok(list.into_iter().map(observed_container).collect())
+    }
+
+    async fn list_published_ports(&self) -> Result<Vec<PublishedPort>> {
+        let list = self
+            .docker
+            .list_containers(None::<ListContainersOptions>)
+            .await
+            .map_err(map_err)?;
+        let mut out: Vec<PublishedPort> = Vec::new();
+        for c in list {
+            let container = container_name(c.names);
+            let project = c.labels.and_then(|l| l.get(labels::PROJECT).cloned());
+            for p in c.ports.unwrap_or_default() {
+                let Some(port) = p.public_port else { continue };
+                let published = PublishedPort {
+                    container: container.clone(),
+                    project: project.clone(),
+                    host_ip: p.ip.filter(|ip| !ip.is_empty()),
+                    port,
+                    protocol: p.typ.map_or_else(|| "tcp".to_string(), |t| t.to_string()),
+                };
+                // The engine lists a port once per address family.
+                let seen = out.iter().any(|o| {
+                    o.container == published.container
+                        && o.port == published.port
+                        && o.protocol == published.protocol
+                });
+                if !seen {
+                    out.push(published);
+                }
+            }
+        }
+        Ok(out)
     }
 
     async fn create_container(&self, request: CreateRequest) -> Result<String> {
@@ -971,7 +1029,10 @@ impl Engine for DockerEngine {
             oom_killed,
         })
     }
+}
 
+#[async_trait]
+impl Streams for DockerEngine {
     fn logs(&self, id: &str, options: LogOptions) -> BoxStream<'static, Result<LogLine>> {
         let opts = LogsOptions {
             follow: options.follow,
@@ -990,26 +1051,6 @@ impl Engine for DockerEngine {
                 LogLine {
                     stderr,
                     text: String::from_utf8_lossy(&out.into_bytes()).into_owned(),
-                }
-            })
-            .map_err(map_err)
-            .boxed()
-    }
-
-    fn events(&self, project: &str) -> BoxStream<'static, Result<EngineEvent>> {
-        let opts = EventsOptions {
-            filters: Some(project_filter(project)),
-            ..Default::default()
-        };
-        self.docker
-            .events(Some(opts))
-            .map_ok(|e| {
-                let actor = e.actor.unwrap_or_default();
-                EngineEvent {
-                    kind: e.typ.map(|t| t.to_string()).unwrap_or_default(),
-                    action: e.action.unwrap_or_default(),
-                    id: actor.id.unwrap_or_default(),
-                    attributes: actor.attributes.unwrap_or_default().into_iter().collect(),
                 }
             })
             .map_err(map_err)
@@ -1114,6 +1155,28 @@ impl Engine for DockerEngine {
         }
         let inspect = self.docker.inspect_exec(&exec.id).await.map_err(map_err)?;
         Ok(inspect.exit_code.unwrap_or(-1))
+    }
+}
+
+impl Events for DockerEngine {
+    fn events(&self, project: &str) -> BoxStream<'static, Result<EngineEvent>> {
+        let opts = EventsOptions {
+            filters: Some(project_filter(project)),
+            ..Default::default()
+        };
+        self.docker
+            .events(Some(opts))
+            .map_ok(|e| {
+                let actor = e.actor.unwrap_or_default();
+                EngineEvent {
+                    kind: e.typ.map(|t| t.to_string()).unwrap_or_default(),
+                    action: e.action.unwrap_or_default(),
+                    id: actor.id.unwrap_or_default(),
+                    attributes: actor.attributes.unwrap_or_default().into_iter().collect(),
+                }
+            })
+            .map_err(map_err)
+            .boxed()
     }
 }
 

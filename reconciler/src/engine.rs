@@ -1,5 +1,6 @@
 //! The `Engine` trait: everything `stack` asks of a container engine, in
-//! engine-neutral terms. Docker implements it through its HTTP API
+//! engine-neutral terms, split by concern (images, networks and volumes,
+//! containers, streams, events), with the engine's [`Capabilities`]. Docker implements it through its HTTP API
 //! ([`crate::docker`]); [`crate::fake`] implements it in memory for tests.
 //! Podman's Docker-compatible API fits the same trait.
 
@@ -11,8 +12,8 @@ use std::pin::Pin;
 use async_trait::async_trait;
 use futures::stream::BoxStream;
 use planner::{
-    ContainerSpec, Health, NetworkAddresses, ObservedContainer, ObservedResource, PublishedPort,
-    Ref, RunState,
+    Capabilities, ContainerSpec, Health, NetworkAddresses, ObservedContainer, ObservedResource,
+    PublishedPort, Ref, RunState,
 };
 use tokio::io::{AsyncRead, AsyncWrite};
 
@@ -214,29 +215,20 @@ pub struct ExecOutput {
     pub output: String,
 }
 
-/// The operations the planner's actions need, and the ones the CLI needs
-/// to show state (logs, events, exec).
+/// An engine: what it is and can do, and its operations, split by
+/// concern so an engine that lacks one (a swarm's services, a registry)
+/// says so in its [`Capabilities`] rather than in `if docker` checks.
 #[async_trait]
-pub trait Engine: Send + Sync {
+pub trait Engine: Images + Resources + Containers + Streams + Events + Send + Sync {
     /// A one-line description (engine name, version, API version).
     async fn describe(&self) -> Result<String>;
+    /// What this engine can do (read once, when connecting).
+    fn capabilities(&self) -> Capabilities;
+}
 
-    /// Containers labelled with `project`, stopped ones included; with
-    /// `""`, the containers of every project.
-    async fn list_containers(&self, project: &str) -> Result<Vec<ObservedContainer>>;
-    /// Networks labelled with `project`.
-    async fn list_networks(&self, project: &str) -> Result<Vec<ObservedResource>>;
-    /// Host ports published by running containers, of any project.
-    async fn list_published_ports(&self) -> Result<Vec<PublishedPort>>;
-    /// Every network on the engine, with its subnets and gateway.
-    async fn list_network_addresses(&self) -> Result<Vec<NetworkAddresses>>;
-    /// Volumes labelled with `project`.
-    async fn list_volumes(&self, project: &str) -> Result<Vec<ObservedResource>>;
-    /// Whether a network of this name exists (for `external: true`).
-    async fn network_exists(&self, name: &str) -> Result<bool>;
-    /// Whether a volume of this name exists (for `external: true`).
-    async fn volume_exists(&self, name: &str) -> Result<bool>;
-
+/// Images: present, pulled, built, imported.
+#[async_trait]
+pub trait Images: Send + Sync {
     /// The id of a local image, if present.
     async fn image_id(&self, reference: &str) -> Result<Option<String>>;
     /// When a local image was last tagged (pulled or built), if present
@@ -254,7 +246,21 @@ pub trait Engine: Send + Sync {
         rootfs_tar: Vec<u8>,
         changes: Vec<String>,
     ) -> Result<String>;
+}
 
+/// Networks and volumes.
+#[async_trait]
+pub trait Resources: Send + Sync {
+    /// Networks labelled with `project`.
+    async fn list_networks(&self, project: &str) -> Result<Vec<ObservedResource>>;
+    /// Every network on the engine, with its subnets and gateway.
+    async fn list_network_addresses(&self) -> Result<Vec<NetworkAddresses>>;
+    /// Volumes labelled with `project`.
+    async fn list_volumes(&self, project: &str) -> Result<Vec<ObservedResource>>;
+    /// Whether a network of this name exists (for `external: true`).
+    async fn network_exists(&self, name: &str) -> Result<bool>;
+    /// Whether a volume of this name exists (for `external: true`).
+    async fn volume_exists(&self, name: &str) -> Result<bool>;
     /// Create a network.
     async fn create_network(&self, request: NetworkRequest) -> Result<()>;
     /// Remove a network.
@@ -263,7 +269,16 @@ pub trait Engine: Send + Sync {
     async fn create_volume(&self, request: VolumeRequest) -> Result<()>;
     /// Remove a volume.
     async fn remove_volume(&self, name: &str) -> Result<()>;
+}
 
+/// Containers.
+#[async_trait]
+pub trait Containers: Send + Sync {
+    /// Containers labelled with `project`, stopped ones included; with
+    /// `""`, the containers of every project.
+    async fn list_containers(&self, project: &str) -> Result<Vec<ObservedContainer>>;
+    /// Host ports published by running containers, of any project.
+    async fn list_published_ports(&self) -> Result<Vec<PublishedPort>>;
     /// Create a container (attached to all its networks, not started);
     /// returns its id.
     async fn create_container(&self, request: CreateRequest) -> Result<String>;
@@ -277,15 +292,18 @@ pub trait Engine: Send + Sync {
     async fn rename_container(&self, id: &str, name: &str) -> Result<()>;
     /// Stop a container, killing it after `timeout`.
     async fn stop_container(&self, id: &str, timeout: Duration) -> Result<()>;
-    /// Remove a stopped container; its anonymous volumes too when asked.
+    /// Remove a container (a running one is killed first); its anonymous
+    /// volumes too when asked.
     async fn remove_container(&self, id: &str, anonymous_volumes: bool) -> Result<()>;
     /// Detailed status.
     async fn inspect_container(&self, id: &str) -> Result<ContainerStatus>;
+}
 
+/// What runs inside containers: output, and commands run in them.
+#[async_trait]
+pub trait Streams: Send + Sync {
     /// Container output.
     fn logs(&self, id: &str, options: LogOptions) -> BoxStream<'static, Result<LogLine>>;
-    /// Engine events about `project`'s objects (`""`: every project's).
-    fn events(&self, project: &str) -> BoxStream<'static, Result<EngineEvent>>;
     /// Run a command in a container and collect its output.
     async fn exec(&self, id: &str, request: ExecRequest) -> Result<ExecOutput>;
     /// Run a command in a container wired to `input` and `output` (with a
@@ -297,6 +315,13 @@ pub trait Engine: Send + Sync {
         tty: bool,
         io: AttachedIo,
     ) -> Result<i64>;
+}
+
+/// What happens on the engine.
+pub trait Events: Send + Sync {
+    /// Engine events about `project`'s objects (`""`: every project's),
+    /// from the moment the stream is first polled.
+    fn events(&self, project: &str) -> BoxStream<'static, Result<EngineEvent>>;
 }
 
 /// The two ends an attached exec talks to.

@@ -705,7 +705,12 @@ async fn resolvers(ctx: &Ctx, spec: &ContainerSpec) -> Result<Vec<String>, Engin
     let Networking::Networks(attachments) = &spec.networking else {
         return Ok(Vec::new());
     };
-    if spec.service.dns.is_some() || attachments.is_empty() {
+    // A rootless engine's gateways are not the host's: the stack's DNS
+    // cannot listen there, so containers keep the engine's resolver.
+    if spec.service.dns.is_some()
+        || attachments.is_empty()
+        || !ctx.engine.capabilities().dns_on_gateways
+    {
         return Ok(Vec::new());
     }
     let Some(gateway) = gateway(ctx, attachments).await? else {

@@ -16,8 +16,9 @@ use futures::stream::{self, BoxStream, StreamExt};
 use planner::{labels, Health, ObservedContainer, ObservedResource, RunState};
 
 use crate::engine::{
-    AttachedIo, BuildRequest, ContainerStatus, CreateRequest, Engine, EngineError, EngineEvent,
-    ExecOutput, ExecRequest, LogLine, LogOptions, NetworkRequest, Result, VolumeRequest,
+    AttachedIo, BuildRequest, ContainerStatus, Containers, CreateRequest, Engine, EngineError,
+    EngineEvent, Events, ExecOutput, ExecRequest, Images, LogLine, LogOptions, NetworkRequest,
+    Resources, Result, Streams, VolumeRequest,
 };
 
 /// A container held by the fake.
@@ -63,6 +64,7 @@ struct State {
     exit_codes: BTreeMap<String, i64>,
     failures: BTreeMap<String, String>,
     mutations: Vec<String>,
+    capabilities: planner::Capabilities,
 }
 
 /// The fake engine. Cheap to clone; clones share state.
@@ -74,12 +76,23 @@ pub struct FakeEngine {
 impl FakeEngine {
     /// An empty engine.
     pub fn new() -> Self {
-        Self::default()
+        let engine = Self::default();
+        engine.set_capabilities(planner::Capabilities {
+            engine: planner::EngineKind::Fake,
+            ..planner::Capabilities::default()
+        });
+        engine
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
         // A panicking test thread poisons the lock; the state is still usable.
         self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Say what the engine can do (default: that of a local Docker Engine
+    /// of API 1.41, as kind [`planner::EngineKind::Fake`]).
+    pub fn set_capabilities(&self, capabilities: planner::Capabilities) {
+        self.lock().capabilities = capabilities;
     }
 
     /// Put an image on the engine.
@@ -244,100 +257,13 @@ impl Engine for FakeEngine {
         Ok("fake engine".into())
     }
 
-    async fn list_containers(&self, project: &str) -> Result<Vec<ObservedContainer>> {
-        let s = self.lock();
-        Ok(s.containers
-            .values()
-            .filter(|c| {
-                let of = c.labels.get(labels::PROJECT);
-                of.is_some_and(|p| project.is_empty() || p == project)
-            })
-            .map(|c| ObservedContainer {
-                id: c.id.clone(),
-                name: c.name.clone(),
-                service: c.labels.get(labels::SERVICE).cloned().unwrap_or_default(),
-                replica: c
-                    .labels
-                    .get(labels::REPLICA)
-                    .and_then(|r| r.parse().ok())
-                    .unwrap_or(0),
-                config_hash: c
-                    .labels
-                    .get(labels::CONFIG_HASH)
-                    .cloned()
-                    .unwrap_or_default(),
-                labels: c.labels.clone(),
-                state: c.state.clone(),
-                health: c.health,
-                image_id: c.image_id.clone(),
-                addresses: c
-                    .networks
-                    .iter()
-                    .filter_map(|n| Some((n.clone(), fake_address(s.subnets.get(n)?, &c.id))))
-                    .collect(),
-            })
-            .collect())
+    fn capabilities(&self) -> planner::Capabilities {
+        self.lock().capabilities.clone()
     }
+}
 
-    async fn list_published_ports(&self) -> Result<Vec<planner::PublishedPort>> {
-        let s = self.lock();
-        let running = s
-            .containers
-            .values()
-            .filter(|c| c.state == RunState::Running);
-        Ok(running
-            .flat_map(|c| {
-                c.request.spec.ports.iter().filter_map(|p| {
-                    Some(planner::PublishedPort {
-                        container: c.name.clone(),
-                        project: c.labels.get(labels::PROJECT).cloned(),
-                        host_ip: p.host_ip.clone(),
-                        port: p.published.as_deref()?.parse().ok()?,
-                        protocol: p.protocol.clone(),
-                    })
-                })
-            })
-            .collect())
-    }
-
-    async fn list_network_addresses(&self) -> Result<Vec<planner::NetworkAddresses>> {
-        let s = self.lock();
-        Ok(s.networks
-            .iter()
-            .map(|(name, labels)| planner::NetworkAddresses {
-                name: name.clone(),
-                labels: labels.clone(),
-                subnets: s
-                    .subnets
-                    .get(name)
-                    .map(|n| n.to_string())
-                    .into_iter()
-                    .collect(),
-                gateway: s
-                    .subnets
-                    .get(name)
-                    .and_then(|n| n.hosts().next())
-                    .map(|g| g.to_string()),
-            })
-            .collect())
-    }
-
-    async fn list_networks(&self, project: &str) -> Result<Vec<ObservedResource>> {
-        Ok(resources(&self.lock().networks, project))
-    }
-
-    async fn list_volumes(&self, project: &str) -> Result<Vec<ObservedResource>> {
-        Ok(resources(&self.lock().volumes, project))
-    }
-
-    async fn network_exists(&self, name: &str) -> Result<bool> {
-        Ok(self.lock().networks.contains_key(name))
-    }
-
-    async fn volume_exists(&self, name: &str) -> Result<bool> {
-        Ok(self.lock().volumes.contains_key(name))
-    }
-
+#[async_trait]
+impl Images for FakeEngine {
     async fn image_id(&self, reference: &str) -> Result<Option<String>> {
         Ok(self.lock().images.get(reference).cloned())
     }
@@ -382,6 +308,47 @@ impl Engine for FakeEngine {
         let id = format!("sha256:imported-{}", rootfs_tar.len());
         s.images.insert(reference.into(), id.clone());
         Ok(id)
+    }
+}
+
+#[async_trait]
+impl Resources for FakeEngine {
+    async fn list_network_addresses(&self) -> Result<Vec<planner::NetworkAddresses>> {
+        let s = self.lock();
+        Ok(s.networks
+            .iter()
+            .map(|(name, labels)| planner::NetworkAddresses {
+                name: name.clone(),
+                labels: labels.clone(),
+                subnets: s
+                    .subnets
+                    .get(name)
+                    .map(|n| n.to_string())
+                    .into_iter()
+                    .collect(),
+                gateway: s
+                    .subnets
+                    .get(name)
+                    .and_then(|n| n.hosts().next())
+                    .map(|g| g.to_string()),
+            })
+            .collect())
+    }
+
+    async fn list_networks(&self, project: &str) -> Result<Vec<ObservedResource>> {
+        Ok(resources(&self.lock().networks, project))
+    }
+
+    async fn list_volumes(&self, project: &str) -> Result<Vec<ObservedResource>> {
+        Ok(resources(&self.lock().volumes, project))
+    }
+
+    async fn network_exists(&self, name: &str) -> Result<bool> {
+        Ok(self.lock().networks.contains_key(name))
+    }
+
+    async fn volume_exists(&self, name: &str) -> Result<bool> {
+        Ok(self.lock().volumes.contains_key(name))
     }
 
     async fn create_network(&self, request: NetworkRequest) -> Result<()> {
@@ -439,6 +406,65 @@ impl Engine for FakeEngine {
             .remove(name)
             .map(|_| ())
             .ok_or_else(|| EngineError::NotFound(format!("volume {name}")))
+    }
+}
+
+#[async_trait]
+impl Containers for FakeEngine {
+    async fn list_containers(&self, project: &str) -> Result<Vec<ObservedContainer>> {
+        let s = self.lock();
+        Ok(s.containers
+            .values()
+            .filter(|c| {
+                let of = c.labels.get(labels::PROJECT);
+                of.is_some_and(|p| project.is_empty() || p == project)
+            })
+            .map(|c| ObservedContainer {
+                id: c.id.clone(),
+                name: c.name.clone(),
+                service: c.labels.get(labels::SERVICE).cloned().unwrap_or_default(),
+                replica: c
+                    .labels
+                    .get(labels::REPLICA)
+                    .and_then(|r| r.parse().ok())
+                    .unwrap_or(0),
+                config_hash: c
+                    .labels
+                    .get(labels::CONFIG_HASH)
+                    .cloned()
+                    .unwrap_or_default(),
+                labels: c.labels.clone(),
+                state: c.state.clone(),
+                health: c.health,
+                image_id: c.image_id.clone(),
+                addresses: c
+                    .networks
+                    .iter()
+                    .filter_map(|n| Some((n.clone(), fake_address(s.subnets.get(n)?, &c.id))))
+                    .collect(),
+            })
+            .collect())
+    }
+
+    async fn list_published_ports(&self) -> Result<Vec<planner::PublishedPort>> {
+        let s = self.lock();
+        let running = s
+            .containers
+            .values()
+            .filter(|c| c.state == RunState::Running);
+        Ok(running
+            .flat_map(|c| {
+                c.request.spec.ports.iter().filter_map(|p| {
+                    Some(planner::PublishedPort {
+                        container: c.name.clone(),
+                        project: c.labels.get(labels::PROJECT).cloned(),
+                        host_ip: p.host_ip.clone(),
+                        port: p.published.as_deref()?.parse().ok()?,
+                        protocol: p.protocol.clone(),
+                    })
+                })
+            })
+            .collect())
     }
 
     async fn create_container(&self, request: CreateRequest) -> Result<String> {
@@ -593,29 +619,16 @@ impl Engine for FakeEngine {
                 .collect(),
         })
     }
+}
 
+#[async_trait]
+impl Streams for FakeEngine {
     fn logs(&self, id: &str, _options: LogOptions) -> BoxStream<'static, Result<LogLine>> {
         let line = LogLine {
             stderr: false,
             text: format!("output of {id}\n"),
         };
         stream::iter(vec![Ok(line)]).boxed()
-    }
-
-    fn events(&self, project: &str) -> BoxStream<'static, Result<EngineEvent>> {
-        let (tx, rx) = futures::channel::mpsc::unbounded();
-        let mut s = self.lock();
-        s.subscribers.push((project.to_string(), tx));
-        s.subscriptions += 1;
-        // An error ends the stream, as a broken connection does.
-        rx.scan(false, |ended, item| {
-            if *ended {
-                return futures::future::ready(None);
-            }
-            *ended = item.is_err();
-            futures::future::ready(Some(item))
-        })
-        .boxed()
     }
 
     async fn exec(&self, id: &str, request: ExecRequest) -> Result<ExecOutput> {
@@ -641,5 +654,23 @@ impl Engine for FakeEngine {
             .await
             .map_err(|e| EngineError::api(e.to_string()))?;
         Ok(out.code)
+    }
+}
+
+impl Events for FakeEngine {
+    fn events(&self, project: &str) -> BoxStream<'static, Result<EngineEvent>> {
+        let (tx, rx) = futures::channel::mpsc::unbounded();
+        let mut s = self.lock();
+        s.subscribers.push((project.to_string(), tx));
+        s.subscriptions += 1;
+        // An error ends the stream, as a broken connection does.
+        rx.scan(false, |ended, item| {
+            if *ended {
+                return futures::future::ready(None);
+            }
+            *ended = item.is_err();
+            futures::future::ready(Some(item))
+        })
+        .boxed()
     }
 }

@@ -29,6 +29,7 @@ pub async fn observe(engine: &dyn Engine, project: &Project) -> Result<Observed>
             .into_iter()
             .filter(|n| n.project() != Some(name.as_str()))
             .collect(),
+        capabilities: engine.capabilities(),
         foreign_ports: ports
             .into_iter()
             .filter(|p| p.project.as_deref() != Some(name.as_str()))

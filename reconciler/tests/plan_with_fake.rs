@@ -768,7 +768,7 @@ async fn specification_fields_stack_cannot_run_block_up_naming_what_they_need() 
         vec![
             "service `ai`: `provider` needs a Compose provider plugin, which stack does not drive",
             "service `app`: `use_api_socket` needs Docker Desktop's sharing of the engine socket and credentials, which stack does not drive",
-            "service `app`: `networks.*.interface_name` needs Docker Engine API 1.49 (Docker 28.1), which stack does not drive",
+            "service `app`: `networks.*.interface_name` needs Docker Engine API 1.49 (Docker 28.1), which stack does not drive (the fake engine here speaks API 1.41)",
         ]
     );
     assert!(pl

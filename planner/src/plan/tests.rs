@@ -669,4 +669,29 @@ mod changed {
             plan.steps[recreates[1]]
         );
     }
+
+    #[test]
+    fn a_field_of_a_newer_api_names_the_version_the_engine_speaks() {
+        let yaml = "services:\n  web:\n    image: busybox:1.36\n    networks:\n      default: {gw_priority: 1}\n";
+        let out = up(yaml, &Observed::default());
+        let refused = with(&out, "refused:");
+        assert_eq!(refused.len(), 1, "{out:?}");
+        assert!(
+            refused[0].contains("API 1.48")
+                && refused[0].contains("Docker Engine here speaks API 1.41"),
+            "{out:?}"
+        );
+        let newer = Observed {
+            capabilities: crate::Capabilities {
+                api_version: crate::ApiVersion(1, 49),
+                ..crate::Capabilities::default()
+            },
+            ..Observed::default()
+        };
+        let out = up(yaml, &newer);
+        assert!(
+            !with(&out, "refused:")[0].contains("here speaks"),
+            "{out:?}"
+        );
+    }
 }
