@@ -219,8 +219,8 @@ fn restart_rule(svc: &Service, code: i64, by_hand: bool) -> Restart {
             Restart::No
         };
     }
-    match svc.restart.as_deref() {
-        Some("always") => Restart::Yes {
+    match svc.restart {
+        Some(schema::RestartPolicy::Always) => Restart::Yes {
             max_attempts: None,
             delay: None,
         },

@@ -15,7 +15,7 @@ use planner::{plan_up, Desired, Health, Plan, RunState, UpOptions};
 use reconciler::images::{ensure_images, PullPolicy};
 use reconciler::state::StateDir;
 use reconciler::{stops, ExecError, ExecuteOptions, Executor};
-use schema::Project;
+use schema::{FailureAction, Project};
 use tokio_util::sync::CancellationToken;
 
 use crate::history::{is_updated, rolled_back};
@@ -302,8 +302,8 @@ async fn rolls_back(session: &Session, project: &Project, service: &str) -> Resu
         .deploy
         .as_ref()
         .and_then(|d| d.update_config.as_ref())
-        .and_then(|u| u.failure_action.as_deref());
-    if policy != Some("rollback") {
+        .and_then(|u| u.failure_action);
+    if policy != Some(FailureAction::Rollback) {
         return Ok(false);
     }
     let containers = session.engine.list_containers(&session.name()).await?;

@@ -7,7 +7,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use schema::{Condition, Project, Service, ServiceGraph};
+use schema::{Condition, Project, RestartPolicy, Service, ServiceGraph, UpdateOrder};
+
+/// What a failed rolling update does (the stack file's policy, typed at load).
+pub use schema::FailureAction;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -225,18 +228,6 @@ pub struct NetworkUser {
     pub attachment: crate::spec::Attachment,
 }
 
-/// What to do when a replica of a rolling update fails to become ready.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum FailureAction {
-    /// Stop the update; replicas not yet replaced keep running (default).
-    Pause,
-    /// Stop the update, keeping the old replica running (start-first).
-    Rollback,
-    /// Go on with the next replicas.
-    Continue,
-}
-
 /// How one replica of a rolling update is replaced.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Rolling {
@@ -267,17 +258,12 @@ fn rolling(svc: &Service) -> (usize, Rolling) {
         .ports
         .as_ref()
         .is_some_and(|p| p.iter().any(|p| p.published.is_some()));
-    let start_first = match cfg.order.as_deref() {
-        Some("start-first") => true,
-        Some(_) => false,
+    let start_first = match cfg.order {
+        Some(order) => order == UpdateOrder::StartFirst,
         // A new replica cannot take a host port its predecessor holds.
         None => has_check && !publishes,
     };
-    let failure_action = match cfg.failure_action.as_deref() {
-        Some("rollback") => FailureAction::Rollback,
-        Some("continue") => FailureAction::Continue,
-        _ => FailureAction::Pause,
-    };
+    let failure_action = cfg.failure_action.unwrap_or(FailureAction::Pause);
     let parallelism = cfg.parallelism.filter(|p| *p > 0).unwrap_or(1) as usize;
     (
         parallelism,
@@ -1220,8 +1206,7 @@ fn completed(c: &ObservedContainer, svc: &Service) -> bool {
         .as_ref()
         .and_then(|d| d.restart_policy.as_ref())
         .is_some_and(|p| p.condition.as_deref().unwrap_or("any") == "any");
-    let restarts =
-        swarm_restarts || matches!(svc.restart.as_deref(), Some("always" | "unless-stopped"));
+    let restarts = swarm_restarts || svc.restart.is_some_and(RestartPolicy::restarts_finished);
     c.state == RunState::Exited { code: 0 } && !restarts
 }
 

@@ -392,14 +392,10 @@ pub fn container_spec(project: &Project, name: &str, svc: &Service, replica: u32
         .deploy
         .as_ref()
         .is_some_and(|d| d.restart_policy.is_some());
-    let restart =
-        svc.restart
-            .as_deref()
-            .filter(|_| !agent_restarts)
-            .map(|r| match r.split_once(':') {
-                Some((name, max)) => (name.to_string(), max.parse().ok()),
-                None => (r.to_string(), None),
-            });
+    let restart = svc
+        .restart
+        .filter(|_| !agent_restarts)
+        .map(|r| (r.name().to_string(), r.max_retries()));
 
     let healthcheck = svc.healthcheck.as_ref().map(|h| HealthProbe {
         test: if h.disable {

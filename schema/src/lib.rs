@@ -24,6 +24,7 @@ pub mod merge;
 pub mod model;
 pub mod normalize;
 pub mod paths;
+pub mod policy;
 pub mod profiles;
 pub mod read;
 pub mod units;
@@ -39,3 +40,4 @@ pub use loader::{
 };
 pub use model::ScaleError;
 pub use model::*;
+pub use policy::{FailureAction, RestartPolicy, UpdateOrder};

@@ -840,22 +840,61 @@ impl Loader<'_> {
 }
 
 /// The type error of each field of the mapping `node`, deserialized one
-/// field at a time (unknown keys were reported already).
+/// field at a time (unknown keys were reported already). A field that is
+/// itself a mapping (`deploy`) is narrowed the same way, a few levels
+/// deep, so two wrong settings inside it are both reported.
 fn field_errors<T>(node: &Node) -> Vec<crate::de::DeError>
 where
     T: for<'de> serde::Deserialize<'de>,
 {
+    let mut out = Vec::new();
+    narrow::<T>(node, &mut Vec::new(), &mut out);
+    out
+}
+
+/// How deep [`field_errors`] narrows into nested mappings.
+const NARROW_DEPTH: usize = 3;
+
+fn narrow<T>(node: &Node, path: &mut Vec<(String, Entry)>, out: &mut Vec<crate::de::DeError>)
+where
+    T: for<'de> serde::Deserialize<'de>,
+{
     let Value::Map(map) = &node.value else {
-        return Vec::new();
+        return;
     };
-    map.iter()
-        .filter_map(|(key, entry)| {
-            let mut one = Mapping::new();
-            one.insert(key.clone(), entry.clone());
-            let single = Node::new(Value::Map(one), node.span.clone());
-            from_node::<T>(&single).0.err()
-        })
-        .collect()
+    for (key, entry) in map {
+        let Err(e) = from_node::<T>(&only(path, key, entry, node)).0 else {
+            continue;
+        };
+        let before = out.len();
+        if path.len() < NARROW_DEPTH && matches!(entry.value.value, Value::Map(_)) {
+            path.push((key.clone(), entry.clone()));
+            narrow::<T>(&entry.value, path, out);
+            path.pop();
+        }
+        if out.len() == before {
+            out.push(e);
+        }
+    }
+}
+
+/// A document holding only `key: entry`, inside the mappings of `path`.
+fn only(path: &[(String, Entry)], key: &str, entry: &Entry, parent: &Node) -> Node {
+    let mut one = Mapping::new();
+    one.insert(key.to_string(), entry.clone());
+    let mut doc = Node::new(Value::Map(one), parent.span.clone());
+    for (outer_key, outer) in path.iter().rev() {
+        let mut wrap = Mapping::new();
+        wrap.insert(
+            outer_key.clone(),
+            Entry {
+                key_span: outer.key_span.clone(),
+                value: doc,
+            },
+        );
+        doc = Node::new(Value::Map(wrap), outer.value.span.clone());
+    }
+    doc
 }
 
 fn singular(kind: &str) -> &str {

@@ -280,26 +280,6 @@ impl Validator<'_> {
                 Some("remove `container_name` (containers are named <project>-<service>-<n>) or use one replica".into()),
             );
         }
-        if let Some(restart) = &svc.restart {
-            let ok = matches!(
-                restart.as_str(),
-                "no" | "always" | "unless-stopped" | "on-failure"
-            ) || restart
-                .strip_prefix("on-failure:")
-                .is_some_and(|n| n.parse::<u32>().is_ok());
-            if !ok {
-                self.err(
-                    "restart",
-                    name,
-                    &at(name, &["restart"]),
-                    format!("`restart: {restart}` is not a restart policy"),
-                    Some(
-                        "use no, always, unless-stopped, on-failure or on-failure:<max retries>"
-                            .into(),
-                    ),
-                );
-            }
-        }
         for (dep, cond) in svc.depends_on.iter().flatten() {
             let Some(dep_svc) = services.get(dep) else {
                 continue;

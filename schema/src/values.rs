@@ -7,8 +7,6 @@ use crate::locate::span_of;
 use crate::model::{Project, Service};
 use crate::yaml::Node;
 
-const ORDERS: &[&str] = &["start-first", "stop-first"];
-const FAILURE_ACTIONS: &[&str] = &["pause", "continue", "rollback"];
 const PULL_POLICIES: &[&str] = &[
     "always",
     "never",
@@ -119,25 +117,6 @@ fn service(svc: &Service, c: &mut Checker<'_>) {
             let mut allowed = PULL_POLICIES.to_vec();
             allowed.push("every_<duration>");
             c.one_of(&["pull_policy"], policy, &allowed);
-        }
-    }
-    let deploy = svc.deploy.as_ref();
-    for (key, cfg) in [
-        (
-            "update_config",
-            deploy.and_then(|d| d.update_config.as_ref()),
-        ),
-        (
-            "rollback_config",
-            deploy.and_then(|d| d.rollback_config.as_ref()),
-        ),
-    ] {
-        let Some(cfg) = cfg else { continue };
-        if let Some(order) = &cfg.order {
-            c.one_of(&["deploy", key, "order"], order, ORDERS);
-        }
-        if let Some(action) = &cfg.failure_action {
-            c.one_of(&["deploy", key, "failure_action"], action, FAILURE_ACTIONS);
         }
     }
     for (key, value) in svc.environment.iter().flat_map(|e| e.0.iter()) {

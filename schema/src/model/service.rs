@@ -65,7 +65,7 @@ pub struct Service {
     pub stop_grace_period: Option<Duration>,
     /// `no`, `always`, `on-failure[:max]`, `unless-stopped`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub restart: Option<String>,
+    pub restart: Option<crate::policy::RestartPolicy>,
     /// Health probe.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub healthcheck: Option<Healthcheck>,
@@ -924,7 +924,7 @@ pub struct UpdateConfig {
     pub delay: Option<Duration>,
     /// `rollback`, `pause` or `continue`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub failure_action: Option<String>,
+    pub failure_action: Option<crate::policy::FailureAction>,
     /// How long to watch a new replica for failure.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub monitor: Option<Duration>,
@@ -933,7 +933,7 @@ pub struct UpdateConfig {
     pub max_failure_ratio: Option<f64>,
     /// `stop-first` or `start-first`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub order: Option<String>,
+    pub order: Option<crate::policy::UpdateOrder>,
 }
 
 impl Service {
