@@ -90,7 +90,13 @@ pub async fn run(
                 .get_or_insert_with(|| EventWatch::new(engine.clone(), &name, timing.reconnect));
             watch.open();
             let stopped = host.stopped();
-            match healer.reconcile(project, files, &stopped).await {
+            // Shutdown does not wait for a pass: each step is idempotent,
+            // and whatever a dropped pass left, the next run finishes.
+            let pass = tokio::select! {
+                pass = healer.reconcile(project, files, &stopped) => pass,
+                _ = shutdown.cancelled() => return,
+            };
+            match pass {
                 Ok(out) => {
                     tracing::debug!(
                         "pass done: {} action(s), next look in {:?}",
