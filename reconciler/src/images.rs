@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use schema::Project;
+use schema::{Project, PullPolicy as ServicePull};
 
 use crate::engine::{BuildRequest, Engine, EngineError};
 
@@ -58,19 +58,6 @@ pub enum ImageError {
     Engine(#[from] EngineError),
 }
 
-/// The window of `pull_policy: daily`, `weekly` or `every_<duration>`.
-fn refresh_window(policy: &str) -> Option<std::time::Duration> {
-    const DAY: u64 = 24 * 3600;
-    match policy {
-        "daily" => Some(std::time::Duration::from_secs(DAY)),
-        "weekly" => Some(std::time::Duration::from_secs(7 * DAY)),
-        p => p
-            .strip_prefix("every_")
-            .and_then(|d| schema::units::Duration::parse(d).ok())
-            .map(|d| d.0),
-    }
-}
-
 /// Make the images of `services` (all when empty) present: build those
 /// with `build:` when `build` is set or their image is missing, pull the
 /// others per `policy` (a service's `pull_policy` wins). `report` is told
@@ -94,11 +81,11 @@ pub async fn ensure_images(
             continue;
         }
         let present = engine.image_id(&image).await?.is_some();
-        let own_policy = match svc.pull_policy.as_deref() {
-            Some("always") => PullPolicy::Always,
-            Some("never") => PullPolicy::Never,
-            Some("missing" | "if_not_present") => PullPolicy::Missing,
-            Some(p) => match refresh_window(p) {
+        let own_policy = match &svc.pull_policy {
+            Some(ServicePull::Always) => PullPolicy::Always,
+            Some(ServicePull::Never) => PullPolicy::Never,
+            Some(ServicePull::Missing { .. }) => PullPolicy::Missing,
+            Some(p) => match p.refresh() {
                 // Compose's refresh: pull when missing or last pulled
                 // longer ago than the window.
                 Some(window) if present => match engine.image_tagged_at(&image).await? {
@@ -110,7 +97,7 @@ pub async fn ensure_images(
             None => policy,
         };
         if let Some(b) = &svc.build {
-            if build || !present || svc.pull_policy.as_deref() == Some("build") {
+            if build || !present || svc.pull_policy == Some(ServicePull::Build) {
                 report("build", &image);
                 build_service(engine, name, &image, b).await?;
                 continue;

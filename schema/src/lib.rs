@@ -40,4 +40,4 @@ pub use loader::{
 };
 pub use model::ScaleError;
 pub use model::*;
-pub use policy::{FailureAction, RestartPolicy, UpdateOrder};
+pub use policy::{FailureAction, PullPolicy, RestartPolicy, UpdateOrder};

@@ -1,5 +1,6 @@
 //! Policies of the stack file as types, parsed once when the file loads:
-//! `restart`, `deploy.update_config.order` and `failure_action`. Each
+//! `restart`, `pull_policy`, `deploy.update_config.order` and
+//! `failure_action`. Each
 //! reads and writes the exact words Compose uses, so printed files and
 //! the config hash are what they were as strings.
 
@@ -106,6 +107,98 @@ impl fmt::Display for RestartPolicy {
     }
 }
 
+/// `pull_policy:`: when a service's image is pulled (or built).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub enum PullPolicy {
+    /// Pull every time.
+    Always,
+    /// Never pull; a missing image is an error.
+    Never,
+    /// Pull when missing (`missing`, or `if_not_present` as written).
+    Missing {
+        /// Written `if_not_present`, Compose's older spelling.
+        if_not_present: bool,
+    },
+    /// Build the image, even when one is present.
+    Build,
+    /// Pull when missing or last pulled longer ago than this: `daily`,
+    /// `weekly`, `every_<duration>`, kept as written.
+    Refresh {
+        /// The word as written.
+        written: String,
+        /// The window.
+        every: std::time::Duration,
+    },
+}
+
+impl PullPolicy {
+    /// How old a present image may be before it is pulled again.
+    pub fn refresh(&self) -> Option<std::time::Duration> {
+        match self {
+            PullPolicy::Refresh { every, .. } => Some(*every),
+            _ => None,
+        }
+    }
+}
+
+impl FromStr for PullPolicy {
+    type Err = PolicyError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        const DAY: u64 = 24 * 3600;
+        let refresh = |secs: u64| PullPolicy::Refresh {
+            written: s.to_string(),
+            every: std::time::Duration::from_secs(secs),
+        };
+        Ok(match s {
+            "always" => PullPolicy::Always,
+            "never" => PullPolicy::Never,
+            "missing" => PullPolicy::Missing {
+                if_not_present: false,
+            },
+            "if_not_present" => PullPolicy::Missing {
+                if_not_present: true,
+            },
+            "build" => PullPolicy::Build,
+            "daily" => refresh(DAY),
+            "weekly" => refresh(7 * DAY),
+            other => {
+                let every = other
+                    .strip_prefix("every_")
+                    .and_then(|d| crate::units::Duration::parse(d).ok())
+                    .ok_or_else(|| PolicyError {
+                        given: s.to_string(),
+                        what: "a pull policy",
+                        valid: "always, never, missing, if_not_present, build, daily, weekly or every_<duration>",
+                        words: &["always", "never", "missing", "if_not_present", "build", "daily", "weekly"],
+                    })?;
+                PullPolicy::Refresh {
+                    written: s.to_string(),
+                    every: every.0,
+                }
+            }
+        })
+    }
+}
+
+impl fmt::Display for PullPolicy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            PullPolicy::Always => "always",
+            PullPolicy::Never => "never",
+            PullPolicy::Missing {
+                if_not_present: false,
+            } => "missing",
+            PullPolicy::Missing {
+                if_not_present: true,
+            } => "if_not_present",
+            PullPolicy::Build => "build",
+            PullPolicy::Refresh { written, .. } => written,
+        })
+    }
+}
+
 /// `update_config.order` / `rollback_config.order`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
@@ -198,7 +291,7 @@ macro_rules! string_forms {
     )*};
 }
 
-string_forms!(RestartPolicy, UpdateOrder, FailureAction);
+string_forms!(RestartPolicy, PullPolicy, UpdateOrder, FailureAction);
 
 #[cfg(test)]
 mod tests {
@@ -239,6 +332,23 @@ mod tests {
             "rollback".parse::<FailureAction>(),
             Ok(FailureAction::Rollback)
         );
+        for word in [
+            "always",
+            "if_not_present",
+            "missing",
+            "build",
+            "daily",
+            "every_12h",
+        ] {
+            let p: PullPolicy = word.parse().unwrap();
+            assert_eq!(p.to_string(), word);
+        }
+        assert_eq!(
+            "every_90m".parse::<PullPolicy>().unwrap().refresh(),
+            Some(std::time::Duration::from_secs(5400))
+        );
+        assert!("often".parse::<PullPolicy>().is_err());
+        assert!("every_sometimes".parse::<PullPolicy>().is_err());
         let json = serde_json::to_string(&RestartPolicy::OnFailure {
             max_retries: Some(5),
         });

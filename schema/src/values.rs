@@ -2,20 +2,10 @@
 //! by `stack` halfway through a run: checked at load, with the position
 //! in the file and what is allowed.
 
-use crate::diag::{did_you_mean, Diagnostic};
+use crate::diag::Diagnostic;
 use crate::locate::span_of;
 use crate::model::{Project, Service};
 use crate::yaml::Node;
-
-const PULL_POLICIES: &[&str] = &[
-    "always",
-    "never",
-    "missing",
-    "if_not_present",
-    "build",
-    "daily",
-    "weekly",
-];
 
 struct Checker<'a> {
     tree: &'a Node,
@@ -33,23 +23,6 @@ impl Checker<'_> {
                 .with_hint(hint),
         );
     }
-
-    /// `value` must be one of `allowed`.
-    fn one_of(&mut self, path: &[&str], value: &str, allowed: &[&str]) {
-        if allowed.contains(&value) {
-            return;
-        }
-        let field = path.join(".");
-        let hint = match did_you_mean(value, allowed.iter().copied()) {
-            Some(s) => format!("did you mean `{s}`? valid values: {}", allowed.join(", ")),
-            None => format!("valid values: {}", allowed.join(", ")),
-        };
-        self.refuse(
-            path,
-            format!("`{field}: {value}` is not a valid value"),
-            hint,
-        );
-    }
 }
 
 /// `[a-zA-Z0-9][a-zA-Z0-9_.-]+`, what the engine takes as a container name.
@@ -58,13 +31,6 @@ fn is_container_name(name: &str) -> bool {
     chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
         && name.len() >= 2
         && chars.all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
-}
-
-/// `every_<duration>` as Compose writes it (`every_12h`, `every_30m`).
-fn is_every(policy: &str) -> bool {
-    policy
-        .strip_prefix("every_")
-        .is_some_and(|d| crate::units::Duration::parse(d).is_ok())
 }
 
 /// `80`, `80/udp`, `3000-3005`, `3000-3005/tcp`, each port 1 to 65535.
@@ -110,13 +76,6 @@ fn service(svc: &Service, c: &mut Checker<'_>) {
                 format!("`container_name: {name}` is not a valid container name"),
                 "use letters, digits, `_`, `.` and `-`, starting with a letter or digit".into(),
             );
-        }
-    }
-    if let Some(policy) = &svc.pull_policy {
-        if !is_every(policy) {
-            let mut allowed = PULL_POLICIES.to_vec();
-            allowed.push("every_<duration>");
-            c.one_of(&["pull_policy"], policy, &allowed);
         }
     }
     for (key, value) in svc.environment.iter().flat_map(|e| e.0.iter()) {
@@ -165,6 +124,5 @@ mod tests {
         assert!(!is_container_name("-x"));
         assert!(is_expose("80") && is_expose("53/udp") && is_expose("3000-3005/tcp"));
         assert!(!is_expose("99999") && !is_expose("0") && !is_expose("80/http"));
-        assert!(is_every("every_12h") && !is_every("every_sometimes"));
     }
 }

@@ -87,7 +87,7 @@ pub struct Service {
     pub profiles: Option<Strings>,
     /// `always`, `missing`, `never`, `build`, `daily`...
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pull_policy: Option<String>,
+    pub pull_policy: Option<crate::policy::PullPolicy>,
     /// Inherit another service's definition (resolved by the loader).
     #[serde(default, skip_serializing)]
     pub extends: Option<Raw>,
