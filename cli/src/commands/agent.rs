@@ -58,8 +58,11 @@ pub async fn run(project_args: &ProjectArgs, args: &Args) -> anyhow::Result<Exit
             let shutdown = cancel_on_signal(true)?;
             let sink = Reporter::new(Mode::Plain).sink();
             if !app::agent::host(&session, &options, args.watch, &sink, &shutdown).await? {
-                let holder =
-                    reconciler::lock::ProjectLock::agent_holder(&project)?.unwrap_or_default();
+                let holder = match app::agent::status(&project).await?.holder {
+                    Holder::Agent(pid) => format!("pid {pid}"),
+                    Holder::Unknown(text) => text,
+                    Holder::None => "it has just stopped".into(),
+                };
                 eprintln!("an agent already runs for project `{project}` ({holder})");
             }
         }
