@@ -81,8 +81,6 @@ pub struct Status {
     pub stopped: BTreeSet<String>,
     /// What it did, oldest first.
     pub history: Vec<Entry>,
-    /// Its log file.
-    pub log: std::path::PathBuf,
 }
 
 /// The agent's state, read from its files.
@@ -95,7 +93,6 @@ pub async fn status(project: &str) -> Result<Status> {
             dns: files.dns_status(),
             stopped: files.stopped(),
             history: files.history(),
-            log: files.log_path(),
         })
     })
     .await

@@ -69,10 +69,9 @@ pub async fn run(project_args: &ProjectArgs, args: &Args) -> anyhow::Result<Exit
         None => {
             let sink = Reporter::new(Mode::Plain);
             let pid = app::agent::start(&session, &options, args.watch, &sink).await?;
-            let status = app::agent::status(&project).await?;
             println!(
                 "agent for `{project}` runs (pid {pid}); its output: {}",
-                status.log.display()
+                session.agent_files()?.log_path().display()
             );
         }
         Some(Action::Status) => {

@@ -90,11 +90,7 @@ pub async fn run(project: &ProjectArgs, args: &Args) -> anyhow::Result<ExitCode>
             app::up::wait_running(&session, &project_run, request.wait_timeout).await?;
         }
         if !args.no_agent {
-            let pid =
-                app::agent::start(&session, &args.agent.options(), false, sink.as_ref()).await?;
-            sink.note(&format!(
-                "The agent keeps the stack healed (pid {pid}; `stack agent status`)."
-            ));
+            start_agent(&session, &args.agent.options(), sink.as_ref()).await?;
         }
         return Ok(ExitCode::SUCCESS);
     }
@@ -161,9 +157,19 @@ pub async fn scale(project: &ProjectArgs, args: &ScaleArgs) -> anyhow::Result<Ex
         ..UpRequest::default()
     };
     app::up::converge(&session, &request, &sink, &cancel, false).await?;
-    let pid = app::agent::start(&session, &agent::Options::default(), false, sink.as_ref()).await?;
+    start_agent(&session, &agent::Options::default(), sink.as_ref()).await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// After `up -d` (or `scale`): the agent keeps the stack healed from now on.
+async fn start_agent(
+    session: &app::Session,
+    options: &agent::Options,
+    sink: &dyn app::Sink,
+) -> anyhow::Result<()> {
+    let pid = app::agent::start(session, options, false, sink).await?;
     sink.note(&format!(
         "The agent keeps the stack healed (pid {pid}; `stack agent status`)."
     ));
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
