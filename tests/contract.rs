@@ -66,3 +66,9 @@ async fn events_follow_the_project() {
     let p = Project::new("events");
     contract::events_follow_the_project(&engine().await, &p.0).await;
 }
+
+#[tokio::test]
+async fn verbs_on_a_container() {
+    let p = Project::new("verbs");
+    contract::verbs_on_a_container(&engine().await, &p.0).await;
+}

@@ -83,8 +83,24 @@ fn web_api_db_comes_up_in_dependency_order_and_serves() {
     // The sidecar sees api's server on loopback.
     let (code, out) = s.fetch(&name(&s, "debug"), "http://127.0.0.1:8000/");
     assert_eq!((code, out.trim()), (0, "api-one"));
-    let ps: serde_json::Value = serde_json::from_str(&s.ok(&["ps", "--format", "json"])).unwrap();
-    assert_eq!(ps.as_array().map(Vec::len), Some(6));
+    // One JSON object per line, as Compose prints; `-a` includes the
+    // migration that ran to completion.
+    let ps = s.ok(&["ps", "-a", "--format", "json"]);
+    let rows: Vec<serde_json::Value> = ps
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), 6, "{ps}");
+    let migrate = rows.iter().find(|r| r["Service"] == "migrate").unwrap();
+    assert_eq!(
+        (&migrate["State"], &migrate["ExitCode"]),
+        (&"exited".into(), &0.into())
+    );
+    assert_eq!(
+        s.ok(&["ps", "--format", "json"]).lines().count(),
+        5,
+        "running only"
+    );
     // Exposed, unpublished ports are listed as Compose lists them.
     let text = s.ok(&["ps"]);
     assert!(text.contains("5432/tcp"), "{text}");

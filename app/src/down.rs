@@ -10,7 +10,10 @@ use planner::plan_down;
 use reconciler::state::StateDir;
 use reconciler::{stops, ExecuteOptions, Executor};
 
-use crate::{blocking, Result, Session, Sink};
+use reconciler::engine::Selection;
+use reconciler::EngineError;
+
+use crate::{blocking, AppError, Result, Session, Sink};
 
 /// What to take down.
 #[derive(Debug, Clone, Default)]
@@ -21,6 +24,25 @@ pub struct DownRequest {
     pub timeout: Option<Duration>,
 }
 
+/// Remove the project's one-off containers (`stack run`), running or
+/// not: they hold its networks.
+async fn remove_one_offs(session: &Session, sink: &dyn Sink) -> Result<()> {
+    let selection = Selection::OneOffs(session.name());
+    for c in session.engine.list_listings(&selection).await? {
+        let name = c.observed.name;
+        match session.engine.remove_container(&c.observed.id, true).await {
+            Ok(()) | Err(EngineError::NotFound(_)) => sink.note(&format!("remove {name}: done")),
+            Err(source) => {
+                return Err(AppError::EngineOn {
+                    subject: name,
+                    source,
+                })
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Take the stack down.
 pub async fn run(session: &Session, request: &DownRequest, sink: &Arc<dyn Sink>) -> Result<()> {
     let _lock = session.lock("down", sink.as_ref()).await?;
@@ -29,6 +51,7 @@ pub async fn run(session: &Session, request: &DownRequest, sink: &Arc<dyn Sink>)
         sink.note("stopped the agent");
     }
     session.mark_stopped(&[], false).await?;
+    remove_one_offs(session, sink.as_ref()).await?;
     let observed = reconciler::observe(session.engine.as_ref(), &session.project).await?;
     let plan = plan_down(&session.project, &observed, request.volumes);
     if plan.is_empty() {

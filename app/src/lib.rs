@@ -20,6 +20,7 @@
 
 pub mod agent;
 pub mod attached;
+pub mod containers;
 pub mod dns;
 pub mod down;
 pub mod exec;
@@ -27,9 +28,11 @@ pub mod history;
 pub mod images;
 pub mod inputs;
 pub mod inspect;
+pub mod labelled;
 pub mod lifecycle;
 pub mod logs;
 pub mod rollback;
+pub mod run;
 pub mod session;
 pub mod sink;
 pub mod up;

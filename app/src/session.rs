@@ -39,6 +39,40 @@ impl Session {
         Ok(loaded.with_engine(connect().await?))
     }
 
+    /// As [`Session::open`]; but with a project name (`-p`) and no stack
+    /// file to be found, the project as the engine's labels describe it,
+    /// as Compose does: a stack can be inspected, stopped and removed
+    /// without its file.
+    pub async fn open_or_named(inputs: &Inputs, services: &[String]) -> Result<Session> {
+        match named_without_file(inputs).await? {
+            Some(name) => Self::named(&name, connect().await?).await,
+            None => Self::open(inputs, services).await,
+        }
+    }
+
+    /// The project `name` as its containers' labels describe it: each
+    /// service's definition (`io.stack.config`) and dependencies (Compose's
+    /// `depends_on` label), and where it was loaded from.
+    pub async fn named(name: &str, engine: Arc<dyn Engine>) -> Result<Session> {
+        let containers = engine.list_containers(name).await?;
+        if containers.is_empty() {
+            return Err(AppError::Invalid(format!(
+                "no stack file here, and no project named `{name}` on the engine (`stack ls -a` lists them)"
+            )));
+        }
+        let project = crate::labelled::project(name, &containers);
+        Ok(Session {
+            project: Arc::new(project),
+            engine,
+            applied: AppliedRun::default(),
+            inputs: Inputs {
+                project_name: Some(name.to_string()),
+                ..Inputs::default()
+            },
+            warnings: Vec::new(),
+        })
+    }
+
     /// Load the stack for `engine` (a fake one in tests).
     pub async fn open_with(
         inputs: &Inputs,
@@ -124,6 +158,23 @@ impl Loaded {
             warnings: self.warnings,
         }
     }
+}
+
+/// The project name, when one is given and no stack file is named or
+/// found.
+async fn named_without_file(inputs: &Inputs) -> Result<Option<String>> {
+    let Some(name) = inputs.project_name.clone() else {
+        return Ok(None);
+    };
+    if !inputs.files.is_empty() {
+        return Ok(None);
+    }
+    let inputs = inputs.clone();
+    blocking(move || {
+        let found = schema::stack_files(&inputs.options()?);
+        Ok(found.is_err().then_some(name))
+    })
+    .await
 }
 
 /// Load the stack off the runtime (the loader reads files).

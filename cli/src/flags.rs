@@ -31,6 +31,17 @@ pub enum PullArg {
     Never,
 }
 
+impl PullArg {
+    /// The application layer's policy.
+    pub fn policy(self) -> PullPolicy {
+        match self {
+            PullArg::Missing => PullPolicy::Missing,
+            PullArg::Always => PullPolicy::Always,
+            PullArg::Never => PullPolicy::Never,
+        }
+    }
+}
+
 /// Flags `up` and `plan` share.
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct UpFlags {
@@ -65,11 +76,7 @@ impl UpFlags {
         PlanRequest {
             services: services.to_vec(),
             build: self.build,
-            pull: match self.pull {
-                PullArg::Missing => PullPolicy::Missing,
-                PullArg::Always => PullPolicy::Always,
-                PullArg::Never => PullPolicy::Never,
-            },
+            pull: self.pull.policy(),
             force_recreate: self.force_recreate,
             no_recreate: self.no_recreate,
             remove_orphans: self.remove_orphans

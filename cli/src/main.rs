@@ -5,12 +5,14 @@
 
 mod commands;
 mod flags;
+mod listing;
 mod output;
 mod progress;
 mod project;
 mod render;
 mod settings;
 mod signals;
+mod terminal;
 
 use std::process::ExitCode;
 
@@ -52,6 +54,26 @@ enum Command {
     Logs(commands::logs::Args),
     /// Run a command in a running container.
     Exec(commands::exec::Args),
+    /// Run a one-off command in a new container of a service.
+    Run(commands::run::Args),
+    /// List the stack projects on the engine.
+    Ls(commands::ls::Args),
+    /// Send a signal to the running containers (SIGKILL by default).
+    Kill(commands::kill::Args),
+    /// Freeze the processes of the containers.
+    Pause(commands::pause::Args),
+    /// Thaw paused containers.
+    Unpause(commands::pause::Args),
+    /// Remove stopped containers.
+    Rm(commands::rm::Args),
+    /// Show the processes running in each container.
+    Top(commands::top::Args),
+    /// Print the host address a container port is published on.
+    Port(commands::port::Args),
+    /// Wait for the containers to stop; exit with the last one's status.
+    Wait(commands::wait::Args),
+    /// Show the version of stack and of the engine.
+    Version(commands::version::Args),
     /// Start existing containers.
     Start(commands::lifecycle::Args),
     /// Stop running containers.
@@ -124,6 +146,16 @@ fn run_async(project: &ProjectArgs, command: &Command) -> anyhow::Result<ExitCod
             Command::Ps(a) => commands::ps::run(project, a).await,
             Command::Logs(a) => commands::logs::run(project, a).await,
             Command::Exec(a) => commands::exec::run(project, a).await,
+            Command::Run(a) => commands::run::run(project, a).await,
+            Command::Ls(a) => commands::ls::run(a).await,
+            Command::Kill(a) => commands::kill::run(project, a).await,
+            Command::Pause(a) => commands::pause::run(project, a, true).await,
+            Command::Unpause(a) => commands::pause::run(project, a, false).await,
+            Command::Rm(a) => commands::rm::run(project, a).await,
+            Command::Top(a) => commands::top::run(project, a).await,
+            Command::Port(a) => commands::port::run(project, a).await,
+            Command::Wait(a) => commands::wait::run(project, a).await,
+            Command::Version(a) => commands::version::run(a).await,
             Command::Start(a) => commands::lifecycle::run(project, a, Verb::Start).await,
             Command::Stop(a) => commands::lifecycle::run(project, a, Verb::Stop).await,
             Command::Restart(a) => commands::lifecycle::run(project, a, Verb::Restart).await,

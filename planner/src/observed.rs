@@ -25,10 +25,44 @@ pub mod labels {
     pub const PARENTS: &str = "io.stack.parents";
     /// Digests of the secret and config files a container mounts (JSON).
     pub const FILES: &str = "io.stack.files";
+    /// The project of a one-off container (`stack run`). One-offs carry
+    /// this instead of [`PROJECT`], so the planner and the agent never see
+    /// them.
+    pub const ONEOFF: &str = "io.stack.oneoff";
     /// The network or volume key in the stack file.
     pub const RESOURCE: &str = "io.stack.resource";
     /// Hash of a network or volume definition.
     pub const RESOURCE_HASH: &str = "io.stack.resource-hash";
+
+    /// Docker Compose's labels, written beside `stack`'s own so that
+    /// `docker compose ls`/`ps`, Portainer, Dozzle and lazydocker show a
+    /// stack as a project. `stack` itself reads only its `io.stack.*` labels
+    /// for state, except to list one-off containers and projects by name.
+    pub mod compose {
+        /// The project.
+        pub const PROJECT: &str = "com.docker.compose.project";
+        /// The service of a container.
+        pub const SERVICE: &str = "com.docker.compose.service";
+        /// The replica number of a container.
+        pub const CONTAINER_NUMBER: &str = "com.docker.compose.container-number";
+        /// The container's definition hash (`stack`'s own; Compose lists
+        /// only containers that have one).
+        pub const CONFIG_HASH: &str = "com.docker.compose.config-hash";
+        /// `True` for a container of `run`, `False` otherwise.
+        pub const ONEOFF: &str = "com.docker.compose.oneoff";
+        /// The project directory.
+        pub const WORKING_DIR: &str = "com.docker.compose.project.working_dir";
+        /// The stack files, comma-separated.
+        pub const CONFIG_FILES: &str = "com.docker.compose.project.config_files";
+        /// What the service depends on: `db:service_healthy:false,...`.
+        pub const DEPENDS_ON: &str = "com.docker.compose.depends_on";
+        /// The version of the tool that created the object.
+        pub const VERSION: &str = "com.docker.compose.version";
+        /// The key of a network in the stack file.
+        pub const NETWORK: &str = "com.docker.compose.network";
+        /// The key of a volume in the stack file.
+        pub const VOLUME: &str = "com.docker.compose.volume";
+    }
 }
 
 /// A container's run state.

@@ -450,7 +450,9 @@ pub fn ref_name(project: &Project, project_name: &str, r: &Ref) -> String {
 pub fn state_labels(spec: &ContainerSpec, inputs: &HashInputs) -> BTreeMap<String, String> {
     let def = definition(&spec.service);
     let mut out = BTreeMap::new();
-    out.insert(labels::CONFIG_HASH.to_string(), config_hash(&def, inputs));
+    let hash = config_hash(&def, inputs);
+    out.insert(labels::compose::CONFIG_HASH.to_string(), hash.clone());
+    out.insert(labels::CONFIG_HASH.to_string(), hash);
     out.insert(labels::CONFIG.to_string(), def.to_string());
     out.insert(
         labels::PARENTS.to_string(),

@@ -153,6 +153,11 @@ pub struct ContainerSpec {
     pub restart: Option<(String, Option<u32>)>,
     /// Health probe.
     pub healthcheck: Option<HealthProbe>,
+    /// Its main process's stdin is attached once and closed when the
+    /// client closes it (a one-off fed by a pipe); service containers are
+    /// never attached.
+    #[serde(default)]
+    pub stdin_once: bool,
     /// The service definition itself, for every other setting
     /// (user, working_dir, capabilities, limits...).
     pub service: Service,
@@ -252,6 +257,53 @@ fn namespace(project: &Project, value: &str, replica: u32) -> Namespace {
     }
 }
 
+/// Compose's labels of `replica` of service `name` (see
+/// [`labels::compose`]): what other tools read to show the project.
+fn compose_labels(
+    project: &Project,
+    name: &str,
+    svc: &Service,
+    replica: u32,
+) -> BTreeMap<String, String> {
+    use labels::compose;
+    let join = |paths: &[std::path::PathBuf]| {
+        paths
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    let depends_on = svc
+        .depends_on
+        .iter()
+        .flatten()
+        .map(|(dep, d)| {
+            let condition = serde_json::to_value(d.condition)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default();
+            format!("{dep}:{condition}:{}", d.restart)
+        })
+        .collect::<Vec<_>>()
+        .join(",");
+    [
+        (compose::PROJECT, project.name.clone().unwrap_or_default()),
+        (compose::SERVICE, name.to_string()),
+        (compose::CONTAINER_NUMBER, replica.to_string()),
+        (compose::ONEOFF, "False".to_string()),
+        (
+            compose::WORKING_DIR,
+            project.origin.working_dir.display().to_string(),
+        ),
+        (compose::CONFIG_FILES, join(&project.origin.config_files)),
+        (compose::DEPENDS_ON, depends_on),
+        (compose::VERSION, env!("CARGO_PKG_VERSION").to_string()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect()
+}
+
 /// Build the spec of `replica` of service `name`.
 pub fn container_spec(project: &Project, name: &str, svc: &Service, replica: u32) -> ContainerSpec {
     let project_name = project.name.clone().unwrap_or_default();
@@ -259,6 +311,7 @@ pub fn container_spec(project: &Project, name: &str, svc: &Service, replica: u32
     labels.insert(labels::PROJECT.into(), project_name.clone());
     labels.insert(labels::SERVICE.into(), name.to_string());
     labels.insert(labels::REPLICA.into(), replica.to_string());
+    labels.extend(compose_labels(project, name, svc, replica));
 
     let env: Vec<String> = svc
         .environment
@@ -430,6 +483,7 @@ pub fn container_spec(project: &Project, name: &str, svc: &Service, replica: u32
         expose,
         restart,
         healthcheck,
+        stdin_once: false,
         service: svc.clone(),
     }
 }

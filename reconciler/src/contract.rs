@@ -14,7 +14,7 @@ use futures::StreamExt;
 use planner::{container_spec, labels, RunState};
 
 use crate::engine::{
-    CreateRequest, Engine, EngineError, EngineEvent, NetworkRequest, VolumeRequest,
+    CreateRequest, Engine, EngineError, EngineEvent, NetworkRequest, Selection, VolumeRequest,
 };
 
 /// The image every check runs (present on the engine beforehand).
@@ -41,8 +41,8 @@ fn request(project: &str) -> CreateRequest {
     }
 }
 
-fn resource_labels(project: &str, key: &str) -> BTreeMap<String, String> {
-    crate::resource_labels(project, key, "hash-1", None)
+fn resource_labels(kind: &str, project: &str, key: &str) -> BTreeMap<String, String> {
+    crate::resource_labels(kind, project, key, "hash-1", None)
 }
 
 /// Networks and volumes: created with their labels, listed by project
@@ -53,7 +53,7 @@ pub async fn networks_and_volumes(engine: &dyn Engine, project: &str) {
     engine
         .create_network(NetworkRequest {
             name: net.clone(),
-            labels: resource_labels(project, "default"),
+            labels: resource_labels(planner::labels::compose::NETWORK, project, "default"),
             network: schema::Network::default(),
         })
         .await
@@ -79,7 +79,7 @@ pub async fn networks_and_volumes(engine: &dyn Engine, project: &str) {
     engine
         .create_volume(VolumeRequest {
             name: vol.clone(),
-            labels: resource_labels(project, "data"),
+            labels: resource_labels(planner::labels::compose::VOLUME, project, "data"),
             volume: schema::Volume::default(),
         })
         .await
@@ -275,4 +275,73 @@ pub async fn events_follow_the_project(engine: &dyn Engine, project: &str) {
         Some(project),
         "events carry the labels"
     );
+}
+
+/// What Compose's verbs ask of a container: listed for people (image,
+/// command, state word), paused and thawed, its processes, killed, and
+/// waited for; a one-off is listed apart from the project's containers.
+pub async fn verbs_on_a_container(engine: &dyn Engine, project: &str) {
+    let id = engine
+        .create_container(request(project))
+        .await
+        .expect("container created");
+    engine.start_container(&id).await.expect("started");
+    let listed = engine
+        .list_listings(&Selection::Project(project.to_string()))
+        .await
+        .expect("listed");
+    let l = listed
+        .iter()
+        .find(|l| l.observed.id == id)
+        .expect("listed by project");
+    assert_eq!(l.image, IMAGE);
+    assert!(l.command.contains("sleep 3600"), "{}", l.command);
+    assert_eq!(l.state, "running");
+
+    engine.pause_container(&id, true).await.expect("paused");
+    let state = |listed: Vec<crate::engine::ContainerListing>| {
+        listed
+            .into_iter()
+            .find(|l| l.observed.id == id)
+            .map(|l| l.state)
+    };
+    let all = Selection::Project(project.to_string());
+    assert_eq!(
+        state(engine.list_listings(&all).await.expect("listed")).as_deref(),
+        Some("paused")
+    );
+    assert!(
+        engine.pause_container(&id, true).await.is_err(),
+        "pausing a paused container is refused"
+    );
+    engine.pause_container(&id, false).await.expect("thawed");
+    assert_eq!(
+        state(engine.list_listings(&all).await.expect("listed")).as_deref(),
+        Some("running")
+    );
+
+    let top = engine.top(&id).await.expect("processes");
+    assert!(top.titles.iter().any(|t| t == "PID"), "{:?}", top.titles);
+    assert!(!top.rows.is_empty());
+
+    let waiting = engine.wait_container(&id);
+    engine.kill_container(&id, "SIGKILL").await.expect("killed");
+    let code = tokio::time::timeout(EVENT_DEADLINE, waiting)
+        .await
+        .expect("the wait ends once it is killed")
+        .expect("waited");
+    assert_eq!(code, 137, "killed by SIGKILL: 128 + 9");
+    assert!(
+        engine.kill_container(&id, "SIGKILL").await.is_err(),
+        "killing a stopped container is refused"
+    );
+    assert!(
+        engine
+            .list_listings(&Selection::OneOffs(project.to_string()))
+            .await
+            .expect("listed")
+            .is_empty(),
+        "a service container is no one-off"
+    );
+    engine.remove_container(&id, true).await.expect("removed");
 }

@@ -34,9 +34,9 @@ use schema::MountType;
 use planner::{ApiVersion, Capabilities, EngineKind};
 
 use crate::engine::{
-    AttachedIo, BuildRequest, ContainerStatus, Containers, CreateRequest, Engine, EngineError,
-    EngineEvent, Events, ExecOutput, ExecRequest, Images, LogLine, LogOptions, NetworkRequest,
-    Resources, Result, Streams, VolumeRequest,
+    Attach, AttachedIo, BuildRequest, ContainerListing, ContainerStatus, Containers, CreateRequest,
+    Engine, EngineError, EngineEvent, Events, ExecOutput, ExecRequest, Images, LogLine, LogOptions,
+    NetworkRequest, PortBinding, Processes, Resources, Result, Selection, Streams, VolumeRequest,
 };
 
 /// The Docker engine.
@@ -174,10 +174,15 @@ fn map_err(e: BollardError) -> EngineError {
 
 /// Objects of `project`; with `""`, of every project.
 fn project_filter(project: &str) -> HashMap<String, Vec<String>> {
-    let label = if project.is_empty() {
-        labels::PROJECT.to_string()
+    label_filter(labels::PROJECT, project)
+}
+
+/// Objects with label `key`, of value `value` unless that is `""`.
+fn label_filter(key: &str, value: &str) -> HashMap<String, Vec<String>> {
+    let label = if value.is_empty() {
+        key.to_string()
     } else {
-        format!("{}={project}", labels::PROJECT)
+        format!("{key}={value}")
     };
     HashMap::from([("label".to_string(), vec![label])])
 }
@@ -202,6 +207,48 @@ fn health_from_status(status: &str) -> Option<Health> {
         Some(Health::Starting)
     } else {
         None
+    }
+}
+
+fn listing(mut c: ContainerSummary) -> ContainerListing {
+    let mut ports: Vec<PortBinding> = c
+        .ports
+        .take()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|p| PortBinding {
+            host_ip: p.ip.filter(|ip| !ip.is_empty()),
+            host_port: p.public_port,
+            container_port: p.private_port,
+            protocol: p.typ.map_or_else(|| "tcp".to_string(), |t| t.to_string()),
+        })
+        .collect();
+    ports.sort();
+    ports.dedup();
+    let mounts = c
+        .mounts
+        .take()
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|m| m.name.filter(|n| !n.is_empty()).or(m.source))
+        .collect();
+    let mut networks: Vec<String> = c
+        .network_settings
+        .as_ref()
+        .and_then(|n| n.networks.as_ref())
+        .map(|n| n.keys().cloned().collect())
+        .unwrap_or_default();
+    networks.sort();
+    ContainerListing {
+        image: c.image.take().unwrap_or_default(),
+        command: c.command.take().unwrap_or_default(),
+        created: c.created.unwrap_or(0),
+        state: c.state.map(|s| s.to_string()).unwrap_or_default(),
+        status: c.status.clone().unwrap_or_default(),
+        ports,
+        mounts,
+        networks,
+        observed: observed_container(c),
     }
 }
 
@@ -518,6 +565,8 @@ pub fn create_body(req: &CreateRequest) -> ContainerCreateBody {
         working_dir: svc.working_dir.clone(),
         tty: svc.tty,
         open_stdin: svc.stdin_open,
+        attach_stdin: spec.stdin_once.then_some(true),
+        stdin_once: spec.stdin_once.then_some(true),
         stop_signal: svc.stop_signal.clone(),
         stop_timeout: svc
             .stop_grace_period
@@ -796,17 +845,21 @@ impl Resources for DockerEngine {
 
 #[async_trait]
 impl Containers for DockerEngine {
-    async fn list_containers(&self, project: &str) -> Result<Vec<ObservedContainer>> {
+    async fn list_listings(&self, selection: &Selection) -> Result<Vec<ContainerListing>> {
+        let filters = match selection {
+            Selection::Project(project) => project_filter(project),
+            Selection::OneOffs(project) => label_filter(labels::ONEOFF, project),
+        };
         let list = self
             .docker
             .list_containers(Some(ListContainersOptions {
                 all: true,
-                filters: Some(project_filter(project)),
+                filters: Some(filters),
                 ..Default::default()
             }))
             .await
             .map_err(map_err)?;
-        Ok(list.into_iter().map(observed_container).collect())
+        Ok(list.into_iter().map(listing).collect())
     }
 
     async fn list_published_ports(&self) -> Result<Vec<PublishedPort>> {
@@ -1031,6 +1084,64 @@ impl Containers for DockerEngine {
             oom_killed,
         })
     }
+
+    async fn kill_container(&self, id: &str, signal: &str) -> Result<()> {
+        self.docker
+            .kill_container(
+                id,
+                Some(bollard::query_parameters::KillContainerOptions {
+                    signal: signal.to_string(),
+                }),
+            )
+            .await
+            .map_err(map_err)
+    }
+
+    async fn pause_container(&self, id: &str, paused: bool) -> Result<()> {
+        let done = if paused {
+            self.docker.pause_container(id).await
+        } else {
+            self.docker.unpause_container(id).await
+        };
+        done.map_err(map_err)
+    }
+
+    async fn top(&self, id: &str) -> Result<Processes> {
+        let top = self
+            .docker
+            .top_processes(id, None::<bollard::query_parameters::TopOptions>)
+            .await
+            .map_err(map_err)?;
+        Ok(Processes {
+            titles: top.titles.unwrap_or_default(),
+            rows: top.processes.unwrap_or_default(),
+        })
+    }
+
+    async fn wait_container(&self, id: &str) -> Result<i64> {
+        // A wait lasts as long as the container runs: each call gets the
+        // usual deadline and is asked again when it passes.
+        loop {
+            let mut answers = self.docker.wait_container(
+                id,
+                Some(bollard::query_parameters::WaitContainerOptions {
+                    condition: "not-running".to_string(),
+                }),
+            );
+            match answers.next().await {
+                Some(Ok(done)) => return Ok(done.status_code),
+                // A non-zero exit arrives as this error, with the code.
+                Some(Err(BollardError::DockerContainerWaitError { code, .. })) => return Ok(code),
+                Some(Err(BollardError::RequestTimeoutError)) => continue,
+                Some(Err(e)) => return Err(map_err(e)),
+                None => {
+                    return Err(EngineError::api(format!(
+                        "the engine ended the wait for {id} without an exit code"
+                    )))
+                }
+            }
+        }
+    }
 }
 
 #[async_trait]
@@ -1157,6 +1268,57 @@ impl Streams for DockerEngine {
         }
         let inspect = self.docker.inspect_exec(&exec.id).await.map_err(map_err)?;
         Ok(inspect.exit_code.unwrap_or(-1))
+    }
+}
+
+#[async_trait]
+impl Attach for DockerEngine {
+    async fn attach_container(
+        &self,
+        id: &str,
+        io: AttachedIo,
+    ) -> Result<futures::future::BoxFuture<'static, Result<()>>> {
+        use tokio::io::AsyncWriteExt;
+        // The deadline covers the answer; the stream after it lasts as long
+        // as the process.
+        let attached = self
+            .docker
+            .attach_container(
+                id,
+                Some(bollard::query_parameters::AttachContainerOptions {
+                    stdin: true,
+                    stdout: true,
+                    stderr: true,
+                    stream: true,
+                    logs: false,
+                    ..Default::default()
+                }),
+            )
+            .await
+            .map_err(map_err)?;
+        let bollard::container::AttachContainerResults {
+            output: mut stream,
+            mut input,
+        } = attached;
+        let mut reader = io.input;
+        let mut out = io.output;
+        Ok(Box::pin(async move {
+            let feeder = tokio::spawn(async move {
+                let _ = tokio::io::copy(&mut reader, &mut input).await;
+                let _ = input.shutdown().await;
+            });
+            while let Some(chunk) = stream.next().await {
+                let bytes = chunk.map_err(map_err)?.into_bytes();
+                out.write_all(&bytes)
+                    .await
+                    .map_err(|e| EngineError::api(e.to_string()))?;
+                out.flush()
+                    .await
+                    .map_err(|e| EngineError::api(e.to_string()))?;
+            }
+            feeder.abort();
+            Ok(())
+        }))
     }
 }
 

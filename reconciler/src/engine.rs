@@ -93,6 +93,64 @@ pub struct ContainerStatus {
     pub oom_killed: bool,
 }
 
+/// A container as a person lists it (`ps`): what the planner reads, and
+/// what the engine says of it for people.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ContainerListing {
+    /// The planner's view (labels, run state, health, addresses).
+    pub observed: ObservedContainer,
+    /// The image as it was named (`busybox:1.36`).
+    pub image: String,
+    /// The command, as one line.
+    pub command: String,
+    /// When it was created (Unix seconds).
+    pub created: i64,
+    /// The engine's state word: `created`, `running`, `paused`,
+    /// `restarting`, `exited`, `removing`, `dead`.
+    pub state: String,
+    /// The engine's status line (`Up 5 minutes (healthy)`).
+    pub status: String,
+    /// Published and exposed ports.
+    pub ports: Vec<PortBinding>,
+    /// Names of the volumes it mounts (paths, for binds).
+    pub mounts: Vec<String>,
+    /// Networks it joined.
+    pub networks: Vec<String>,
+}
+
+/// One port of a container: published on the host, or only exposed.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct PortBinding {
+    /// The host address it is published on (`0.0.0.0`, `::`).
+    pub host_ip: Option<String>,
+    /// The host port, when published.
+    pub host_port: Option<u16>,
+    /// The container port.
+    pub container_port: u16,
+    /// `tcp`, `udp`, `sctp`.
+    pub protocol: String,
+}
+
+/// Which containers to list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Selection {
+    /// The project's service containers (`""`: every project's). One-off
+    /// containers are never among them: the planner and the agent list
+    /// through this.
+    Project(String),
+    /// The project's one-off containers (`stack run`).
+    OneOffs(String),
+}
+
+/// The processes running in a container (`top`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Processes {
+    /// Column titles (`UID`, `PID`, `CMD`...).
+    pub titles: Vec<String>,
+    /// One row per process.
+    pub rows: Vec<Vec<String>>,
+}
+
 /// A network to create.
 #[derive(Debug, Clone)]
 pub struct NetworkRequest {
@@ -219,7 +277,9 @@ pub struct ExecOutput {
 /// concern so an engine that lacks one (a swarm's services, a registry)
 /// says so in its [`Capabilities`] rather than in `if docker` checks.
 #[async_trait]
-pub trait Engine: Images + Resources + Containers + Streams + Events + Send + Sync {
+pub trait Engine:
+    Images + Resources + Containers + Streams + Attach + Events + Send + Sync
+{
     /// A one-line description (engine name, version, API version).
     async fn describe(&self) -> Result<String>;
     /// What this engine can do (read once, when connecting).
@@ -274,9 +334,16 @@ pub trait Resources: Send + Sync {
 /// Containers.
 #[async_trait]
 pub trait Containers: Send + Sync {
-    /// Containers labelled with `project`, stopped ones included; with
-    /// `""`, the containers of every project.
-    async fn list_containers(&self, project: &str) -> Result<Vec<ObservedContainer>>;
+    /// The selected containers, stopped ones included.
+    async fn list_listings(&self, selection: &Selection) -> Result<Vec<ContainerListing>>;
+    /// The service containers of `project` (`""`: of every project),
+    /// stopped ones included, as the planner reads them.
+    async fn list_containers(&self, project: &str) -> Result<Vec<ObservedContainer>> {
+        let listed = self
+            .list_listings(&Selection::Project(project.to_string()))
+            .await?;
+        Ok(listed.into_iter().map(|l| l.observed).collect())
+    }
     /// Host ports published by running containers, of any project.
     async fn list_published_ports(&self) -> Result<Vec<PublishedPort>>;
     /// Create a container (attached to all its networks, not started);
@@ -297,6 +364,14 @@ pub trait Containers: Send + Sync {
     async fn remove_container(&self, id: &str, anonymous_volumes: bool) -> Result<()>;
     /// Detailed status.
     async fn inspect_container(&self, id: &str) -> Result<ContainerStatus>;
+    /// Send a signal (`SIGKILL`, `HUP`, `9`...) to a running container.
+    async fn kill_container(&self, id: &str, signal: &str) -> Result<()>;
+    /// Freeze (`true`) or thaw (`false`) a container's processes.
+    async fn pause_container(&self, id: &str, paused: bool) -> Result<()>;
+    /// The processes running in a container.
+    async fn top(&self, id: &str) -> Result<Processes>;
+    /// Wait until a container is not running; its exit code.
+    async fn wait_container(&self, id: &str) -> Result<i64>;
 }
 
 /// What runs inside containers: output, and commands run in them.
@@ -315,6 +390,19 @@ pub trait Streams: Send + Sync {
         tty: bool,
         io: AttachedIo,
     ) -> Result<i64>;
+}
+
+/// What a created container's main process reads and writes.
+#[async_trait]
+pub trait Attach: Send + Sync {
+    /// Wire a created (not yet started) container's stdin, stdout and
+    /// stderr to `io`; the returned future ends when its output does (the
+    /// process exited). Start the container after this returns.
+    async fn attach_container(
+        &self,
+        id: &str,
+        io: AttachedIo,
+    ) -> Result<futures::future::BoxFuture<'static, Result<()>>>;
 }
 
 /// What happens on the engine.

@@ -363,6 +363,7 @@ async fn apply(ctx: &Ctx, action: &Action) -> Result<(), ExecError> {
     match action {
         Action::CreateNetwork { key, name, network } => {
             let labels = resource_labels(
+                planner::labels::compose::NETWORK,
                 &project_name,
                 key,
                 &planner::resource::network_hash(network),
@@ -379,6 +380,7 @@ async fn apply(ctx: &Ctx, action: &Action) -> Result<(), ExecError> {
         }
         Action::CreateVolume { key, name, volume } => {
             let labels = resource_labels(
+                planner::labels::compose::VOLUME,
                 &project_name,
                 key,
                 &planner::resource::volume_hash(volume),

@@ -16,10 +16,72 @@ use futures::stream::{self, BoxStream, StreamExt};
 use planner::{labels, Health, ObservedContainer, ObservedResource, RunState};
 
 use crate::engine::{
-    AttachedIo, BuildRequest, ContainerStatus, Containers, CreateRequest, Engine, EngineError,
-    EngineEvent, Events, ExecOutput, ExecRequest, Images, LogLine, LogOptions, NetworkRequest,
-    Resources, Result, Streams, VolumeRequest,
+    Attach, AttachedIo, BuildRequest, ContainerListing, ContainerStatus, Containers, CreateRequest,
+    Engine, EngineError, EngineEvent, Events, ExecOutput, ExecRequest, Images, LogLine, LogOptions,
+    NetworkRequest, PortBinding, Processes, Resources, Result, Selection, Streams, VolumeRequest,
 };
+
+/// How the fake lists a container: what the Docker API would say of it.
+fn listing(s: &State, c: &FakeContainer) -> ContainerListing {
+    let spec = &c.request.spec;
+    let state = match (&c.state, c.paused) {
+        (RunState::Running, true) => "paused",
+        (RunState::Running, false) => "running",
+        (RunState::Created, _) => "created",
+        (RunState::Exited { .. }, _) => "exited",
+        (RunState::Dead, _) => "dead",
+    };
+    let status = match &c.state {
+        RunState::Running if c.paused => "Up (Paused)".to_string(),
+        RunState::Running => "Up".to_string(),
+        RunState::Created => "Created".to_string(),
+        RunState::Exited { code } => format!("Exited ({code})"),
+        RunState::Dead => "Dead".to_string(),
+    };
+    ContainerListing {
+        observed: ObservedContainer {
+            id: c.id.clone(),
+            name: c.name.clone(),
+            service: c.labels.get(labels::SERVICE).cloned().unwrap_or_default(),
+            replica: c
+                .labels
+                .get(labels::REPLICA)
+                .and_then(|r| r.parse().ok())
+                .unwrap_or(0),
+            config_hash: c
+                .labels
+                .get(labels::CONFIG_HASH)
+                .cloned()
+                .unwrap_or_default(),
+            labels: c.labels.clone(),
+            state: c.state.clone(),
+            health: c.health,
+            image_id: c.image_id.clone(),
+            addresses: c
+                .networks
+                .iter()
+                .filter_map(|n| Some((n.clone(), fake_address(s.subnets.get(n)?, &c.id))))
+                .collect(),
+        },
+        image: spec.image.clone(),
+        command: spec.command.clone().unwrap_or_default().join(" "),
+        created: 0,
+        state: state.to_string(),
+        status,
+        ports: spec
+            .ports
+            .iter()
+            .map(|p| PortBinding {
+                host_ip: p.host_ip.clone(),
+                host_port: p.fixed_host_port(),
+                container_port: p.target,
+                protocol: p.protocol.clone(),
+            })
+            .collect(),
+        mounts: Vec::new(),
+        networks: c.networks.clone(),
+    }
+}
 
 /// A container held by the fake.
 #[derive(Debug, Clone)]
@@ -38,6 +100,8 @@ pub struct FakeContainer {
     pub health: Option<Health>,
     /// Networks it is attached to.
     pub networks: Vec<String>,
+    /// Its processes are frozen (`pause`).
+    pub paused: bool,
     /// Order of its last start among all starts (0: never started).
     pub started: u64,
     /// The request that created it.
@@ -411,38 +475,19 @@ impl Resources for FakeEngine {
 
 #[async_trait]
 impl Containers for FakeEngine {
-    async fn list_containers(&self, project: &str) -> Result<Vec<ObservedContainer>> {
+    async fn list_listings(&self, selection: &Selection) -> Result<Vec<ContainerListing>> {
         let s = self.lock();
+        let (key, project) = match selection {
+            Selection::Project(p) => (labels::PROJECT, p),
+            Selection::OneOffs(p) => (labels::ONEOFF, p),
+        };
         Ok(s.containers
             .values()
             .filter(|c| {
-                let of = c.labels.get(labels::PROJECT);
+                let of = c.labels.get(key);
                 of.is_some_and(|p| project.is_empty() || p == project)
             })
-            .map(|c| ObservedContainer {
-                id: c.id.clone(),
-                name: c.name.clone(),
-                service: c.labels.get(labels::SERVICE).cloned().unwrap_or_default(),
-                replica: c
-                    .labels
-                    .get(labels::REPLICA)
-                    .and_then(|r| r.parse().ok())
-                    .unwrap_or(0),
-                config_hash: c
-                    .labels
-                    .get(labels::CONFIG_HASH)
-                    .cloned()
-                    .unwrap_or_default(),
-                labels: c.labels.clone(),
-                state: c.state.clone(),
-                health: c.health,
-                image_id: c.image_id.clone(),
-                addresses: c
-                    .networks
-                    .iter()
-                    .filter_map(|n| Some((n.clone(), fake_address(s.subnets.get(n)?, &c.id))))
-                    .collect(),
-            })
+            .map(|c| listing(&s, c))
             .collect())
     }
 
@@ -504,6 +549,7 @@ impl Containers for FakeEngine {
                 state: RunState::Created,
                 health: None,
                 networks,
+                paused: false,
                 started: 0,
                 request,
             },
@@ -591,6 +637,65 @@ impl Containers for FakeEngine {
         Ok(())
     }
 
+    async fn kill_container(&self, id: &str, _signal: &str) -> Result<()> {
+        let mut s = self.lock();
+        Self::mutate(&mut s, "kill_container", id)?;
+        let c = Self::find(&mut s, id)?;
+        if c.state != RunState::Running {
+            return Err(EngineError::Conflict(format!(
+                "container {id} is not running"
+            )));
+        }
+        c.state = RunState::Exited { code: 137 };
+        c.paused = false;
+        Self::emit(&mut s, "kill", id);
+        Self::emit(&mut s, "die", id);
+        Ok(())
+    }
+
+    async fn pause_container(&self, id: &str, paused: bool) -> Result<()> {
+        let mut s = self.lock();
+        Self::mutate(&mut s, "pause_container", id)?;
+        let c = Self::find(&mut s, id)?;
+        if c.state != RunState::Running || c.paused == paused {
+            return Err(EngineError::Conflict(format!(
+                "container {id} is not {}",
+                if paused { "running" } else { "paused" }
+            )));
+        }
+        c.paused = paused;
+        Self::emit(&mut s, if paused { "pause" } else { "unpause" }, id);
+        Ok(())
+    }
+
+    async fn top(&self, id: &str) -> Result<Processes> {
+        let mut s = self.lock();
+        let c = Self::find(&mut s, id)?;
+        if c.state != RunState::Running {
+            return Err(EngineError::Conflict(format!(
+                "container {id} is not running"
+            )));
+        }
+        Ok(Processes {
+            titles: vec!["PID".into(), "CMD".into()],
+            rows: vec![vec!["1".into(), c.request.spec.image.clone()]],
+        })
+    }
+
+    async fn wait_container(&self, id: &str) -> Result<i64> {
+        loop {
+            {
+                let mut s = self.lock();
+                match &Self::find(&mut s, id)?.state {
+                    RunState::Exited { code } => return Ok(*code),
+                    RunState::Created | RunState::Dead => return Ok(0),
+                    RunState::Running => {}
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
     async fn inspect_container(&self, id: &str) -> Result<ContainerStatus> {
         let mut s = self.lock();
         let c = Self::find(&mut s, id)?;
@@ -618,6 +723,24 @@ impl Containers for FakeEngine {
                 })
                 .collect(),
         })
+    }
+}
+
+#[async_trait]
+impl Attach for FakeEngine {
+    async fn attach_container(
+        &self,
+        id: &str,
+        io: AttachedIo,
+    ) -> Result<futures::future::BoxFuture<'static, Result<()>>> {
+        use tokio::io::AsyncWriteExt;
+        let line = format!("output of {id}\n");
+        let mut out = io.output;
+        Ok(Box::pin(async move {
+            out.write_all(line.as_bytes())
+                .await
+                .map_err(|e| EngineError::api(e.to_string()))
+        }))
     }
 }
 

@@ -10,9 +10,10 @@ use schema::{Project, PullPolicy as ServicePull};
 use crate::engine::{BuildRequest, Engine, EngineError};
 
 /// When to pull (`--pull`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum PullPolicy {
     /// Pull images that are not on the engine (default).
+    #[default]
     Missing,
     /// Pull every image, present or not.
     Always,

@@ -39,16 +39,22 @@ pub use execute::{ExecError, ExecuteOptions, Executor, Progress, StepStatus};
 pub use observe::observe;
 
 /// Labels of a network or volume `stack` creates: the project, the key in
-/// the stack file, the definition's hash, and the file's own labels.
+/// the stack file, the definition's hash, the file's own labels, and
+/// Compose's (`kind` is [`compose::NETWORK`] or [`compose::VOLUME`]).
 pub fn resource_labels(
+    kind: &str,
     project: &str,
     key: &str,
     hash: &str,
     own: Option<&BTreeMap<String, String>>,
 ) -> BTreeMap<String, String> {
+    use planner::labels::{self, compose};
     let mut labels = own.cloned().unwrap_or_default();
-    labels.insert(planner::labels::PROJECT.into(), project.into());
-    labels.insert(planner::labels::RESOURCE.into(), key.into());
-    labels.insert(planner::labels::RESOURCE_HASH.into(), hash.into());
+    labels.insert(labels::PROJECT.into(), project.into());
+    labels.insert(labels::RESOURCE.into(), key.into());
+    labels.insert(labels::RESOURCE_HASH.into(), hash.into());
+    labels.insert(compose::PROJECT.into(), project.into());
+    labels.insert(kind.into(), key.into());
+    labels.insert(compose::VERSION.into(), env!("CARGO_PKG_VERSION").into());
     labels
 }

@@ -35,3 +35,8 @@ async fn project_filter() {
 async fn events_follow_the_project() {
     contract::events_follow_the_project(&engine(), "contract").await;
 }
+
+#[tokio::test]
+async fn verbs_on_a_container() {
+    contract::verbs_on_a_container(&engine(), "contract").await;
+}

@@ -221,6 +221,10 @@ fn load_inner(outer: &Options, diags: &mut Vec<Diagnostic>) -> Option<Loaded> {
         &tree,
         loader.diags,
     )?);
+    project.origin = crate::model::Origin {
+        working_dir: project_dir.clone(),
+        config_files: files.clone(),
+    };
     normalize::normalize(&mut project, &vars, &tree, recorder.as_ref(), loader.diags);
     let active = profiles::active(&opts.profiles, &vars);
     profiles::select(&mut project, &active, &opts.services, &tree, loader.diags);

@@ -31,7 +31,7 @@ pub struct Args {
 
 /// Run `stack down`.
 pub async fn run(project: &ProjectArgs, args: &Args) -> anyhow::Result<ExitCode> {
-    let session = project.session(&[]).await?;
+    let session = project.session_or_named(&[]).await?;
     let sink = Reporter::new(Mode::choose(args.quiet, false)).sink();
     let request = DownRequest {
         volumes: args.volumes,

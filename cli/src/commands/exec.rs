@@ -9,6 +9,7 @@ use reconciler::engine::AttachedIo;
 use app::exec::ExecRequest;
 
 use crate::project::ProjectArgs;
+use crate::terminal::RawMode;
 
 /// Arguments of `stack exec`.
 #[derive(Debug, clap::Args)]
@@ -26,25 +27,9 @@ pub struct Args {
     command: Vec<String>,
 }
 
-/// Puts the terminal in raw mode for as long as it lives.
-struct RawMode;
-
-impl RawMode {
-    fn enable() -> anyhow::Result<Self> {
-        crossterm::terminal::enable_raw_mode()?;
-        Ok(RawMode)
-    }
-}
-
-impl Drop for RawMode {
-    fn drop(&mut self) {
-        let _ = crossterm::terminal::disable_raw_mode();
-    }
-}
-
 /// Run `stack exec`.
 pub async fn run(project: &ProjectArgs, args: &Args) -> anyhow::Result<ExitCode> {
-    let session = project.session(&[]).await?;
+    let session = project.session_or_named(&[]).await?;
     let tty = !args.no_tty && std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
     let request = ExecRequest {
         service: args.service.clone(),

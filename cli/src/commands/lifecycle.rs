@@ -21,7 +21,7 @@ pub struct Args {
 
 /// Run `stack start|stop|restart`.
 pub async fn run(project: &ProjectArgs, args: &Args, verb: Verb) -> anyhow::Result<ExitCode> {
-    let session = project.session(&args.services).await?;
+    let session = project.session_or_named(&args.services).await?;
     let sink = Reporter::new(Mode::choose(false, false)).sink();
     let timeout = Duration::from_secs(args.timeout);
     app::lifecycle::run(&session, &args.services, verb, timeout, &sink).await?;

