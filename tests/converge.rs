@@ -116,7 +116,8 @@ fn a_second_up_makes_no_engine_changes() {
     assert!(first.iter().any(|e| e == "container create"), "{first:?}");
     let before = s.containers();
     let since = engine_now();
-    let out = s.ok(&["up", "-d"]);
+    // Progress goes to stderr, as Compose's does.
+    let out = s.progress(&["up", "-d"]);
     let until = engine_now();
     assert!(out.contains("Nothing to do"), "{out}");
     assert_eq!(s.containers(), before);
@@ -419,8 +420,11 @@ fn attached_up_follows_logs_and_ctrl_c_stops_the_stack() {
     assert!(status.success());
     let out = child.wait_with_output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
+    // Stopped gracefully, and the exit status says it was interrupted
+    // (130, as Compose).
+    assert_eq!(
+        out.status.code(),
+        Some(130),
         "{stdout}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
@@ -571,7 +575,7 @@ fn rollback_returns_to_the_previous_definition_and_back() {
     s.write(&yaml.replace("V: '1'", "V: '2'"));
     s.ok(&["up", "-d", "--no-agent"]);
     assert!(env(1).contains("V=2") && env(2).contains("V=2"));
-    let out = s.ok(&["rollback", "web"]);
+    let out = s.progress(&["rollback", "web"]);
     assert!(out.contains("rolling update"), "{out}");
     assert!(
         env(1).contains("V=1") && env(2).contains("V=1"),

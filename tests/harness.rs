@@ -111,6 +111,15 @@ impl TestStack {
         succeed(self.command(args))
     }
 
+    /// Run `stack ARGS`, assert success, return stderr: the progress and
+    /// notes, which go there as Compose's do.
+    pub fn progress(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(out.status.success(), "stack {args:?} failed:\n{stderr}");
+        stderr
+    }
+
     /// `stack plan` finds nothing to change (exit 0).
     pub fn assert_converged(&self) {
         let plan = self.run(&["plan"]);

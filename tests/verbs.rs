@@ -463,3 +463,102 @@ fn version_names_the_engine_and_its_api() {
     let api = v["api_version"].as_str().unwrap_or_default();
     assert!(api.starts_with("1."), "{v}");
 }
+
+/// `worker` writes to both streams and fails after a second; `job`
+/// succeeds at once; `server` runs until stopped.
+const ENDINGS: &str = r#"
+services:
+  server:
+    image: busybox:1.36
+    init: true
+    command: ["sh", "-c", "echo server-says; exec sleep 3600"]
+  job:
+    image: busybox:1.36
+    command: ["true"]
+  worker:
+    image: busybox:1.36
+    command: ["sh", "-c", "echo worker-out; echo worker-err >&2; sleep 2; exit 4"]
+"#;
+
+fn attached(s: &TestStack, flags: &[&str]) -> (Option<i32>, String, String) {
+    let mut args = vec!["up", "--no-agent", "--timeout", "1"];
+    args.extend(flags);
+    let out = s.run(&args);
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn attached_up_aborts_and_exits_as_asked() {
+    let s = TestStack::new("abort", ENDINGS);
+    let server = format!("{}-server-1", s.project);
+
+    // The first container to stop ends the run, with its status; the
+    // others are stopped. stdout and stderr stay apart.
+    let (code, out, err) = attached(&s, &["--abort-on-container-exit", "--no-attach", "server"]);
+    assert_eq!(code, Some(0), "job ended first, with 0: {err}");
+    assert_eq!(state(&server), "exited", "stopped by the abort");
+    assert!(!out.contains("server-says"), "--no-attach hides it: {out}");
+
+    // Failures only: job's clean end does not abort, worker's does.
+    let (code, out, err) = attached(&s, &["--abort-on-container-failure"]);
+    assert_eq!(code, Some(4), "{out}\n{err}");
+    assert_eq!(state(&server), "exited");
+    assert!(
+        out.contains("worker-out") && !out.contains("worker-err"),
+        "{out}"
+    );
+    assert!(err.contains("worker-err"), "stderr to stderr: {err}");
+    assert!(out.contains("server-says"), "{out}");
+
+    // --exit-code-from names whose status counts; --attach and
+    // --no-log-prefix shape the output.
+    let (code, out, _) = attached(
+        &s,
+        &[
+            "--exit-code-from",
+            "worker",
+            "--attach",
+            "worker",
+            "--no-log-prefix",
+        ],
+    );
+    assert_eq!(code, Some(4));
+    assert_eq!(out.lines().collect::<Vec<_>>(), ["worker-out"], "{out}");
+    let (code, _, err) = attached(&s, &["--exit-code-from", "nope"]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("`nope`"), "{err}");
+}
+
+#[test]
+fn up_no_deps_and_logs_flags() {
+    let s = TestStack::new("flags", STACK);
+    s.ok(&["up", "-d", "--no-agent", "--no-deps", "web"]);
+    let names: BTreeSet<String> = s.containers().into_keys().collect();
+    assert_eq!(
+        names,
+        [format!("{}-web-1", s.project)].into(),
+        "db left out"
+    );
+    s.ok(&["up", "-d", "--no-agent"]);
+    wait_until(Duration::from_secs(20), "web's first line", || {
+        s.ok(&["logs", "web"]).contains("web-started")
+    });
+    assert_eq!(s.ok(&["logs", "--no-log-prefix", "web"]), "web-started\n");
+    let prefixed = s.ok(&["logs", "--no-color", "--index", "1", "web"]);
+    assert_eq!(prefixed, format!("{}-web-1 | web-started\n", s.project));
+    assert_eq!(
+        s.ok(&["logs", "--until", "1", "web"]),
+        "",
+        "nothing before 1970"
+    );
+    assert_eq!(
+        s.ok(&["logs", "--since", "10m", "--no-log-prefix", "web"]),
+        "web-started\n"
+    );
+    let bad = s.run(&["logs", "--since", "yesterday"]);
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("RFC 3339"));
+}

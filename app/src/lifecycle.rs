@@ -20,6 +20,8 @@ pub enum Verb {
     /// Stop in that order, then start in the other; with what depends on
     /// them with `restart: true`, as Compose does.
     Restart,
+    /// Restart the named services only (`restart --no-deps`).
+    RestartAlone,
 }
 
 impl Verb {
@@ -28,7 +30,7 @@ impl Verb {
         match self {
             Verb::Start => "start",
             Verb::Stop => "stop",
-            Verb::Restart => "restart",
+            Verb::Restart | Verb::RestartAlone => "restart",
         }
     }
 }
@@ -46,7 +48,7 @@ pub async fn run(
     match verb {
         Verb::Stop => session.mark_stopped(services, true).await?,
         Verb::Start => session.mark_stopped(services, false).await?,
-        Verb::Restart => {}
+        Verb::Restart | Verb::RestartAlone => {}
     }
     act(session, services, verb, timeout).await
 }
@@ -62,10 +64,10 @@ pub async fn act(
     let project = &session.project;
     let wanted: BTreeSet<String> = match verb {
         Verb::Start => project.with_dependencies(services),
-        Verb::Stop | Verb::Restart if services.is_empty() => {
+        Verb::Stop | Verb::Restart | Verb::RestartAlone if services.is_empty() => {
             project.services.keys().cloned().collect()
         }
-        Verb::Stop => services.iter().cloned().collect(),
+        Verb::Stop | Verb::RestartAlone => services.iter().cloned().collect(),
         Verb::Restart => project.with_restart_dependents(services),
     };
     let order: Vec<String> = schema::ServiceGraph::new(project)
@@ -92,12 +94,12 @@ pub async fn act(
             })
         }))
     };
-    if matches!(verb, Verb::Stop | Verb::Restart) {
+    if matches!(verb, Verb::Stop | Verb::Restart | Verb::RestartAlone) {
         for service in order.iter().rev() {
             each(service, true).await?;
         }
     }
-    if matches!(verb, Verb::Start | Verb::Restart) {
+    if matches!(verb, Verb::Start | Verb::Restart | Verb::RestartAlone) {
         for service in &order {
             each(service, false).await?;
         }

@@ -31,6 +31,8 @@ pub const DEFAULT_PARALLEL: usize = 8;
 pub struct PlanRequest {
     /// Services to bring up (empty: all), with what they depend on.
     pub services: Vec<String>,
+    /// Not what they depend on (`--no-deps`).
+    pub no_deps: bool,
     /// Build images of services with `build:` first.
     pub build: bool,
     /// When to pull.
@@ -53,6 +55,7 @@ impl Default for PlanRequest {
     fn default() -> Self {
         PlanRequest {
             services: Vec::new(),
+            no_deps: false,
             build: false,
             pull: PullPolicy::Missing,
             force_recreate: false,
@@ -131,7 +134,11 @@ pub async fn prepare(
     let mut project = (*session.project).clone();
     project.apply_scale(&request.scale)?;
     if images {
-        let selected = project.with_dependencies(&request.services);
+        let selected = if request.no_deps && !request.services.is_empty() {
+            request.services.iter().cloned().collect()
+        } else {
+            project.with_dependencies(&request.services)
+        };
         let report = |what: &str, image: &str| sink.note(&format!("{what} {image}"));
         ensure_images(
             session.engine.as_ref(),
@@ -159,6 +166,7 @@ pub async fn prepare(
         &observed,
         &UpOptions {
             services: request.services.clone(),
+            no_deps: request.no_deps,
             force_recreate: request.force_recreate,
             no_recreate: request.no_recreate,
             remove_orphans: request.remove_orphans,

@@ -48,6 +48,9 @@ pub struct UpFlags {
     /// Build images of services with `build:` before starting.
     #[arg(long)]
     pub build: bool,
+    /// Only the named services, not what they depend on.
+    #[arg(long)]
+    pub no_deps: bool,
     /// When to pull images.
     #[arg(long, value_enum, default_value = "missing")]
     pub pull: PullArg,
@@ -75,6 +78,7 @@ impl UpFlags {
     pub fn request(&self, services: &[String]) -> PlanRequest {
         PlanRequest {
             services: services.to_vec(),
+            no_deps: self.no_deps,
             build: self.build,
             pull: self.pull.policy(),
             force_recreate: self.force_recreate,

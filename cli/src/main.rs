@@ -32,6 +32,14 @@ struct Cli {
     #[arg(short, long, action = clap::ArgAction::Count)]
     verbose: u8,
 
+    /// How to show progress.
+    #[arg(long, value_enum, default_value = "auto", global = true)]
+    progress: progress::ProgressArg,
+
+    /// When to colour output (`auto` honours `NO_COLOR`).
+    #[arg(long, value_enum, default_value = "auto", global = true)]
+    ansi: output::Ansi,
+
     #[command(subcommand)]
     command: Command,
 }
@@ -79,7 +87,7 @@ enum Command {
     /// Stop running containers.
     Stop(commands::lifecycle::Args),
     /// Restart containers.
-    Restart(commands::lifecycle::Args),
+    Restart(commands::lifecycle::RestartArgs),
     /// Pull the services' images.
     Pull(commands::images::Args),
     /// Build the images of services with `build:`.
@@ -114,6 +122,8 @@ fn main() -> ExitCode {
         0
     };
     init_logging(cli.verbose + base);
+    progress::set_progress(cli.progress);
+    output::set_ansi(cli.ansi);
     let result = match &cli.command {
         Command::Config(args) => commands::config::run(&cli.project, args),
         Command::Lint => commands::lint::run(&cli.project),
@@ -158,7 +168,7 @@ fn run_async(project: &ProjectArgs, command: &Command) -> anyhow::Result<ExitCod
             Command::Version(a) => commands::version::run(a).await,
             Command::Start(a) => commands::lifecycle::run(project, a, Verb::Start).await,
             Command::Stop(a) => commands::lifecycle::run(project, a, Verb::Stop).await,
-            Command::Restart(a) => commands::lifecycle::run(project, a, Verb::Restart).await,
+            Command::Restart(a) => commands::lifecycle::restart(project, a).await,
             Command::Pull(a) => commands::images::run(project, a, false).await,
             Command::Build(a) => commands::images::run(project, a, true).await,
             Command::Volume(c) => commands::volume::run(project, c).await,

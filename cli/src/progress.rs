@@ -24,17 +24,42 @@ pub enum Mode {
     Quiet,
 }
 
+/// `--progress`: how progress is shown, for every command.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum ProgressArg {
+    /// Live lines on a terminal, plain lines otherwise.
+    #[default]
+    Auto,
+    /// Live lines.
+    Tty,
+    /// One line per change.
+    Plain,
+    /// One JSON object per change.
+    Json,
+    /// Nothing.
+    Quiet,
+}
+
+static PROGRESS: std::sync::OnceLock<ProgressArg> = std::sync::OnceLock::new();
+
+/// Set `--progress` for the process (once, at start).
+pub fn set_progress(progress: ProgressArg) {
+    let _ = PROGRESS.set(progress);
+}
+
 impl Mode {
-    /// Pick the mode from the flags and whether stdout is a terminal.
+    /// Pick the mode from the command's flags, then `--progress`, then
+    /// whether stdout is a terminal.
     pub fn choose(quiet: bool, json: bool) -> Mode {
-        if quiet {
-            Mode::Quiet
-        } else if json {
-            Mode::Json
-        } else if std::io::stdout().is_terminal() {
-            Mode::Terminal
-        } else {
-            Mode::Plain
+        match PROGRESS.get().copied().unwrap_or_default() {
+            _ if quiet => Mode::Quiet,
+            _ if json => Mode::Json,
+            ProgressArg::Quiet => Mode::Quiet,
+            ProgressArg::Json => Mode::Json,
+            ProgressArg::Plain => Mode::Plain,
+            ProgressArg::Tty => Mode::Terminal,
+            ProgressArg::Auto if std::io::stdout().is_terminal() => Mode::Terminal,
+            ProgressArg::Auto => Mode::Plain,
         }
     }
 }
@@ -42,6 +67,7 @@ impl Mode {
 /// Prints progress in one of the [`Mode`]s.
 pub struct Reporter {
     mode: Mode,
+    yes: bool,
     multi: MultiProgress,
     bars: Mutex<BTreeMap<usize, ProgressBar>>,
 }
@@ -51,9 +77,15 @@ impl Reporter {
     pub fn new(mode: Mode) -> Self {
         Reporter {
             mode,
+            yes: false,
             multi: MultiProgress::new(),
             bars: Mutex::new(BTreeMap::new()),
         }
+    }
+
+    /// Answer yes to every question (`-y`).
+    pub fn assume_yes(self, yes: bool) -> Self {
+        Reporter { yes, ..self }
     }
 
     /// This reporter as the application layer's sink.
@@ -65,11 +97,11 @@ impl Reporter {
     fn print_note(&self, message: &str) {
         match self.mode {
             Mode::Quiet => {}
-            Mode::Json => println!("{}", serde_json::json!({ "note": message })),
+            Mode::Json => eprintln!("{}", serde_json::json!({ "note": message })),
             Mode::Terminal => {
                 let _ = self.multi.println(message);
             }
-            Mode::Plain => println!("{message}"),
+            Mode::Plain => eprintln!("{message}"),
         }
     }
 
@@ -108,7 +140,7 @@ impl app::Sink for Reporter {
 
     fn confirm(&self, question: &str) -> bool {
         use std::io::{BufRead, Write};
-        if !std::io::stdin().is_terminal() {
+        if self.yes || !std::io::stdin().is_terminal() {
             return true;
         }
         // A person answers: the wait must not hold a runtime thread.
@@ -145,16 +177,16 @@ impl Progress for Reporter {
                     StepStatus::Done(d) => ("done", serde_json::json!(d.as_millis() as u64)),
                     StepStatus::Failed(e) => ("failed", serde_json::json!(e)),
                 };
-                println!(
+                eprintln!(
                     "{}",
                     serde_json::json!({"step": index, "action": verb, "subject": subject, "status": state, "detail": extra})
                 );
             }
             Mode::Plain => match &status {
-                StepStatus::Waiting(m) => println!("{verb} {subject}: {m}"),
-                StepStatus::Running => println!("{verb} {subject} ({})", step.reason),
-                StepStatus::Done(d) => println!("{verb} {subject}: done in {}", secs(*d)),
-                StepStatus::Failed(e) => println!("{verb} {subject}: failed: {e}"),
+                StepStatus::Waiting(m) => eprintln!("{verb} {subject}: {m}"),
+                StepStatus::Running => eprintln!("{verb} {subject} ({})", step.reason),
+                StepStatus::Done(d) => eprintln!("{verb} {subject}: done in {}", secs(*d)),
+                StepStatus::Failed(e) => eprintln!("{verb} {subject}: failed: {e}"),
             },
             Mode::Terminal => {
                 let bar = self.bar(index);

@@ -36,6 +36,9 @@ pub struct Desired<'a> {
 pub struct UpOptions {
     /// Only these services (and what they depend on); empty means all.
     pub services: Vec<String>,
+    /// Only the named services, not what they depend on (`--no-deps`):
+    /// their dependency conditions are not waited for either.
+    pub no_deps: bool,
     /// Recreate every container, changed or not.
     pub force_recreate: bool,
     /// Never recreate; only create missing containers and start stopped ones.
@@ -470,7 +473,11 @@ pub fn plan_up(desired: &Desired<'_>, observed: &Observed, opts: &UpOptions) -> 
     let project = desired.project;
     let project_name = project.name.clone().unwrap_or_default();
     let mut plan = Plan::default();
-    let services = project.with_dependencies(&opts.services);
+    let services = if opts.no_deps && !opts.services.is_empty() {
+        opts.services.iter().cloned().collect()
+    } else {
+        project.with_dependencies(&opts.services)
+    };
 
     let mut network_steps: BTreeMap<String, usize> = BTreeMap::new();
     for (key, net) in &project.networks {

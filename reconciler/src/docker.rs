@@ -1155,7 +1155,12 @@ impl Streams for DockerEngine {
             tail: options
                 .tail
                 .map_or_else(|| "all".to_string(), |n| n.to_string()),
-            ..Default::default()
+            since: options
+                .since
+                .map_or(0, |t| i32::try_from(t).unwrap_or(i32::MAX)),
+            until: options
+                .until
+                .map_or(0, |t| i32::try_from(t).unwrap_or(i32::MAX)),
         };
         self.docker
             .logs(id, Some(opts))

@@ -224,6 +224,10 @@ pub struct LogOptions {
     pub tail: Option<usize>,
     /// Prefix lines with the engine's timestamp.
     pub timestamps: bool,
+    /// Only output written at or after this time (Unix seconds).
+    pub since: Option<i64>,
+    /// Only output written before this time (Unix seconds).
+    pub until: Option<i64>,
 }
 
 /// Something that happened on the engine.

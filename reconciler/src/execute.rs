@@ -1129,9 +1129,8 @@ async fn last_lines(ctx: &Ctx, id: &str) -> String {
     let mut stream = ctx.engine.logs(
         id,
         LogOptions {
-            follow: false,
             tail: Some(10),
-            timestamps: false,
+            ..LogOptions::default()
         },
     );
     let mut out = String::new();

@@ -27,3 +27,23 @@ pub async fn run(project: &ProjectArgs, args: &Args, verb: Verb) -> anyhow::Resu
     app::lifecycle::run(&session, &args.services, verb, timeout, &sink).await?;
     Ok(ExitCode::SUCCESS)
 }
+
+/// Arguments of `restart`.
+#[derive(Debug, clap::Args)]
+pub struct RestartArgs {
+    #[command(flatten)]
+    args: Args,
+    /// Not the services that depend on these with `restart: true`.
+    #[arg(long)]
+    no_deps: bool,
+}
+
+/// Run `stack restart`.
+pub async fn restart(project: &ProjectArgs, args: &RestartArgs) -> anyhow::Result<ExitCode> {
+    let verb = if args.no_deps {
+        Verb::RestartAlone
+    } else {
+        Verb::Restart
+    };
+    run(project, &args.args, verb).await
+}

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use app::attached::Attached;
+use app::attached::{Abort, Attached};
 use app::up::UpRequest;
 use reconciler::engine::LogLine;
 
@@ -57,6 +57,29 @@ pub struct Args {
     /// Progress as JSON lines.
     #[arg(long, value_enum, default_value = "text")]
     format: OutputFormat,
+    /// Attached: stop everything when any container stops.
+    #[arg(long, conflicts_with_all = ["detach", "abort_on_container_failure"])]
+    abort_on_container_exit: bool,
+    /// Attached: stop everything when a container stops with a non-zero status.
+    #[arg(long, conflicts_with = "detach")]
+    abort_on_container_failure: bool,
+    /// Attached: exit with this service's container's status (implies
+    /// --abort-on-container-exit).
+    #[arg(long, value_name = "SERVICE", conflicts_with = "detach")]
+    exit_code_from: Option<String>,
+    /// Attached: show only these services' output; repeatable.
+    #[arg(long, value_name = "SERVICE")]
+    attach: Vec<String>,
+    /// Attached: do not show these services' output; repeatable.
+    #[arg(long, value_name = "SERVICE")]
+    no_attach: Vec<String>,
+    /// Attached: do not prefix lines with the container's name.
+    #[arg(long)]
+    no_log_prefix: bool,
+    /// Answer yes to every question (recreating a volume whose definition
+    /// changed, with --recreate-volumes).
+    #[arg(short = 'y', long)]
+    yes: bool,
     /// Services to bring up (default: all), with what they depend on.
     services: Vec<String>,
 }
@@ -77,9 +100,12 @@ impl Args {
 /// Run `stack up`.
 pub async fn run(project: &ProjectArgs, args: &Args) -> anyhow::Result<ExitCode> {
     let session = project.session(&args.services).await?;
-    let sink = Reporter::new(Mode::choose(args.quiet, args.format == OutputFormat::Json)).sink();
+    let sink = Reporter::new(Mode::choose(args.quiet, args.format == OutputFormat::Json))
+        .assume_yes(args.yes)
+        .sink();
     let cancel = cancel_on_signal(false)?;
     let request = args.request();
+    let began = jiff::Timestamp::now().as_second();
     let project_run = app::up::converge(&session, &request, &sink, &cancel, false).await?;
     if args.watch {
         app::watch::run(&session.inputs, &request, &sink, &cancel).await?;
@@ -96,13 +122,30 @@ pub async fn run(project: &ProjectArgs, args: &Args) -> anyhow::Result<ExitCode>
     }
     let attached = Attached {
         services: args.services.clone(),
+        shown: args.attach.clone(),
+        hidden: args.no_attach.clone(),
+        abort: if args.abort_on_container_exit {
+            Abort::OnExit
+        } else if args.abort_on_container_failure {
+            Abort::OnFailure
+        } else {
+            Abort::Never
+        },
+        exit_code_from: args.exit_code_from.clone(),
         agent: (!args.no_agent).then(|| args.agent.options()),
         stop_timeout: request.stop_timeout,
+        since: Some(began),
     };
-    let mut printer = crate::output::Printer::new();
+    let mut printer = crate::output::Printer::new(!args.no_log_prefix);
     let mut output = |names: &[String], i: usize, line: &LogLine| printer.print(names, i, line);
-    app::attached::run(&session, &attached, &sink, &cancel, &mut output).await?;
-    Ok(ExitCode::SUCCESS)
+    let code = app::attached::run(&session, &attached, &sink, &cancel, &mut output).await?;
+    if cancel.is_cancelled() {
+        // Ctrl-C: stopped gracefully, and says so as Compose does.
+        return Ok(ExitCode::from(130));
+    }
+    Ok(ExitCode::from(
+        u8::try_from(code.clamp(0, 255)).unwrap_or(1),
+    ))
 }
 
 /// Arguments of `stack rollback`.
@@ -129,6 +172,9 @@ pub async fn rollback(project: &ProjectArgs, args: &RollbackArgs) -> anyhow::Res
 /// Arguments of `stack scale`.
 #[derive(Debug, clap::Args)]
 pub struct ScaleArgs {
+    /// Do not start the services these depend on.
+    #[arg(long)]
+    no_deps: bool,
     /// SERVICE=N pairs.
     #[arg(required = true, value_name = "SERVICE=N")]
     counts: Vec<String>,
@@ -149,6 +195,7 @@ pub async fn scale(project: &ProjectArgs, args: &ScaleArgs) -> anyhow::Result<Ex
     let cancel = cancel_on_signal(false)?;
     let flags = UpFlags {
         scale: args.counts.clone(),
+        no_deps: args.no_deps,
         ..UpFlags::default()
     };
     let request = UpRequest {

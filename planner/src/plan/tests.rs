@@ -293,6 +293,22 @@ mod fresh {
     }
 
     #[test]
+    fn no_deps_plans_the_named_services_alone_and_waits_for_nothing() {
+        let yaml = "services:\n  web:\n    image: busybox:1.36\n    depends_on: {db: {condition: service_healthy}}\n  db:\n    image: busybox:1.36\n";
+        let p = project(yaml);
+        let opts = UpOptions {
+            services: vec!["web".into()],
+            no_deps: true,
+            ..UpOptions::default()
+        };
+        let plan = up_with(&p, &empty(&p), &opts);
+        let out = lines(&plan);
+        assert!(with(&out, "create test-db").is_empty(), "{out:?}");
+        assert_eq!(with(&out, "create test-web").len(), 1, "{out:?}");
+        assert!(plan.steps.iter().all(|s| s.waits.is_empty()), "{out:?}");
+    }
+
+    #[test]
     fn a_sidecar_is_created_after_its_parent() {
         let p = project(SIDECAR);
         let plan = up_with(&p, &empty(&p), &UpOptions::default());
