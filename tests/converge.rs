@@ -511,8 +511,9 @@ fn up_watch_converges_on_edits_and_ignores_a_broken_file() {
     let said = |t: &Arc<Mutex<String>>, what: &str| t.lock().unwrap().contains(what);
     let c = name(&s, "app");
     let env = stack_e2e::env_of;
+    // Notes and plans are progress: on stderr, as Compose's.
     wait_until(Duration::from_secs(30), "the watcher", || {
-        said(&stdout, "Watching the stack file")
+        said(&stderr, "Watching the stack file")
     });
     // As `sed -i` and many editors save: a new file renamed over the old.
     let edited = s.dir.join(".stack.yaml.new");
@@ -521,7 +522,7 @@ fn up_watch_converges_on_edits_and_ignores_a_broken_file() {
     wait_until(Duration::from_secs(15), "the edit to be applied", || {
         env(&c).contains("V=2")
     });
-    assert!(said(&stdout, "environment.V changed"), "the plan is shown");
+    assert!(said(&stderr, "environment.V changed"), "the plan is shown");
     let id = s.containers()[&c].clone();
     s.write("services:\n  app:\n    imgae: broken\n");
     wait_until(
@@ -529,7 +530,7 @@ fn up_watch_converges_on_edits_and_ignores_a_broken_file() {
         "the broken file to be reported",
         || {
             said(&stderr, "unknown key `imgae`")
-                && said(&stdout, "the running stack is left as it is")
+                && said(&stderr, "the running stack is left as it is")
         },
     );
     assert_eq!(
@@ -542,7 +543,7 @@ fn up_watch_converges_on_edits_and_ignores_a_broken_file() {
         let both = format!("{}{}", stdout.lock().unwrap(), stderr.lock().unwrap());
         both.matches("Change detected").count()
     };
-    assert_eq!(reloads(), 2, "{}", stdout.lock().unwrap());
+    assert_eq!(reloads(), 2, "{}", stderr.lock().unwrap());
     // Fixed again: converges again.
     s.write(&yaml.replace("V: '1'", "V: '3'"));
     wait_until(Duration::from_secs(15), "the fix to be applied", || {

@@ -562,3 +562,91 @@ fn up_no_deps_and_logs_flags() {
     let bad = s.run(&["logs", "--since", "yesterday"]);
     assert!(String::from_utf8_lossy(&bad.stderr).contains("RFC 3339"));
 }
+
+#[test]
+fn exec_takes_compose_flags() {
+    let s = up("execflags");
+    let out = s.ok(&[
+        "exec",
+        "-T",
+        "-e",
+        "X=1",
+        "-w",
+        "/tmp",
+        "-u",
+        "nobody",
+        "db",
+        "sh",
+        "-c",
+        "echo $X $(pwd) $(id -u)",
+    ]);
+    assert_eq!(out.trim(), "1 /tmp 65534");
+    // --privileged reaches the engine: the container gets every capability,
+    // or, where the engine may not grant them (a sandboxed daemon), it
+    // fails as `docker exec --privileged` fails there.
+    let db = format!("{}-db-1", s.project);
+    let theirs = Command::new("docker")
+        .args([
+            "exec",
+            "--privileged",
+            &db,
+            "grep",
+            "CapEff",
+            "/proc/self/status",
+        ])
+        .output()
+        .expect("docker exec");
+    let ours = s.run(&[
+        "exec",
+        "-T",
+        "--privileged",
+        "db",
+        "grep",
+        "CapEff",
+        "/proc/self/status",
+    ]);
+    assert_eq!(ours.status.code(), theirs.status.code());
+    assert_eq!(ours.stdout, theirs.stdout);
+    if theirs.status.success() {
+        assert_ne!(
+            s.ok(&["exec", "-T", "db", "grep", "CapEff", "/proc/self/status"])
+                .as_bytes(),
+            &theirs.stdout[..]
+        );
+    }
+    // -d returns at once; the command goes on in the container.
+    s.ok(&["exec", "-d", "db", "sh", "-c", "sleep 1; touch /tmp/done"]);
+    wait_until(Duration::from_secs(20), "the detached command", || {
+        s.exec(&db, &["test", "-f", "/tmp/done"]).0 == 0
+    });
+}
+
+#[test]
+fn logs_follow_replicas_created_after_they_started() {
+    let s = up("followscale");
+    let follower = s
+        .command(&["logs", "-f", "--no-color", "web"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = follower.id();
+    let reader = std::thread::spawn(move || follower.wait_with_output());
+    let web2 = format!("{}-web-2", s.project);
+    // Whenever the follower got to listing, web-2 is in its listing or
+    // starts after it subscribed to the engine's events.
+    s.ok(&["scale", "web=2"]);
+    wait_until(Duration::from_secs(20), "web-2 to run", || {
+        state(&web2) == "running"
+    });
+    wait_until(Duration::from_secs(20), "web-2 to log", || {
+        docker(&["logs", &web2]).contains("web-started")
+    });
+    // Stopping the stack ends every stream, and the follower with them.
+    s.ok(&["stop"]);
+    let out = reader.join().unwrap().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains(&format!("{web2} | web-started")),
+        "pid {pid}: {text}"
+    );
+}

@@ -123,7 +123,6 @@ async fn follow(
         index: None,
     };
     let mut logs = Logs::open(session, &target, options).await?;
-    let names = logs.names();
     let abort = match (&request.exit_code_from, request.abort) {
         (Some(_), Abort::Never) => Abort::OnExit,
         (_, abort) => abort,
@@ -132,7 +131,7 @@ async fn follow(
         match event? {
             Event::Line(i, line) => {
                 if request.shows(&logs.containers[i].service) {
-                    output(&names, i, &line)?;
+                    output(&logs.names(), i, &line)?;
                 }
             }
             // As Compose: only the containers shown can end the run.

@@ -16,6 +16,16 @@ pub struct ExecRequest {
     pub command: Vec<String>,
     /// With a pseudo-terminal.
     pub tty: bool,
+    /// As this user (default: the container's).
+    pub user: Option<String>,
+    /// In this directory (default: the container's).
+    pub workdir: Option<String>,
+    /// `KEY=VALUE` on top of the container's environment.
+    pub env: Vec<String>,
+    /// With extended privileges.
+    pub privileged: bool,
+    /// In the background: return at once.
+    pub detach: bool,
 }
 
 /// Run it; the command's exit code.
@@ -30,8 +40,16 @@ pub async fn run(session: &Session, request: &ExecRequest, io: AttachedIo) -> Re
             request.service, request.index, request.service
         )));
     };
+    let exec = reconciler::engine::ExecRequest {
+        command: request.command.clone(),
+        user: request.user.clone(),
+        privileged: request.privileged,
+        working_dir: request.workdir.clone(),
+        env: request.env.clone(),
+        detach: request.detach,
+    };
     Ok(session
         .engine
-        .exec_attached(&c.id, request.command.clone(), request.tty, io)
+        .exec_attached(&c.id, exec, request.tty, io)
         .await?)
 }

@@ -1178,19 +1178,7 @@ impl Streams for DockerEngine {
     async fn exec(&self, id: &str, request: ExecRequest) -> Result<ExecOutput> {
         let exec = self
             .docker
-            .create_exec(
-                id,
-                bollard::models::ExecConfig {
-                    cmd: Some(request.command),
-                    user: request.user,
-                    privileged: Some(request.privileged),
-                    working_dir: request.working_dir,
-                    env: (!request.env.is_empty()).then_some(request.env),
-                    attach_stdout: Some(true),
-                    attach_stderr: Some(true),
-                    ..Default::default()
-                },
-            )
+            .create_exec(id, exec_config(request, false, false))
             .await
             .map_err(map_err)?;
         let mut output = String::new();
@@ -1218,26 +1206,30 @@ impl Streams for DockerEngine {
     async fn exec_attached(
         &self,
         id: &str,
-        command: Vec<String>,
+        request: ExecRequest,
         tty: bool,
         io: AttachedIo,
     ) -> Result<i64> {
         use tokio::io::AsyncWriteExt;
+        let detach = request.detach;
         let exec = self
             .docker
-            .create_exec(
-                id,
-                bollard::models::ExecConfig {
-                    cmd: Some(command),
-                    attach_stdin: Some(true),
-                    attach_stdout: Some(true),
-                    attach_stderr: Some(true),
-                    tty: Some(tty),
-                    ..Default::default()
-                },
-            )
+            .create_exec(id, exec_config(request, !detach, tty))
             .await
             .map_err(map_err)?;
+        if detach {
+            self.docker
+                .start_exec(
+                    &exec.id,
+                    Some(bollard::exec::StartExecOptions {
+                        detach: true,
+                        ..Default::default()
+                    }),
+                )
+                .await
+                .map_err(map_err)?;
+            return Ok(0);
+        }
         let started = self
             .docker
             .start_exec(
@@ -1273,6 +1265,24 @@ impl Streams for DockerEngine {
         }
         let inspect = self.docker.inspect_exec(&exec.id).await.map_err(map_err)?;
         Ok(inspect.exit_code.unwrap_or(-1))
+    }
+}
+
+/// The API's exec body: the request's user, directory, privileges and
+/// variables; output attached unless detached, stdin with `stdin`.
+fn exec_config(request: ExecRequest, stdin: bool, tty: bool) -> bollard::models::ExecConfig {
+    let attached = !request.detach;
+    bollard::models::ExecConfig {
+        cmd: Some(request.command),
+        user: request.user,
+        privileged: Some(request.privileged),
+        working_dir: request.working_dir,
+        env: (!request.env.is_empty()).then_some(request.env),
+        attach_stdin: Some(stdin),
+        attach_stdout: Some(attached),
+        attach_stderr: Some(attached),
+        tty: Some(tty),
+        ..Default::default()
     }
 }
 

@@ -256,6 +256,8 @@ pub struct ExecRequest {
     pub working_dir: Option<String>,
     /// `KEY=VALUE` on top of the container's environment.
     pub env: Vec<String>,
+    /// Start it in the background, attached to nothing (`exec -d`).
+    pub detach: bool,
 }
 
 impl ExecRequest {
@@ -386,11 +388,12 @@ pub trait Streams: Send + Sync {
     /// Run a command in a container and collect its output.
     async fn exec(&self, id: &str, request: ExecRequest) -> Result<ExecOutput>;
     /// Run a command in a container wired to `input` and `output` (with a
-    /// pseudo-terminal when `tty`); returns its exit code.
+    /// pseudo-terminal when `tty`); returns its exit code. With
+    /// `request.detach`, start it and return 0 at once.
     async fn exec_attached(
         &self,
         id: &str,
-        command: Vec<String>,
+        request: ExecRequest,
         tty: bool,
         io: AttachedIo,
     ) -> Result<i64>;

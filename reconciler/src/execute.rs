@@ -939,6 +939,7 @@ fn hook_request(hook: &schema::LifecycleHook) -> ExecRequest {
             .flat_map(|e| e.0.iter())
             .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}={v}")))
             .collect(),
+        detach: false,
     }
 }
 

@@ -768,11 +768,15 @@ impl Streams for FakeEngine {
     async fn exec_attached(
         &self,
         id: &str,
-        command: Vec<String>,
+        request: ExecRequest,
         _tty: bool,
         mut io: AttachedIo,
     ) -> Result<i64> {
-        let out = self.exec(id, ExecRequest::command(command)).await?;
+        let detach = request.detach;
+        let out = self.exec(id, request).await?;
+        if detach {
+            return Ok(0);
+        }
         tokio::io::AsyncWriteExt::write_all(&mut io.output, out.output.as_bytes())
             .await
             .map_err(|e| EngineError::api(e.to_string()))?;

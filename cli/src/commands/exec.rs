@@ -20,6 +20,21 @@ pub struct Args {
     /// Never allocate a terminal, even when stdin is one.
     #[arg(short = 'T', long = "no-tty")]
     no_tty: bool,
+    /// Run in the background.
+    #[arg(short, long)]
+    detach: bool,
+    /// Set a variable (`KEY=VALUE`, or `KEY` from this shell); repeatable.
+    #[arg(short, long = "env", value_name = "KEY=VALUE")]
+    env: Vec<String>,
+    /// Run as this user (`name`, `uid`, `uid:gid`).
+    #[arg(short, long)]
+    user: Option<String>,
+    /// Working directory inside the container.
+    #[arg(short, long)]
+    workdir: Option<String>,
+    /// With extended privileges.
+    #[arg(long)]
+    privileged: bool,
     /// The service.
     service: String,
     /// The command and its arguments.
@@ -30,12 +45,28 @@ pub struct Args {
 /// Run `stack exec`.
 pub async fn run(project: &ProjectArgs, args: &Args) -> anyhow::Result<ExitCode> {
     let session = project.session_or_named(&[]).await?;
-    let tty = !args.no_tty && std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
+    let tty = !args.detach
+        && !args.no_tty
+        && std::io::stdin().is_terminal()
+        && std::io::stdout().is_terminal();
+    let env = args
+        .env
+        .iter()
+        .map(|e| match e.split_once('=') {
+            Some(_) => e.clone(),
+            None => format!("{e}={}", std::env::var(e).unwrap_or_default()),
+        })
+        .collect();
     let request = ExecRequest {
         service: args.service.clone(),
         index: args.index,
         command: args.command.clone(),
         tty,
+        user: args.user.clone(),
+        workdir: args.workdir.clone(),
+        env,
+        privileged: args.privileged,
+        detach: args.detach,
     };
     let _raw = if tty { Some(RawMode::enable()?) } else { None };
     let io = AttachedIo {

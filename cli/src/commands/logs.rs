@@ -60,14 +60,14 @@ pub async fn run(project: &ProjectArgs, args: &Args) -> anyhow::Result<ExitCode>
         index: args.index,
     };
     let mut logs = Logs::open(&session, &target, options).await?;
-    let names = logs.names();
     let mut printer = Printer::new(!args.no_log_prefix);
     if args.no_color {
         printer = printer.without_colour();
     }
     while let Some(event) = logs.next(&cancel).await {
         if let Event::Line(index, line) = event? {
-            printer.print(&names, index, &line)?;
+            // Names as of now: containers started since are followed too.
+            printer.print(&logs.names(), index, &line)?;
         }
     }
     Ok(ExitCode::SUCCESS)
