@@ -650,3 +650,41 @@ fn logs_follow_replicas_created_after_they_started() {
         "pid {pid}: {text}"
     );
 }
+
+#[test]
+fn completion_offers_the_services_and_the_man_page_renders() {
+    let s = TestStack::new("complete", STACK);
+    // What the shell runs to complete `stack logs <TAB>` (fish's format:
+    // one candidate per line).
+    let asked = s
+        .command(&[])
+        .env("STACK_COMPLETE", "fish")
+        .args(["--", "stack", "logs", ""])
+        .output()
+        .unwrap();
+    let offered: BTreeSet<String> = String::from_utf8_lossy(&asked.stdout)
+        .lines()
+        .map(|l| l.split('\t').next().unwrap_or_default().to_string())
+        .collect();
+    for service in ["db", "job", "web"] {
+        assert!(offered.contains(service), "{offered:?}");
+    }
+    assert!(offered.contains("--follow"), "{offered:?}");
+    // Bash accepts the registration script and registers the function.
+    let script = s.ok(&["completion", "bash"]);
+    let registered = Command::new("bash")
+        .args(["-c", &format!("{script}\ncomplete -p stack")])
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&registered.stdout).contains("_clap_complete_stack"),
+        "{}",
+        String::from_utf8_lossy(&registered.stderr)
+    );
+    for shell in ["zsh", "fish"] {
+        assert!(!s.ok(&["completion", shell]).is_empty());
+    }
+    let man = s.ok(&["man"]);
+    assert!(man.contains(".TH stack 1"), "{man}");
+    assert!(man.contains("run"), "the subcommands are listed");
+}

@@ -4,6 +4,7 @@
 //! return typed errors; this crate turns them into reports and exit codes.
 
 mod commands;
+mod completion;
 mod flags;
 mod listing;
 mod output;
@@ -104,9 +105,22 @@ enum Command {
     Config(commands::config::Args),
     /// Report risky settings (unpinned images, engine socket mounts...).
     Lint,
+    /// Print the script that makes SHELL complete stack's commands, flags
+    /// and service names: `source <(stack completion bash)`.
+    Completion {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: completion::Shell,
+    },
+    /// Print the manual page (roff): `stack man > ~/.local/share/man/man1/stack.1`.
+    Man,
 }
 
 fn main() -> ExitCode {
+    // A completion request from the shell is answered before anything else.
+    clap_complete::CompleteEnv::with_factory(<Cli as clap::CommandFactory>::command)
+        .var(completion::VAR)
+        .complete();
     let mut cli = Cli::parse();
     if let Err(e) = cli.project.read_stdin() {
         eprintln!("error: cannot read the stack file from standard input: {e}");
@@ -127,6 +141,13 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Config(args) => commands::config::run(&cli.project, args),
         Command::Lint => commands::lint::run(&cli.project),
+        Command::Completion { shell } => completion::register(*shell, &mut std::io::stdout())
+            .map(|()| ExitCode::SUCCESS)
+            .map_err(Into::into),
+        Command::Man => clap_mangen::Man::new(<Cli as clap::CommandFactory>::command())
+            .render(&mut std::io::stdout())
+            .map(|()| ExitCode::SUCCESS)
+            .map_err(Into::into),
         command => run_async(&cli.project, command),
     };
     match result {
@@ -174,7 +195,9 @@ fn run_async(project: &ProjectArgs, command: &Command) -> anyhow::Result<ExitCod
             Command::Volume(c) => commands::volume::run(project, c).await,
             Command::Dns(c) => commands::dns::run(project, c).await,
             Command::Agent(a) => commands::agent::run(project, a).await,
-            Command::Config(_) | Command::Lint => unreachable!("handled without a runtime"),
+            Command::Config(_) | Command::Lint | Command::Completion { .. } | Command::Man => {
+                unreachable!("handled without a runtime")
+            }
         }
     });
     // Do not wait for blocking reads that can never be cancelled: the

@@ -36,6 +36,7 @@ pub struct Args {
     #[arg(long)]
     privileged: bool,
     /// The service.
+    #[arg(add = clap_complete::engine::ArgValueCompleter::new(crate::completion::services))]
     service: String,
     /// The command and its arguments.
     #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]

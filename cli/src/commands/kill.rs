@@ -13,6 +13,7 @@ pub struct Args {
     #[arg(short, long, default_value = "SIGKILL")]
     signal: String,
     /// Services (default: all).
+    #[arg(add = clap_complete::engine::ArgValueCompleter::new(crate::completion::services))]
     services: Vec<String>,
 }
 

@@ -41,6 +41,7 @@ pub struct Args {
     #[arg(long)]
     no_color: bool,
     /// Services to show (default: all).
+    #[arg(add = clap_complete::engine::ArgValueCompleter::new(crate::completion::services))]
     services: Vec<String>,
 }
 

@@ -22,6 +22,7 @@ pub struct Args {
     #[arg(long, value_name = "SERVICE")]
     why: Option<String>,
     /// Services to plan for (default: all).
+    #[arg(add = clap_complete::engine::ArgValueCompleter::new(crate::completion::services))]
     services: Vec<String>,
 }
 

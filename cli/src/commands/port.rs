@@ -14,6 +14,7 @@ pub struct Args {
     #[arg(long, default_value = "tcp")]
     protocol: String,
     /// The service.
+    #[arg(add = clap_complete::engine::ArgValueCompleter::new(crate::completion::services))]
     service: String,
     /// The container port.
     private_port: u16,

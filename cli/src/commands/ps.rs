@@ -37,7 +37,7 @@ pub struct Args {
     #[arg(long)]
     no_trunc: bool,
     /// Only these services.
-    #[arg(value_name = "SERVICE")]
+    #[arg(value_name = "SERVICE", add = clap_complete::engine::ArgValueCompleter::new(crate::completion::services))]
     names: Vec<String>,
 }
 

@@ -24,6 +24,7 @@ pub struct Args {
     #[arg(short, long, default_value_t = 10)]
     timeout: u64,
     /// Services (default: all).
+    #[arg(add = clap_complete::engine::ArgValueCompleter::new(crate::completion::services))]
     services: Vec<String>,
 }
 

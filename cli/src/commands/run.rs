@@ -69,6 +69,7 @@ pub struct Args {
     #[arg(long)]
     quiet_pull: bool,
     /// The service.
+    #[arg(add = clap_complete::engine::ArgValueCompleter::new(crate::completion::services))]
     service: String,
     /// The command and its arguments (default: the service's).
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]

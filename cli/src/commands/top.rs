@@ -11,6 +11,7 @@ use crate::project::ProjectArgs;
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Services (default: all).
+    #[arg(add = clap_complete::engine::ArgValueCompleter::new(crate::completion::services))]
     services: Vec<String>,
 }
 

@@ -81,6 +81,7 @@ pub struct Args {
     #[arg(short = 'y', long)]
     yes: bool,
     /// Services to bring up (default: all), with what they depend on.
+    #[arg(add = clap_complete::engine::ArgValueCompleter::new(crate::completion::services))]
     services: Vec<String>,
 }
 
@@ -152,6 +153,7 @@ pub async fn run(project: &ProjectArgs, args: &Args) -> anyhow::Result<ExitCode>
 #[derive(Debug, clap::Args)]
 pub struct RollbackArgs {
     /// The service to return to its previous definition.
+    #[arg(add = clap_complete::engine::ArgValueCompleter::new(crate::completion::services))]
     service: String,
 }
 

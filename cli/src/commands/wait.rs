@@ -17,6 +17,7 @@ pub struct Args {
     #[arg(long)]
     down_project: bool,
     /// Services (default: all).
+    #[arg(add = clap_complete::engine::ArgValueCompleter::new(crate::completion::services))]
     services: Vec<String>,
 }
 
