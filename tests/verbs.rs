@@ -688,3 +688,52 @@ fn completion_offers_the_services_and_the_man_page_renders() {
     assert!(man.contains(".TH stack 1"), "{man}");
     assert!(man.contains("run"), "the subcommands are listed");
 }
+
+#[test]
+fn create_down_services_and_rmi() {
+    let tag = format!("test-rmi-{}:1", std::process::id());
+    docker(&["tag", "busybox:1.36", &tag]);
+    let _untag = stack_e2e::DockerCleanup::image(&tag);
+    let yaml = format!(
+        "services:\n  app:\n    image: {tag}\n    init: true\n    command: [sleep, '3600']\n  built:\n    build: {{context: ., dockerfile_inline: \"FROM busybox:1.36\\nCMD [\\\"sleep\\\", \\\"3600\\\"]\\n\"}}\n    init: true\n"
+    );
+    let s = TestStack::new("create", &yaml);
+    let built_image = format!("{}-built", s.project);
+    let _built = stack_e2e::DockerCleanup::image(&built_image);
+    let (app, built) = (
+        format!("{}-app-1", s.project),
+        format!("{}-built-1", s.project),
+    );
+    // create (and up --no-start): everything made, nothing started.
+    s.ok(&["create", "--build"]);
+    assert_eq!(
+        (state(&app), state(&built)),
+        ("created".into(), "created".into())
+    );
+    s.ok(&["up", "--no-start"]);
+    assert_eq!(state(&app), "created");
+    s.ok(&["up", "-d", "--no-agent"]);
+    assert_eq!(
+        (state(&app), state(&built)),
+        ("running".into(), "running".into())
+    );
+
+    // down SERVICE: that service's containers only; the network stays.
+    s.ok(&["down", "app"]);
+    assert!(!s.containers().contains_key(&app));
+    assert_eq!(state(&built), "running");
+    assert_eq!(s.networks().len(), 1);
+
+    // --rmi local removes the built image only; --rmi all the named one too.
+    s.ok(&["down", "--rmi", "local"]);
+    assert!(s.containers().is_empty() && s.networks().is_empty());
+    assert!(stack_e2e::try_docker(&["image", "inspect", &built_image]).is_none());
+    assert!(stack_e2e::try_docker(&["image", "inspect", &tag]).is_some());
+    s.ok(&["up", "-d", "--no-agent", "app"]);
+    s.ok(&["down", "--rmi", "all"]);
+    assert!(stack_e2e::try_docker(&["image", "inspect", &tag]).is_none());
+    assert!(
+        stack_e2e::try_docker(&["image", "inspect", "busybox:1.36"]).is_some(),
+        "only the tag goes; the image stays under its other name"
+    );
+}

@@ -18,17 +18,39 @@ use crate::{blocking, AppError, Result, Session, Sink};
 /// What to take down.
 #[derive(Debug, Clone, Default)]
 pub struct DownRequest {
+    /// Only these services' containers (networks and volumes stay, and so
+    /// does the agent, which leaves them removed); all when empty.
+    pub services: Vec<String>,
     /// Also remove the named volumes (their data is lost).
     pub volumes: bool,
     /// Stop every container within this, whatever its `stop_grace_period`.
     pub timeout: Option<Duration>,
+    /// Remove the services' images too.
+    pub images: RemoveImages,
 }
 
-/// Remove the project's one-off containers (`stack run`), running or
-/// not: they hold its networks.
-async fn remove_one_offs(session: &Session, sink: &dyn Sink) -> Result<()> {
+/// `--rmi`: which images `down` removes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum RemoveImages {
+    /// None.
+    #[default]
+    None,
+    /// Those without a name of their own: built for a service with no
+    /// `image:` (`<project>-<service>`).
+    Local,
+    /// Every image a service uses.
+    All,
+}
+
+/// Remove the project's one-off containers (`stack run`) of `services`
+/// (all when empty), running or not: they hold its networks.
+async fn remove_one_offs(session: &Session, services: &[String], sink: &dyn Sink) -> Result<()> {
     let selection = Selection::OneOffs(session.name());
-    for c in session.engine.list_listings(&selection).await? {
+    let listed = session.engine.list_listings(&selection).await?;
+    for c in listed
+        .into_iter()
+        .filter(|c| services.is_empty() || services.contains(&c.observed.service))
+    {
         let name = c.observed.name;
         match session.engine.remove_container(&c.observed.id, true).await {
             Ok(()) | Err(EngineError::NotFound(_)) => sink.note(&format!("remove {name}: done")),
@@ -46,14 +68,36 @@ async fn remove_one_offs(session: &Session, sink: &dyn Sink) -> Result<()> {
 /// Take the stack down.
 pub async fn run(session: &Session, request: &DownRequest, sink: &Arc<dyn Sink>) -> Result<()> {
     let _lock = session.lock("down", sink.as_ref()).await?;
-    // Stop the agent first, or it would bring back what down removes.
-    if agent::process::stop(&session.name()).await? {
-        sink.note("stopped the agent");
+    let partial = !request.services.is_empty();
+    if let Some(unknown) = request
+        .services
+        .iter()
+        .find(|s| !session.project.services.contains_key(*s))
+    {
+        return Err(AppError::Invalid(format!(
+            "no service named `{unknown}` in the stack"
+        )));
     }
-    session.mark_stopped(&[], false).await?;
-    remove_one_offs(session, sink.as_ref()).await?;
-    let observed = reconciler::observe(session.engine.as_ref(), &session.project).await?;
-    let plan = plan_down(&session.project, &observed, request.volumes);
+    if partial {
+        // The agent stays for the rest; these stay removed.
+        session.mark_stopped(&request.services, true).await?;
+    } else {
+        // Stop the agent first, or it would bring back what down removes.
+        if agent::process::stop(&session.name()).await? {
+            sink.note("stopped the agent");
+        }
+        session.mark_stopped(&[], false).await?;
+    }
+    remove_one_offs(session, &request.services, sink.as_ref()).await?;
+    let mut observed = reconciler::observe(session.engine.as_ref(), &session.project).await?;
+    if partial {
+        observed
+            .containers
+            .retain(|c| request.services.contains(&c.service));
+        observed.networks.clear();
+        observed.volumes.clear();
+    }
+    let plan = plan_down(&session.project, &observed, request.volumes && !partial);
     if plan.is_empty() {
         sink.note("Nothing to remove.");
     }
@@ -85,8 +129,46 @@ pub async fn run(session: &Session, request: &DownRequest, sink: &Arc<dyn Sink>)
     let (name, files) = (session.name(), session.agent_files()?);
     blocking(move || {
         stops::end(&StateDir::runtime()?, &name)?;
-        Ok(files.forget_applied()?)
+        if !partial {
+            files.forget_applied()?;
+        }
+        Ok(())
     })
     .await?;
+    remove_images(session, request, sink.as_ref()).await
+}
+
+/// `--rmi`: the images of the services taken down. One still used by
+/// another container is left, with a note, as Compose does.
+async fn remove_images(session: &Session, request: &DownRequest, sink: &dyn Sink) -> Result<()> {
+    let project = &session.project;
+    let mut images: Vec<String> = project
+        .services
+        .iter()
+        .filter(|(name, _)| request.services.is_empty() || request.services.contains(*name))
+        .filter(|(_, svc)| match request.images {
+            RemoveImages::None => false,
+            RemoveImages::Local => svc.image.is_none(),
+            RemoveImages::All => true,
+        })
+        .map(|(name, svc)| project.image_of(name, svc))
+        .collect();
+    images.sort();
+    images.dedup();
+    for image in images {
+        match session.engine.remove_image(&image).await {
+            Ok(()) => sink.note(&format!("remove image {image}: done")),
+            Err(EngineError::NotFound(_)) => {}
+            Err(e) if e.status() == Some(409) => {
+                sink.note(&format!("image {image} kept: {e}"));
+            }
+            Err(source) => {
+                return Err(AppError::EngineOn {
+                    subject: format!("image {image}"),
+                    source,
+                })
+            }
+        }
+    }
     Ok(())
 }

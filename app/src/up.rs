@@ -84,6 +84,8 @@ pub struct UpRequest {
     /// With an agent serving the DNS, how long a replaced replica keeps
     /// serving after it left the DNS.
     pub drain: Duration,
+    /// Create what is missing, start nothing (`create`, `up --no-start`).
+    pub no_start: bool,
 }
 
 impl Default for UpRequest {
@@ -95,6 +97,7 @@ impl Default for UpRequest {
             wait_timeout: Duration::from_secs(300),
             skip_preflight: false,
             drain: agent::Options::default().drain(),
+            no_start: false,
         }
     }
 }
@@ -240,6 +243,7 @@ pub async fn converge(
         stop_timeout: request.stop_timeout,
         wait_timeout: request.wait_timeout,
         drain,
+        no_start: request.no_start,
         ..Default::default()
     };
     let applied = AppliedRun {

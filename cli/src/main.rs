@@ -49,6 +49,8 @@ struct Cli {
 enum Command {
     /// Create and start the stack, or change it to match the file.
     Up(commands::up::Args),
+    /// Create the stack's containers, networks and volumes; start nothing.
+    Create(commands::up::CreateArgs),
     /// Stop and remove the stack's containers and networks (volumes with -v).
     Down(commands::down::Args),
     /// Return a service to the definition it ran before its last update.
@@ -170,6 +172,7 @@ fn run_async(project: &ProjectArgs, command: &Command) -> anyhow::Result<ExitCod
     let result = runtime.block_on(async {
         match command {
             Command::Up(a) => commands::up::run(project, a).await,
+            Command::Create(a) => commands::up::create(project, a).await,
             Command::Down(a) => commands::down::run(project, a).await,
             Command::Scale(a) => commands::up::scale(project, a).await,
             Command::Rollback(a) => commands::up::rollback(project, a).await,

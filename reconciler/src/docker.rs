@@ -679,6 +679,18 @@ impl Images for DockerEngine {
         Ok(())
     }
 
+    async fn remove_image(&self, reference: &str) -> Result<()> {
+        self.docker
+            .remove_image(
+                &with_tag(reference),
+                None::<bollard::query_parameters::RemoveImageOptions>,
+                None,
+            )
+            .await
+            .map(drop)
+            .map_err(map_err)
+    }
+
     async fn import_image(
         &self,
         reference: &str,

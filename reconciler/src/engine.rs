@@ -304,6 +304,9 @@ pub trait Images: Send + Sync {
     async fn pull_image(&self, reference: &str) -> Result<()>;
     /// Build an image.
     async fn build_image(&self, request: BuildRequest) -> Result<()>;
+    /// Remove a local image (by reference or id); one that a container
+    /// still uses is a conflict.
+    async fn remove_image(&self, reference: &str) -> Result<()>;
     /// Make an image from a root filesystem tar (`docker import`), with
     /// Dockerfile-style `changes` (`CMD ["sh"]`...); returns its id.
     async fn import_image(

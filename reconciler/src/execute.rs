@@ -171,6 +171,8 @@ pub struct ExecuteOptions {
     /// after it leaves the stack's DNS and before it leaves its networks
     /// (the DNS TTL and a second; zero when no agent serves DNS).
     pub drain: Duration,
+    /// Create what is missing but start nothing (`create`, `up --no-start`).
+    pub no_start: bool,
 }
 
 impl Default for ExecuteOptions {
@@ -182,6 +184,7 @@ impl Default for ExecuteOptions {
             wait_timeout: Duration::from_secs(300),
             poll_interval: Duration::from_millis(200),
             drain: Duration::ZERO,
+            no_start: false,
         }
     }
 }
@@ -300,7 +303,13 @@ async fn run_step(ctx: &Ctx, index: usize) -> Result<(), ExecError> {
     let step = &ctx.plan.steps[index];
     let start = Instant::now();
     let result = async {
-        for wait in &step.waits {
+        // Nothing starts, so no condition will come true.
+        let waits = if ctx.opts.no_start {
+            &[][..]
+        } else {
+            &step.waits[..]
+        };
+        for wait in waits {
             ctx.progress.update(
                 index,
                 step,
@@ -897,10 +906,12 @@ async fn ready(ctx: &Ctx, id: &str, monitor: Duration) -> Result<(), String> {
     }
 }
 
-/// Start a container; when it does not start and mounts an NFS volume,
-/// say so, since the mount is the usual cause.
-/// Start a container, then run its service's `post_start` hooks in it.
+/// Start a container, then run its service's `post_start` hooks in it
+/// (nothing with `no_start`: `create`, `up --no-start`).
 async fn start(ctx: &Ctx, id: &str, name: &str, service: &str) -> Result<(), ExecError> {
+    if ctx.opts.no_start {
+        return Ok(());
+    }
     start_only(ctx, id, name, service).await?;
     let hooks = ctx
         .project
@@ -989,7 +1000,8 @@ async fn pre_stop(ctx: &Ctx, id: &str) {
     }
 }
 
-/// Start a container.
+/// Start a container; when it does not start and mounts an NFS volume,
+/// say so, since the mount is the usual cause.
 async fn start_only(ctx: &Ctx, id: &str, name: &str, service: &str) -> Result<(), ExecError> {
     ctx.engine.start_container(id).await.map_err(|e| {
         match crate::nfs::mounted_by(&ctx.project, service) {

@@ -361,6 +361,21 @@ impl Images for FakeEngine {
         Ok(())
     }
 
+    async fn remove_image(&self, reference: &str) -> Result<()> {
+        let mut s = self.lock();
+        Self::mutate(&mut s, "remove_image", reference)?;
+        let Some(id) = s.images.get(reference).cloned() else {
+            return Err(EngineError::NotFound(format!("image {reference}")));
+        };
+        if s.containers.values().any(|c| c.image_id == id) {
+            return Err(EngineError::Conflict(format!(
+                "image {reference} is used by a container"
+            )));
+        }
+        s.images.remove(reference);
+        Ok(())
+    }
+
     async fn import_image(
         &self,
         reference: &str,

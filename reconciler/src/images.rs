@@ -148,7 +148,20 @@ async fn build_service(
         ));
     }
     let context = b.context.clone().unwrap_or_else(|| ".".into());
-    let context_tar = context_tar(Path::new(&context)).map_err(err)?;
+    // `dockerfile_inline` travels in the context, under a name of its own.
+    let inline = b
+        .dockerfile_inline
+        .clone()
+        .map(|text| (INLINE_DOCKERFILE.to_string(), text));
+    let dockerfile = match &inline {
+        Some((name, _)) => name.clone(),
+        None => b.dockerfile.clone().unwrap_or_else(|| "Dockerfile".into()),
+    };
+    // Reading the context is file system work: off the runtime.
+    let context_tar = tokio::task::spawn_blocking(move || context_tar(Path::new(&context), inline))
+        .await
+        .map_err(|e| err(e.to_string()))?
+        .map_err(err)?;
     let args: BTreeMap<String, String> = b
         .args
         .iter()
@@ -159,7 +172,7 @@ async fn build_service(
         .build_image(BuildRequest {
             tag: image.into(),
             context_tar,
-            dockerfile: b.dockerfile.clone().unwrap_or_else(|| "Dockerfile".into()),
+            dockerfile,
             args,
             target: b.target.clone(),
         })
@@ -167,8 +180,12 @@ async fn build_service(
         .map_err(|e| err(e.to_string()))
 }
 
-/// A tar of the build context, leaving out what `.dockerignore` excludes.
-pub fn context_tar(dir: &Path) -> Result<Vec<u8>, String> {
+/// The name `dockerfile_inline` is given in the build context.
+const INLINE_DOCKERFILE: &str = ".stack-inline.Dockerfile";
+
+/// A tar of the build context, leaving out what `.dockerignore` excludes,
+/// with `extra` (name, content) added.
+pub fn context_tar(dir: &Path, extra: Option<(String, String)>) -> Result<Vec<u8>, String> {
     if !dir.is_dir() {
         return Err(format!(
             "build context {} is not a directory",
@@ -195,6 +212,15 @@ pub fn context_tar(dir: &Path) -> Result<Vec<u8>, String> {
             .append_path_with_name(path, rel)
             .map_err(|e| format!("{}: {e}", path.display()))?;
     }
+    if let Some((name, content)) = extra {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(content.len() as u64);
+        header.set_mode(0o644);
+        header.set_cksum();
+        builder
+            .append_data(&mut header, &name, content.as_bytes())
+            .map_err(|e| format!("{name}: {e}"))?;
+    }
     builder.into_inner().map_err(|e| e.to_string())
 }
 
@@ -210,7 +236,8 @@ mod tests {
         std::fs::write(dir.join("keep.txt"), "x").unwrap();
         std::fs::write(dir.join("skip/secret.txt"), "x").unwrap();
         std::fs::write(dir.join(".dockerignore"), "skip\n").unwrap();
-        let tar = context_tar(&dir).unwrap();
+        let inline = Some(("inline.Dockerfile".to_string(), "FROM scratch\n".to_string()));
+        let tar = context_tar(&dir, inline).unwrap();
         let mut archive = tar::Archive::new(tar.as_slice());
         let mut names: Vec<String> = archive
             .entries()
@@ -218,7 +245,10 @@ mod tests {
             .map(|e| e.unwrap().path().unwrap().to_string_lossy().into_owned())
             .collect();
         names.sort();
-        assert_eq!(names, vec![".dockerignore", "Dockerfile", "keep.txt"]);
+        assert_eq!(
+            names,
+            vec![".dockerignore", "Dockerfile", "inline.Dockerfile", "keep.txt"]
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -5,7 +5,7 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use app::down::DownRequest;
+use app::down::{DownRequest, RemoveImages};
 
 use crate::progress::{Mode, Reporter};
 use crate::project::ProjectArgs;
@@ -27,6 +27,22 @@ pub struct Args {
     /// Print nothing but errors.
     #[arg(short, long)]
     quiet: bool,
+    /// Also remove images: `local` (built for a service with no `image:`)
+    /// or `all`.
+    #[arg(long, value_enum, value_name = "TYPE")]
+    rmi: Option<Rmi>,
+    /// Only these services' containers (networks and volumes stay).
+    #[arg(add = clap_complete::engine::ArgValueCompleter::new(crate::completion::services))]
+    services: Vec<String>,
+}
+
+/// `--rmi`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Rmi {
+    /// Images built for services without an `image:` name.
+    Local,
+    /// Every image the services use.
+    All,
 }
 
 /// Run `stack down`.
@@ -34,8 +50,14 @@ pub async fn run(project: &ProjectArgs, args: &Args) -> anyhow::Result<ExitCode>
     let session = project.session_or_named(&[]).await?;
     let sink = Reporter::new(Mode::choose(args.quiet, false)).sink();
     let request = DownRequest {
+        services: args.services.clone(),
         volumes: args.volumes,
         timeout: args.timeout.map(Duration::from_secs),
+        images: match args.rmi {
+            None => RemoveImages::None,
+            Some(Rmi::Local) => RemoveImages::Local,
+            Some(Rmi::All) => RemoveImages::All,
+        },
     };
     app::down::run(&session, &request, &sink).await?;
     Ok(ExitCode::SUCCESS)

@@ -80,6 +80,9 @@ pub struct Args {
     /// changed, with --recreate-volumes).
     #[arg(short = 'y', long)]
     yes: bool,
+    /// Create what is missing, start nothing (no agent either).
+    #[arg(long, conflicts_with_all = ["wait", "watch"])]
+    no_start: bool,
     /// Services to bring up (default: all), with what they depend on.
     #[arg(add = clap_complete::engine::ArgValueCompleter::new(crate::completion::services))]
     services: Vec<String>,
@@ -94,6 +97,7 @@ impl Args {
             wait_timeout: Duration::from_secs(self.wait_timeout),
             skip_preflight: self.skip_preflight,
             drain: self.agent.options().drain(),
+            no_start: self.no_start,
         }
     }
 }
@@ -108,6 +112,9 @@ pub async fn run(project: &ProjectArgs, args: &Args) -> anyhow::Result<ExitCode>
     let request = args.request();
     let began = jiff::Timestamp::now().as_second();
     let project_run = app::up::converge(&session, &request, &sink, &cancel, false).await?;
+    if args.no_start {
+        return Ok(ExitCode::SUCCESS);
+    }
     if args.watch {
         app::watch::run(&session.inputs, &request, &sink, &cancel).await?;
         return Ok(ExitCode::SUCCESS);
@@ -147,6 +154,36 @@ pub async fn run(project: &ProjectArgs, args: &Args) -> anyhow::Result<ExitCode>
     Ok(ExitCode::from(
         u8::try_from(code.clamp(0, 255)).unwrap_or(1),
     ))
+}
+
+/// Arguments of `stack create`.
+#[derive(Debug, clap::Args)]
+pub struct CreateArgs {
+    #[command(flatten)]
+    flags: UpFlags,
+    /// Answer yes to every question.
+    #[arg(short = 'y', long)]
+    yes: bool,
+    /// Services to create (default: all), with what they depend on.
+    #[arg(add = clap_complete::engine::ArgValueCompleter::new(crate::completion::services))]
+    services: Vec<String>,
+}
+
+/// Run `stack create`: `up --no-start`.
+pub async fn create(project: &ProjectArgs, args: &CreateArgs) -> anyhow::Result<ExitCode> {
+    let session = project.session(&args.services).await?;
+    let sink = Reporter::new(Mode::choose(false, false))
+        .assume_yes(args.yes)
+        .sink();
+    let cancel = cancel_on_signal(false)?;
+    let request = UpRequest {
+        plan: args.flags.request(&args.services),
+        parallel: parallel_limit(None),
+        no_start: true,
+        ..UpRequest::default()
+    };
+    app::up::converge(&session, &request, &sink, &cancel, false).await?;
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Arguments of `stack rollback`.
