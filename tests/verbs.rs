@@ -737,3 +737,86 @@ fn create_down_services_and_rmi() {
         "only the tag goes; the image stays under its other name"
     );
 }
+
+#[test]
+fn events_and_attach() {
+    let yaml = r#"
+services:
+  db:
+    image: busybox:1.36
+    init: true
+    command: ["sleep", "3600"]
+  echo:
+    image: busybox:1.36
+    stdin_open: true
+    command: ["sh", "-c", "while read l; do echo got:$$l; [ \"$$l\" = end ] && exit 5; done"]
+"#;
+    let s = TestStack::new("events", yaml);
+    s.ok(&["up", "-d", "--no-agent"]);
+    // events --json: one object per line with Compose's keys.
+    let mut follower = s
+        .command(&["events", "--json", "db"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = follower.stdout.take().unwrap();
+    let lines = std::thread::spawn(move || {
+        use std::io::BufRead;
+        let mut seen = Vec::new();
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let done = line.contains("\"action\":\"start\"");
+            seen.push(line);
+            if done {
+                break;
+            }
+        }
+        seen
+    });
+    // The follower subscribes once it runs; restart until it has seen one.
+    wait_until(Duration::from_secs(30), "a start event", || {
+        s.ok(&["restart", "db"]);
+        lines.is_finished()
+    });
+    let _ = follower.kill();
+    let _ = follower.wait();
+    let seen = lines.join().unwrap();
+    let start: Value = serde_json::from_str(seen.last().unwrap()).unwrap();
+    assert_eq!(start["service"], "db");
+    assert_eq!(start["type"], "container");
+    for key in ["time", "id", "attributes"] {
+        assert!(start.get(key).is_some(), "{start}");
+    }
+    assert!(
+        seen.iter().all(|l| !l.contains("\"service\":\"echo\"")),
+        "{seen:?}"
+    );
+
+    // attach: this process's stdin goes in, the output comes out, the
+    // exit status is the container's.
+    let mut attached = s
+        .command(&["attach", "echo"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = attached.stdin.take().unwrap();
+    let echo = format!("{}-echo-1", s.project);
+    use std::io::Write;
+    // Written until the container answers: attach may still be connecting.
+    let logs = || docker(&["logs", &echo]);
+    wait_until(
+        Duration::from_secs(20),
+        "the attached input to arrive",
+        || {
+            let _ = input.write_all(b"hello\n");
+            logs().contains("got:hello")
+        },
+    );
+    input.write_all(b"end\n").unwrap();
+    let out = attached.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(5));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("got:end"));
+}

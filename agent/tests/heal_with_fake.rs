@@ -205,7 +205,7 @@ fn event(id: &str, action: &str) -> reconciler::engine::EngineEvent {
         kind: "container".into(),
         action: action.into(),
         id: id.into(),
-        attributes: Default::default(),
+        ..Default::default()
     }
 }
 

@@ -19,10 +19,12 @@
 //! `reconciler::state`.
 
 pub mod agent;
+pub mod attach;
 pub mod attached;
 pub mod containers;
 pub mod dns;
 pub mod down;
+pub mod events;
 pub mod exec;
 pub mod history;
 pub mod images;

@@ -67,6 +67,10 @@ enum Command {
     Exec(commands::exec::Args),
     /// Run a one-off command in a new container of a service.
     Run(commands::run::Args),
+    /// Wire this terminal to a running container's main process.
+    Attach(commands::attach::Args),
+    /// Follow the project's container events.
+    Events(commands::events::Args),
     /// List the stack projects on the engine.
     Ls(commands::ls::Args),
     /// Send a signal to the running containers (SIGKILL by default).
@@ -182,6 +186,8 @@ fn run_async(project: &ProjectArgs, command: &Command) -> anyhow::Result<ExitCod
             Command::Exec(a) => commands::exec::run(project, a).await,
             Command::Run(a) => commands::run::run(project, a).await,
             Command::Ls(a) => commands::ls::run(a).await,
+            Command::Attach(a) => commands::attach::run(project, a).await,
+            Command::Events(a) => commands::events::run(project, a).await,
             Command::Kill(a) => commands::kill::run(project, a).await,
             Command::Pause(a) => commands::pause::run(project, a, true).await,
             Command::Unpause(a) => commands::pause::run(project, a, false).await,

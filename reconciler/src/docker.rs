@@ -1360,6 +1360,7 @@ impl Events for DockerEngine {
             .map_ok(|e| {
                 let actor = e.actor.unwrap_or_default();
                 EngineEvent {
+                    time_nanos: e.time_nano.unwrap_or_default(),
                     kind: e.typ.map(|t| t.to_string()).unwrap_or_default(),
                     action: e.action.unwrap_or_default(),
                     id: actor.id.unwrap_or_default(),

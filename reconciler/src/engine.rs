@@ -231,8 +231,10 @@ pub struct LogOptions {
 }
 
 /// Something that happened on the engine.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct EngineEvent {
+    /// When, in nanoseconds since the Unix epoch (0: not known).
+    pub time_nanos: i64,
     /// `container`, `network`, `volume`, `image`.
     pub kind: String,
     /// `create`, `start`, `die`, `destroy`, `health_status: healthy`...

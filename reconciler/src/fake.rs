@@ -21,6 +21,13 @@ use crate::engine::{
     NetworkRequest, PortBinding, Processes, Resources, Result, Selection, Streams, VolumeRequest,
 };
 
+/// Now, in nanoseconds since the Unix epoch, as events carry it.
+fn now_nanos() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
+}
+
 /// How the fake lists a container: what the Docker API would say of it.
 fn listing(s: &State, c: &FakeContainer) -> ContainerListing {
     let spec = &c.request.spec;
@@ -197,6 +204,7 @@ impl FakeEngine {
     /// Send an event to every open events stream.
     pub fn push_event(&self, kind: &str, action: &str, id: &str) {
         let event = EngineEvent {
+            time_nanos: now_nanos(),
             kind: kind.into(),
             action: action.into(),
             id: id.into(),
@@ -274,6 +282,7 @@ impl FakeEngine {
         let mut attributes = c.labels.clone();
         attributes.insert("name".into(), c.name.clone());
         let event = EngineEvent {
+            time_nanos: now_nanos(),
             kind: "container".into(),
             action: action.into(),
             id: id.into(),

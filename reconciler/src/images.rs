@@ -236,7 +236,10 @@ mod tests {
         std::fs::write(dir.join("keep.txt"), "x").unwrap();
         std::fs::write(dir.join("skip/secret.txt"), "x").unwrap();
         std::fs::write(dir.join(".dockerignore"), "skip\n").unwrap();
-        let inline = Some(("inline.Dockerfile".to_string(), "FROM scratch\n".to_string()));
+        let inline = Some((
+            "inline.Dockerfile".to_string(),
+            "FROM scratch\n".to_string(),
+        ));
         let tar = context_tar(&dir, inline).unwrap();
         let mut archive = tar::Archive::new(tar.as_slice());
         let mut names: Vec<String> = archive
@@ -247,7 +250,12 @@ mod tests {
         names.sort();
         assert_eq!(
             names,
-            vec![".dockerignore", "Dockerfile", "inline.Dockerfile", "keep.txt"]
+            vec![
+                ".dockerignore",
+                "Dockerfile",
+                "inline.Dockerfile",
+                "keep.txt"
+            ]
         );
         std::fs::remove_dir_all(&dir).unwrap();
     }

@@ -4,9 +4,11 @@
 //! `render`, `output`, `progress`).
 
 pub mod agent;
+pub mod attach;
 pub mod config;
 pub mod dns;
 pub mod down;
+pub mod events;
 pub mod exec;
 pub mod images;
 pub mod kill;
