@@ -820,3 +820,44 @@ services:
     assert_eq!(out.status.code(), Some(5));
     assert!(String::from_utf8_lossy(&out.stdout).contains("got:end"));
 }
+
+#[test]
+fn images_and_stats_list_as_docker_does() {
+    let s = up("imgstats");
+    let images: Value = serde_json::from_str(&s.ok(&["images", "--format", "json"])).unwrap();
+    let rows = images.as_array().unwrap();
+    assert_eq!(rows.len(), 3, "one per container: {images}");
+    let id = docker(&["image", "inspect", "-f", "{{.Id}}", "busybox:1.36"]);
+    for row in rows {
+        assert_eq!(row["Repository"], "busybox");
+        assert_eq!(row["Tag"], "1.36");
+        assert_eq!(row["ID"], id.trim());
+        assert!(row["Size"].as_u64().unwrap_or(0) > 0, "{row}");
+    }
+    assert_eq!(
+        s.ok(&["images", "-q"]).trim(),
+        id.trim().trim_start_matches("sha256:")
+    );
+
+    let sampled = json_lines(&s.ok(&["stats", "--no-stream", "--format", "json"]));
+    assert_eq!(sampled.len(), 2, "running containers only: {sampled:?}");
+    let theirs: Value = serde_json::from_str(&docker(&[
+        "stats",
+        "--no-stream",
+        "--format",
+        "json",
+        &format!("{}-db-1", s.project),
+    ]))
+    .unwrap();
+    let ours = sampled
+        .iter()
+        .find(|r| r["Name"] == format!("{}-db-1", s.project).as_str())
+        .unwrap();
+    let keys = |v: &Value| -> BTreeSet<String> { v.as_object().unwrap().keys().cloned().collect() };
+    assert_eq!(keys(ours), keys(&theirs), "docker stats' keys");
+    assert_eq!(ours["PIDs"], theirs["PIDs"]);
+    assert!(ours["MemUsage"]
+        .as_str()
+        .unwrap_or_default()
+        .contains(" / "));
+}

@@ -259,3 +259,24 @@ pub async fn wait(
     }
     Ok(exited)
 }
+
+/// What each running container of `target` uses now: name, id, sample.
+pub async fn stats(
+    session: &Session,
+    target: &Target,
+) -> Result<Vec<(String, String, reconciler::engine::ContainerStats)>> {
+    let mut containers = select(session, target).await?;
+    containers.retain(|c| c.state == RunState::Running);
+    let samples = join_all(containers.iter().map(|c| session.engine.stats(&c.id))).await;
+    containers
+        .into_iter()
+        .zip(samples)
+        .map(|(c, sample)| match sample {
+            Ok(sample) => Ok((c.name, c.id, sample)),
+            Err(source) => Err(AppError::EngineOn {
+                subject: c.name,
+                source,
+            }),
+        })
+        .collect()
+}

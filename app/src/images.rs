@@ -46,3 +46,47 @@ pub async fn run(
     .await?;
     Ok(true)
 }
+
+/// An image a container of the project runs (`images`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageRow {
+    /// The container.
+    pub container: String,
+    /// The image as the container names it (`busybox:1.36`).
+    pub reference: String,
+    /// What the engine knows of it.
+    pub details: reconciler::engine::ImageDetails,
+}
+
+/// The images the containers of `services` (all when empty) run, by
+/// container.
+pub async fn used(session: &Session, services: &[String]) -> Result<Vec<ImageRow>> {
+    let target = crate::containers::Target {
+        services: services.to_vec(),
+        index: None,
+    };
+    let containers = crate::containers::select(session, &target).await?;
+    let listed = session
+        .engine
+        .list_listings(&reconciler::engine::Selection::Project(session.name()))
+        .await?;
+    let mut rows = Vec::new();
+    for c in containers {
+        let reference = listed
+            .iter()
+            .find(|l| l.observed.id == c.id)
+            .map(|l| l.image.clone())
+            .unwrap_or_default();
+        let details = session
+            .engine
+            .image_details(&c.image_id)
+            .await?
+            .unwrap_or_default();
+        rows.push(ImageRow {
+            container: c.name,
+            reference,
+            details,
+        });
+    }
+    Ok(rows)
+}

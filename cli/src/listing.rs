@@ -200,6 +200,32 @@ pub fn human_duration(seconds: i64) -> String {
     }
 }
 
+/// Bytes as the docker CLI prints sizes: decimal units, three
+/// significant digits (`1.99MB`, `512B`).
+pub fn size(bytes: u64) -> String {
+    const UNITS: [&str; 7] = ["B", "kB", "MB", "GB", "TB", "PB", "EB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1000.0 && unit + 1 < UNITS.len() {
+        value /= 1000.0;
+        unit += 1;
+    }
+    let digits = if value >= 100.0 {
+        0
+    } else if value >= 10.0 {
+        1
+    } else {
+        2
+    };
+    let text = format!("{value:.digits$}");
+    let text = if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        text
+    };
+    format!("{text}{}", UNITS[unit])
+}
+
 /// Labels as the docker CLI lists them: `k=v,k=v`.
 pub fn labels(labels: &BTreeMap<String, String>) -> String {
     labels
@@ -230,6 +256,15 @@ mod tests {
             port(None, None, 5432),
         ]);
         assert_eq!(shown, "0.0.0.0:8080->80/tcp, [::]:8080->80/tcp, 5432/tcp");
+    }
+
+    #[test]
+    fn sizes_read_as_the_docker_cli_prints_them() {
+        assert_eq!(size(1_985_570), "1.99MB");
+        assert_eq!(size(512), "512B");
+        assert_eq!(size(1_000), "1kB");
+        assert_eq!(size(123_456_789), "123MB");
+        assert_eq!(size(12_340_000_000), "12.3GB");
     }
 
     #[test]

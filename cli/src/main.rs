@@ -71,6 +71,10 @@ enum Command {
     Attach(commands::attach::Args),
     /// Follow the project's container events.
     Events(commands::events::Args),
+    /// List the images the containers run.
+    Images(commands::images::Args),
+    /// Show what each running container uses (CPU, memory, I/O).
+    Stats(commands::stats::Args),
     /// List the stack projects on the engine.
     Ls(commands::ls::Args),
     /// Send a signal to the running containers (SIGKILL by default).
@@ -96,9 +100,9 @@ enum Command {
     /// Restart containers.
     Restart(commands::lifecycle::RestartArgs),
     /// Pull the services' images.
-    Pull(commands::images::Args),
+    Pull(commands::pull::Args),
     /// Build the images of services with `build:`.
-    Build(commands::images::Args),
+    Build(commands::pull::Args),
     /// The background process that keeps the stack healed.
     Agent(commands::agent::Args),
     /// List or remove the stack's named volumes.
@@ -186,6 +190,8 @@ fn run_async(project: &ProjectArgs, command: &Command) -> anyhow::Result<ExitCod
             Command::Exec(a) => commands::exec::run(project, a).await,
             Command::Run(a) => commands::run::run(project, a).await,
             Command::Ls(a) => commands::ls::run(a).await,
+            Command::Images(a) => commands::images::run(project, a).await,
+            Command::Stats(a) => commands::stats::run(project, a).await,
             Command::Attach(a) => commands::attach::run(project, a).await,
             Command::Events(a) => commands::events::run(project, a).await,
             Command::Kill(a) => commands::kill::run(project, a).await,
@@ -199,8 +205,8 @@ fn run_async(project: &ProjectArgs, command: &Command) -> anyhow::Result<ExitCod
             Command::Start(a) => commands::lifecycle::run(project, a, Verb::Start).await,
             Command::Stop(a) => commands::lifecycle::run(project, a, Verb::Stop).await,
             Command::Restart(a) => commands::lifecycle::restart(project, a).await,
-            Command::Pull(a) => commands::images::run(project, a, false).await,
-            Command::Build(a) => commands::images::run(project, a, true).await,
+            Command::Pull(a) => commands::pull::run(project, a, false).await,
+            Command::Build(a) => commands::pull::run(project, a, true).await,
             Command::Volume(c) => commands::volume::run(project, c).await,
             Command::Dns(c) => commands::dns::run(project, c).await,
             Command::Agent(a) => commands::agent::run(project, a).await,

@@ -34,9 +34,10 @@ use schema::MountType;
 use planner::{ApiVersion, Capabilities, EngineKind};
 
 use crate::engine::{
-    Attach, AttachedIo, BuildRequest, ContainerListing, ContainerStatus, Containers, CreateRequest,
-    Engine, EngineError, EngineEvent, Events, ExecOutput, ExecRequest, Images, LogLine, LogOptions,
-    NetworkRequest, PortBinding, Processes, Resources, Result, Selection, Streams, VolumeRequest,
+    Attach, AttachedIo, BuildRequest, ContainerListing, ContainerStats, ContainerStatus,
+    Containers, CreateRequest, Engine, EngineError, EngineEvent, Events, ExecOutput, ExecRequest,
+    ImageDetails, Images, LogLine, LogOptions, NetworkRequest, PortBinding, Processes, Resources,
+    Result, Selection, Streams, VolumeRequest,
 };
 
 /// The Docker engine.
@@ -615,13 +616,26 @@ impl Images for DockerEngine {
         }
     }
 
-    async fn image_tagged_at(&self, reference: &str) -> Result<Option<std::time::SystemTime>> {
+    async fn image_details(&self, reference: &str) -> Result<Option<ImageDetails>> {
         match self.docker.inspect_image(reference).await {
-            Ok(i) => Ok(i
-                .metadata
-                .and_then(|m| m.last_tag_time)
-                .and_then(|t| t.parse::<jiff::Timestamp>().ok())
-                .map(std::time::SystemTime::from)),
+            Ok(i) => Ok(Some(ImageDetails {
+                id: i.id.unwrap_or_default(),
+                size: i.size.and_then(|s| u64::try_from(s).ok()).unwrap_or(0),
+                platform: format!(
+                    "{}/{}",
+                    i.os.unwrap_or_default(),
+                    i.architecture.unwrap_or_default()
+                ),
+                created: i
+                    .created
+                    .and_then(|t| t.parse::<jiff::Timestamp>().ok())
+                    .map(|t| t.as_second()),
+                tagged_at: i
+                    .metadata
+                    .and_then(|m| m.last_tag_time)
+                    .and_then(|t| t.parse::<jiff::Timestamp>().ok())
+                    .map(std::time::SystemTime::from),
+            })),
             Err(e) => match map_err(e) {
                 EngineError::NotFound(_) => Ok(None),
                 other => Err(other),
@@ -1130,6 +1144,20 @@ impl Containers for DockerEngine {
         })
     }
 
+    async fn stats(&self, id: &str) -> Result<ContainerStats> {
+        let mut samples = self.docker.stats(
+            id,
+            Some(bollard::query_parameters::StatsOptions {
+                stream: false,
+                one_shot: false,
+            }),
+        );
+        let Some(sample) = samples.next().await else {
+            return Err(EngineError::api(format!("no statistics for {id}")));
+        };
+        Ok(container_stats(sample.map_err(map_err)?))
+    }
+
     async fn wait_container(&self, id: &str) -> Result<i64> {
         // A wait lasts as long as the container runs: each call gets the
         // usual deadline and is asked again when it passes.
@@ -1277,6 +1305,72 @@ impl Streams for DockerEngine {
         }
         let inspect = self.docker.inspect_exec(&exec.id).await.map_err(map_err)?;
         Ok(inspect.exit_code.unwrap_or(-1))
+    }
+}
+
+/// A stats sample as the docker CLI computes it: CPU from the change
+/// since the engine's previous sample, memory without the page cache.
+fn container_stats(s: bollard::models::ContainerStatsResponse) -> ContainerStats {
+    let total = |c: &Option<bollard::models::ContainerCpuStats>| {
+        let c = c.as_ref();
+        (
+            c.and_then(|c| c.cpu_usage.as_ref())
+                .and_then(|u| u.total_usage)
+                .unwrap_or(0),
+            c.and_then(|c| c.system_cpu_usage).unwrap_or(0),
+            c.and_then(|c| c.online_cpus).unwrap_or(1),
+        )
+    };
+    let (cpu, system, cpus) = total(&s.cpu_stats);
+    let (pre_cpu, pre_system, _) = total(&s.precpu_stats);
+    let cpu_delta = cpu.saturating_sub(pre_cpu) as f64;
+    let system_delta = system.saturating_sub(pre_system) as f64;
+    let cpu_percent = if system_delta > 0.0 {
+        cpu_delta / system_delta * f64::from(cpus) * 100.0
+    } else {
+        0.0
+    };
+    let memory = s.memory_stats.as_ref();
+    let cache = memory
+        .and_then(|m| m.stats.as_ref())
+        .and_then(|st| {
+            st.get("inactive_file")
+                .or_else(|| st.get("total_inactive_file"))
+        })
+        .copied()
+        .unwrap_or(0);
+    let used = memory
+        .and_then(|m| m.usage)
+        .unwrap_or(0)
+        .saturating_sub(cache);
+    let net_io = s
+        .networks
+        .iter()
+        .flat_map(|n| n.values())
+        .fold((0, 0), |(rx, tx), n| {
+            (rx + n.rx_bytes.unwrap_or(0), tx + n.tx_bytes.unwrap_or(0))
+        });
+    let block_io = s
+        .blkio_stats
+        .as_ref()
+        .and_then(|b| b.io_service_bytes_recursive.as_ref())
+        .into_iter()
+        .flatten()
+        .fold((0, 0), |(r, w), e| {
+            let v = e.value.unwrap_or(0);
+            match e.op.as_deref().map(str::to_ascii_lowercase).as_deref() {
+                Some("read") => (r + v, w),
+                Some("write") => (r, w + v),
+                _ => (r, w),
+            }
+        });
+    ContainerStats {
+        cpu_percent,
+        memory: used,
+        memory_limit: memory.and_then(|m| m.limit).unwrap_or(0),
+        net_io,
+        block_io,
+        pids: s.pids_stats.and_then(|p| p.current).unwrap_or(0),
     }
 }
 

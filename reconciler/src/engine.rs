@@ -151,6 +151,39 @@ pub struct Processes {
     pub rows: Vec<Vec<String>>,
 }
 
+/// A local image, as `images` shows it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ImageDetails {
+    /// Its id (`sha256:...`).
+    pub id: String,
+    /// Its size in bytes.
+    pub size: u64,
+    /// `linux/amd64`.
+    pub platform: String,
+    /// When it was made (Unix seconds), if known.
+    pub created: Option<i64>,
+    /// When it was last tagged (pulled or built), if known: what
+    /// `pull_policy: daily` and friends measure from.
+    pub tagged_at: Option<std::time::SystemTime>,
+}
+
+/// What a running container uses, sampled once (`stats`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ContainerStats {
+    /// CPU, in percent of one CPU (can exceed 100 with several).
+    pub cpu_percent: f64,
+    /// Memory in use (page cache left out), bytes.
+    pub memory: u64,
+    /// Its memory limit, bytes.
+    pub memory_limit: u64,
+    /// Bytes received and sent, over all its networks.
+    pub net_io: (u64, u64),
+    /// Bytes read and written on block devices.
+    pub block_io: (u64, u64),
+    /// Processes and threads.
+    pub pids: u64,
+}
+
 /// A network to create.
 #[derive(Debug, Clone)]
 pub struct NetworkRequest {
@@ -299,9 +332,9 @@ pub trait Engine:
 pub trait Images: Send + Sync {
     /// The id of a local image, if present.
     async fn image_id(&self, reference: &str) -> Result<Option<String>>;
-    /// When a local image was last tagged (pulled or built), if present
-    /// and known: what `pull_policy: daily` and friends measure from.
-    async fn image_tagged_at(&self, reference: &str) -> Result<Option<std::time::SystemTime>>;
+    /// What the engine knows of a local image (by reference or id), if
+    /// present.
+    async fn image_details(&self, reference: &str) -> Result<Option<ImageDetails>>;
     /// Pull an image from its registry.
     async fn pull_image(&self, reference: &str) -> Result<()>;
     /// Build an image.
@@ -383,6 +416,8 @@ pub trait Containers: Send + Sync {
     async fn top(&self, id: &str) -> Result<Processes>;
     /// Wait until a container is not running; its exit code.
     async fn wait_container(&self, id: &str) -> Result<i64>;
+    /// What a running container uses now.
+    async fn stats(&self, id: &str) -> Result<ContainerStats>;
 }
 
 /// What runs inside containers: output, and commands run in them.

@@ -16,9 +16,10 @@ use futures::stream::{self, BoxStream, StreamExt};
 use planner::{labels, Health, ObservedContainer, ObservedResource, RunState};
 
 use crate::engine::{
-    Attach, AttachedIo, BuildRequest, ContainerListing, ContainerStatus, Containers, CreateRequest,
-    Engine, EngineError, EngineEvent, Events, ExecOutput, ExecRequest, Images, LogLine, LogOptions,
-    NetworkRequest, PortBinding, Processes, Resources, Result, Selection, Streams, VolumeRequest,
+    Attach, AttachedIo, BuildRequest, ContainerListing, ContainerStats, ContainerStatus,
+    Containers, CreateRequest, Engine, EngineError, EngineEvent, Events, ExecOutput, ExecRequest,
+    ImageDetails, Images, LogLine, LogOptions, NetworkRequest, PortBinding, Processes, Resources,
+    Result, Selection, Streams, VolumeRequest,
 };
 
 /// Now, in nanoseconds since the Unix epoch, as events carry it.
@@ -341,8 +342,19 @@ impl Images for FakeEngine {
         Ok(self.lock().images.get(reference).cloned())
     }
 
-    async fn image_tagged_at(&self, reference: &str) -> Result<Option<std::time::SystemTime>> {
-        Ok(self.lock().images_tagged.get(reference).copied())
+    async fn image_details(&self, reference: &str) -> Result<Option<ImageDetails>> {
+        let s = self.lock();
+        let by_id = s.images.iter().find(|(_, id)| id.as_str() == reference);
+        let Some((name, id)) = s.images.get_key_value(reference).or(by_id) else {
+            return Ok(None);
+        };
+        Ok(Some(ImageDetails {
+            id: id.clone(),
+            size: 1024,
+            platform: "linux/amd64".into(),
+            created: None,
+            tagged_at: s.images_tagged.get(name).copied(),
+        }))
     }
 
     async fn pull_image(&self, reference: &str) -> Result<()> {
@@ -718,6 +730,21 @@ impl Containers for FakeEngine {
             }
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
+    }
+
+    async fn stats(&self, id: &str) -> Result<ContainerStats> {
+        let mut s = self.lock();
+        let c = Self::find(&mut s, id)?;
+        if c.state != RunState::Running {
+            return Err(EngineError::Conflict(format!(
+                "container {id} is not running"
+            )));
+        }
+        Ok(ContainerStats {
+            memory_limit: 1 << 30,
+            pids: 1,
+            ..ContainerStats::default()
+        })
     }
 
     async fn inspect_container(&self, id: &str) -> Result<ContainerStatus> {

@@ -89,7 +89,11 @@ pub async fn ensure_images(
             Some(p) => match p.refresh() {
                 // Compose's refresh: pull when missing or last pulled
                 // longer ago than the window.
-                Some(window) if present => match engine.image_tagged_at(&image).await? {
+                Some(window) if present => match engine
+                    .image_details(&image)
+                    .await?
+                    .and_then(|d| d.tagged_at)
+                {
                     Some(at) if at.elapsed().unwrap_or_default() < window => PullPolicy::Missing,
                     _ => PullPolicy::Always,
                 },
