@@ -861,3 +861,75 @@ fn images_and_stats_list_as_docker_does() {
         .unwrap_or_default()
         .contains(" / "));
 }
+
+#[test]
+fn cp_copies_both_ways() {
+    let yaml = "services:\n  app:\n    image: busybox:1.36\n    init: true\n    deploy: {replicas: 2}\n    command: [sleep, '3600']\n";
+    let s = TestStack::new("cp", yaml);
+    s.ok(&["up", "-d", "--no-agent"]);
+    let (one, two) = (
+        format!("{}-app-1", s.project),
+        format!("{}-app-2", s.project),
+    );
+    let host = s.dir.join("host");
+    std::fs::create_dir_all(host.join("conf/sub")).unwrap();
+    std::fs::write(host.join("conf/sub/a.txt"), "from-host").unwrap();
+    std::fs::write(host.join("single.txt"), "one-file").unwrap();
+
+    // Host -> container: into an existing directory, and under a new name.
+    s.ok(&["cp", host.join("conf").to_str().unwrap(), "app:/tmp/"]);
+    assert_eq!(s.exec(&one, &["cat", "/tmp/conf/sub/a.txt"]).1, "from-host");
+    s.ok(&[
+        "cp",
+        host.join("single.txt").to_str().unwrap(),
+        "app:/tmp/renamed.txt",
+    ]);
+    assert_eq!(s.exec(&one, &["cat", "/tmp/renamed.txt"]).1, "one-file");
+    assert_ne!(
+        s.exec(&two, &["test", "-e", "/tmp/renamed.txt"]).0,
+        0,
+        "replica 1 only"
+    );
+    s.ok(&[
+        "cp",
+        "--all",
+        host.join("single.txt").to_str().unwrap(),
+        "app:/tmp/",
+    ]);
+    assert_eq!(s.exec(&two, &["cat", "/tmp/single.txt"]).1, "one-file");
+
+    // Container -> host, from replica 2; -a keeps the owner.
+    s.exec(
+        &two,
+        &[
+            "sh",
+            "-c",
+            "mkdir -p /out && echo from-container > /out/f && chown 1234:1234 /out/f",
+        ],
+    );
+    let back = s.dir.join("back");
+    s.ok(&["cp", "--index", "2", "app:/out", back.to_str().unwrap()]);
+    assert_eq!(
+        std::fs::read_to_string(back.join("f")).unwrap(),
+        "from-container\n"
+    );
+    let kept = s.dir.join("kept");
+    s.ok(&[
+        "cp",
+        "-a",
+        "--index",
+        "2",
+        "app:/out/f",
+        kept.to_str().unwrap(),
+    ]);
+    use std::os::unix::fs::MetadataExt;
+    assert_eq!(
+        std::fs::metadata(&kept).unwrap().uid(),
+        1234,
+        "-a keeps the owner"
+    );
+    let missing = s.run(&["cp", "app:/nope", back.to_str().unwrap()]);
+    assert!(!missing.status.success());
+    let neither = s.run(&["cp", "a", "b"]);
+    assert!(String::from_utf8_lossy(&neither.stderr).contains("SERVICE:PATH"));
+}

@@ -22,6 +22,7 @@ pub mod agent;
 pub mod attach;
 pub mod attached;
 pub mod containers;
+pub mod copy;
 pub mod dns;
 pub mod down;
 pub mod events;

@@ -67,6 +67,8 @@ enum Command {
     Exec(commands::exec::Args),
     /// Run a one-off command in a new container of a service.
     Run(commands::run::Args),
+    /// Copy files between the host and a service's container.
+    Cp(commands::cp::Args),
     /// Wire this terminal to a running container's main process.
     Attach(commands::attach::Args),
     /// Follow the project's container events.
@@ -190,6 +192,7 @@ fn run_async(project: &ProjectArgs, command: &Command) -> anyhow::Result<ExitCod
             Command::Exec(a) => commands::exec::run(project, a).await,
             Command::Run(a) => commands::run::run(project, a).await,
             Command::Ls(a) => commands::ls::run(a).await,
+            Command::Cp(a) => commands::cp::run(project, a).await,
             Command::Images(a) => commands::images::run(project, a).await,
             Command::Stats(a) => commands::stats::run(project, a).await,
             Command::Attach(a) => commands::attach::run(project, a).await,

@@ -34,7 +34,7 @@ use schema::MountType;
 use planner::{ApiVersion, Capabilities, EngineKind};
 
 use crate::engine::{
-    Attach, AttachedIo, BuildRequest, ContainerListing, ContainerStats, ContainerStatus,
+    Archives, Attach, AttachedIo, BuildRequest, ContainerListing, ContainerStats, ContainerStatus,
     Containers, CreateRequest, Engine, EngineError, EngineEvent, Events, ExecOutput, ExecRequest,
     ImageDetails, Images, LogLine, LogOptions, NetworkRequest, PortBinding, Processes, Resources,
     Result, Selection, Streams, VolumeRequest,
@@ -1389,6 +1389,56 @@ fn exec_config(request: ExecRequest, stdin: bool, tty: bool) -> bollard::models:
         attach_stderr: Some(attached),
         tty: Some(tty),
         ..Default::default()
+    }
+}
+
+#[async_trait]
+impl Archives for DockerEngine {
+    async fn path_is_dir(&self, id: &str, path: &str) -> Result<Option<bool>> {
+        let info = self
+            .docker
+            .get_container_archive_info(
+                id,
+                Some(bollard::query_parameters::ContainerArchiveInfoOptions {
+                    path: path.to_string(),
+                }),
+            )
+            .await;
+        match info.map_err(map_err) {
+            // Go's os.ModeDir.
+            Ok(stat) => Ok(Some(stat.file_mode & (1 << 31) != 0)),
+            Err(EngineError::NotFound(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn download(&self, id: &str, path: &str) -> Result<Vec<u8>> {
+        let mut chunks = self.docker.download_from_container(
+            id,
+            Some(bollard::query_parameters::DownloadFromContainerOptions {
+                path: path.to_string(),
+            }),
+        );
+        let mut tar = Vec::new();
+        while let Some(chunk) = chunks.next().await {
+            tar.extend_from_slice(&chunk.map_err(map_err)?);
+        }
+        Ok(tar)
+    }
+
+    async fn upload(&self, id: &str, dir: &str, tar: Vec<u8>, keep_owners: bool) -> Result<()> {
+        self.docker
+            .upload_to_container(
+                id,
+                Some(bollard::query_parameters::UploadToContainerOptions {
+                    path: dir.to_string(),
+                    copy_uidgid: keep_owners.then(|| "true".to_string()),
+                    ..Default::default()
+                }),
+                bollard::body_full(tar.into()),
+            )
+            .await
+            .map_err(map_err)
     }
 }
 

@@ -319,7 +319,7 @@ pub struct ExecOutput {
 /// says so in its [`Capabilities`] rather than in `if docker` checks.
 #[async_trait]
 pub trait Engine:
-    Images + Resources + Containers + Streams + Attach + Events + Send + Sync
+    Images + Resources + Containers + Streams + Attach + Archives + Events + Send + Sync
 {
     /// A one-line description (engine name, version, API version).
     async fn describe(&self) -> Result<String>;
@@ -437,6 +437,20 @@ pub trait Streams: Send + Sync {
         tty: bool,
         io: AttachedIo,
     ) -> Result<i64>;
+}
+
+/// Files in and out of a container (`cp`), as tar archives.
+#[async_trait]
+pub trait Archives: Send + Sync {
+    /// Whether `path` in the container is a directory; `None` when
+    /// nothing is there.
+    async fn path_is_dir(&self, id: &str, path: &str) -> Result<Option<bool>>;
+    /// `path` (a file or a whole directory) as a tar whose one top entry
+    /// is its base name.
+    async fn download(&self, id: &str, path: &str) -> Result<Vec<u8>>;
+    /// Unpack `tar` into the directory `dir`; with `keep_owners`, as the
+    /// archive's uid/gid, else as the container's root.
+    async fn upload(&self, id: &str, dir: &str, tar: Vec<u8>, keep_owners: bool) -> Result<()>;
 }
 
 /// What a created container's main process reads and writes.

@@ -16,7 +16,7 @@ use futures::stream::{self, BoxStream, StreamExt};
 use planner::{labels, Health, ObservedContainer, ObservedResource, RunState};
 
 use crate::engine::{
-    Attach, AttachedIo, BuildRequest, ContainerListing, ContainerStats, ContainerStatus,
+    Archives, Attach, AttachedIo, BuildRequest, ContainerListing, ContainerStats, ContainerStatus,
     Containers, CreateRequest, Engine, EngineError, EngineEvent, Events, ExecOutput, ExecRequest,
     ImageDetails, Images, LogLine, LogOptions, NetworkRequest, PortBinding, Processes, Resources,
     Result, Selection, Streams, VolumeRequest,
@@ -125,6 +125,8 @@ struct State {
     subscriptions: usize,
     next_id: u64,
     containers: BTreeMap<String, FakeContainer>,
+    /// Files copied into containers: container id -> path -> content.
+    files: BTreeMap<String, BTreeMap<String, Vec<u8>>>,
     networks: BTreeMap<String, BTreeMap<String, String>>,
     /// Subnet of each network (its gateway is the first address).
     subnets: BTreeMap<String, ipnet::Ipv4Net>,
@@ -774,6 +776,81 @@ impl Containers for FakeEngine {
                 })
                 .collect(),
         })
+    }
+}
+
+/// The fake keeps each container's files as a map from path to content.
+#[async_trait]
+impl Archives for FakeEngine {
+    async fn path_is_dir(&self, id: &str, path: &str) -> Result<Option<bool>> {
+        let mut s = self.lock();
+        Self::find(&mut s, id)?;
+        let files = s.files.get(id);
+        let is_file = files.is_some_and(|f| f.contains_key(path));
+        let prefix = format!("{}/", path.trim_end_matches('/'));
+        let is_dir = path == "/" || files.is_some_and(|f| f.keys().any(|k| k.starts_with(&prefix)));
+        Ok((is_file || is_dir).then_some(is_dir))
+    }
+
+    async fn download(&self, id: &str, path: &str) -> Result<Vec<u8>> {
+        let mut s = self.lock();
+        Self::find(&mut s, id)?;
+        let files = s.files.get(id).cloned().unwrap_or_default();
+        let base = path.trim_end_matches('/');
+        let name = base.rsplit('/').next().unwrap_or(base).to_string();
+        let mut builder = tar::Builder::new(Vec::new());
+        let prefix = format!("{base}/");
+        let mut found = false;
+        for (p, content) in &files {
+            let entry = if p == base {
+                name.clone()
+            } else if let Some(rest) = p.strip_prefix(&prefix) {
+                format!("{name}/{rest}")
+            } else {
+                continue;
+            };
+            found = true;
+            let mut header = tar::Header::new_gnu();
+            header.set_size(content.len() as u64);
+            header.set_mode(0o644);
+            header.set_cksum();
+            builder
+                .append_data(&mut header, &entry, content.as_slice())
+                .map_err(|e| EngineError::api(e.to_string()))?;
+        }
+        if !found {
+            return Err(EngineError::NotFound(format!("{path} in container {id}")));
+        }
+        builder
+            .into_inner()
+            .map_err(|e| EngineError::api(e.to_string()))
+    }
+
+    async fn upload(&self, id: &str, dir: &str, tar: Vec<u8>, _keep_owners: bool) -> Result<()> {
+        let mut s = self.lock();
+        Self::find(&mut s, id)?;
+        let mut archive = tar::Archive::new(tar.as_slice());
+        let mut added = Vec::new();
+        for entry in archive
+            .entries()
+            .map_err(|e| EngineError::api(e.to_string()))?
+        {
+            let mut entry = entry.map_err(|e| EngineError::api(e.to_string()))?;
+            if !entry.header().entry_type().is_file() {
+                continue;
+            }
+            let path = entry
+                .path()
+                .map_err(|e| EngineError::api(e.to_string()))?
+                .to_string_lossy()
+                .into_owned();
+            let mut content = Vec::new();
+            std::io::Read::read_to_end(&mut entry, &mut content)
+                .map_err(|e| EngineError::api(e.to_string()))?;
+            added.push((format!("{}/{path}", dir.trim_end_matches('/')), content));
+        }
+        s.files.entry(id.to_string()).or_default().extend(added);
+        Ok(())
     }
 }
 

@@ -6,6 +6,7 @@
 pub mod agent;
 pub mod attach;
 pub mod config;
+pub mod cp;
 pub mod dns;
 pub mod down;
 pub mod events;
