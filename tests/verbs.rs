@@ -933,3 +933,94 @@ fn cp_copies_both_ways() {
     let neither = s.run(&["cp", "a", "b"]);
     assert!(String::from_utf8_lossy(&neither.stderr).contains("SERVICE:PATH"));
 }
+
+/// `first` speaks at once, `second` a second later, then both wait.
+const TALKERS: &str = r#"
+services:
+  first:
+    image: busybox:1.36
+    init: true
+    command: ["sh", "-c", "echo first-says; exec sleep 3600"]
+  second:
+    image: busybox:1.36
+    init: true
+    command: ["sh", "-c", "sleep 1; echo second-says; exec sleep 3600"]
+"#;
+
+/// Attached `up` on a pseudo-terminal (util-linux `script`), with
+/// `NO_COLOR` as given; a Ctrl-C typed once both spoke. Its output and
+/// exit status.
+fn up_on_a_terminal(s: &TestStack, no_color: bool) -> (Option<i32>, String) {
+    use std::io::Write;
+    let command = format!(
+        "{} -p {} up --no-agent --timeout 1",
+        stack_bin().display(),
+        s.project
+    );
+    let mut cmd = Command::new("script");
+    cmd.args(["-qfec", &command, "/dev/null"])
+        .current_dir(&s.dir)
+        .env("STACK_STATE_DIR", s.dir.join("state"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped());
+    if no_color {
+        cmd.env("NO_COLOR", "1");
+    } else {
+        cmd.env_remove("NO_COLOR");
+    }
+    let mut child = cmd.spawn().expect("script");
+    let mut stdout = child.stdout.take().unwrap();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let collect = seen.clone();
+    let reader = std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = std::io::Read::read(&mut stdout, &mut buf) {
+            if n == 0 {
+                break;
+            }
+            collect
+                .lock()
+                .unwrap()
+                .push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
+    });
+    wait_until(Duration::from_secs(60), "both to speak", || {
+        seen.lock().unwrap().contains("second-says")
+    });
+    // Ctrl-C, typed: the terminal sends SIGINT to stack's process group.
+    child.stdin.as_mut().unwrap().write_all(b"\x03").unwrap();
+    let status = child.wait().unwrap();
+    reader.join().unwrap();
+    let out = seen.lock().unwrap().clone();
+    (status.code(), out)
+}
+
+#[test]
+fn attached_up_on_a_terminal() {
+    let s = TestStack::new("pty", TALKERS);
+    let (code, out) = up_on_a_terminal(&s, false);
+    assert_eq!(code, Some(130), "{out}");
+    let first = out.find("first-says").unwrap_or(usize::MAX);
+    let second = out.find("second-says").unwrap_or(0);
+    assert!(first < second, "output in the order it was written: {out}");
+    assert!(
+        out.contains("\x1b["),
+        "coloured prefixes on a terminal: {out:?}"
+    );
+    let running = docker(&[
+        "ps",
+        "-q",
+        "--filter",
+        &format!("label=io.stack.project={}", s.project),
+    ]);
+    assert_eq!(running.trim(), "", "Ctrl-C stopped every container");
+
+    // NO_COLOR: the same, without escape codes in the container output.
+    let (code, out) = up_on_a_terminal(&s, true);
+    assert_eq!(code, Some(130));
+    let prefixed = out
+        .lines()
+        .find(|l| l.contains("second-says"))
+        .unwrap_or_default();
+    assert!(!prefixed.contains("\x1b["), "{prefixed:?}");
+}
