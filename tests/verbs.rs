@@ -1024,3 +1024,99 @@ fn attached_up_on_a_terminal() {
         .unwrap_or_default();
     assert!(!prefixed.contains("\x1b["), "{prefixed:?}");
 }
+
+const WATCHED: &str = r#"
+services:
+  web:
+    build: ./ctx
+    init: true
+    develop:
+      watch:
+        - path: ./src
+          action: sync
+          target: /app
+          ignore: ["*.tmp"]
+          initial_sync: true
+        - path: ./conf
+          action: sync+exec
+          target: /etc/app
+          exec:
+            command: ["sh", "-c", "cat /etc/app/x > /tmp/exec-saw"]
+        - path: ./restart.txt
+          action: restart
+        - path: ./ctx
+          action: rebuild
+"#;
+
+#[test]
+fn watch_applies_the_develop_rules() {
+    let s = TestStack::new("devwatch", WATCHED);
+    let image = format!("{}-web", s.project);
+    let _image = stack_e2e::DockerCleanup::image(&image);
+    let file = |rel: &str, text: &str| {
+        let path = s.dir.join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    };
+    file(
+        "ctx/Dockerfile",
+        "FROM busybox:1.36\nCOPY v /v\nCMD [\"sleep\", \"3600\"]\n",
+    );
+    file("ctx/v", "1");
+    file("src/a.txt", "one");
+    file("conf/x", "start");
+    file("restart.txt", "0");
+    let mut watching = s
+        .command(&["watch"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let web = format!("{}-web-1", s.project);
+    let cat = |path: &str| s.exec(&web, &["cat", path]);
+    let deadline = Duration::from_secs(60);
+    wait_until(deadline, "the initial sync", || {
+        cat("/app/a.txt").1 == "one"
+    });
+
+    file("src/sub/b.txt", "two");
+    wait_until(deadline, "a new file synced", || {
+        cat("/app/sub/b.txt").1 == "two"
+    });
+    file("src/skip.tmp", "never");
+    file("src/c.txt", "three");
+    wait_until(deadline, "a later file synced", || {
+        cat("/app/c.txt").1 == "three"
+    });
+    assert_ne!(cat("/app/skip.tmp").0, 0, "ignored files stay out");
+    std::fs::remove_file(s.dir.join("src/a.txt")).unwrap();
+    wait_until(deadline, "a deletion synced", || cat("/app/a.txt").0 != 0);
+
+    file("conf/x", "hello");
+    wait_until(deadline, "sync+exec", || cat("/tmp/exec-saw").1 == "hello");
+
+    let started = || docker(&["inspect", "-f", "{{.State.StartedAt}}", &web]);
+    let before = started();
+    file("restart.txt", "1");
+    wait_until(deadline, "the restart", || started() != before);
+
+    let id = docker(&["inspect", "-f", "{{.Id}}", &web]);
+    file("ctx/v", "2");
+    wait_until(deadline, "the rebuild", || {
+        stack_e2e::try_docker(&["inspect", "-f", "{{.Id}}", &web]).is_some_and(|now| now != id)
+            && cat("/v").1 == "2"
+    });
+    let _ = Command::new("kill")
+        .args(["-INT", &watching.id().to_string()])
+        .status();
+    let status = watching.wait().unwrap();
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut watching.stderr.take().unwrap(), &mut err).unwrap();
+    assert!(status.success(), "{err}");
+    for said in ["synced", "ran `sh -c", "restarted", "rebuilt"] {
+        assert!(
+            err.contains(said),
+            "each action is reported ({said}): {err}"
+        );
+    }
+}

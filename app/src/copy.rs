@@ -121,7 +121,7 @@ fn split(path: &str) -> Result<(String, Option<String>)> {
 
 /// A tar of `src` (file or directory) whose top entry is `name`, else
 /// `src`'s own name; `-` is a tar read from standard input.
-fn pack(src: &Path, name: Option<&str>) -> Result<Vec<u8>> {
+pub(crate) fn pack(src: &Path, name: Option<&str>) -> Result<Vec<u8>> {
     if src.as_os_str() == "-" {
         let mut tar = Vec::new();
         std::io::Read::read_to_end(&mut std::io::stdin(), &mut tar)?;

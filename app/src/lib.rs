@@ -21,8 +21,10 @@
 pub mod agent;
 pub mod attach;
 pub mod attached;
+pub mod changes;
 pub mod containers;
 pub mod copy;
+pub mod develop;
 pub mod dns;
 pub mod down;
 pub mod events;

@@ -90,18 +90,13 @@ pub async fn run(
     }
     sink.note("Watching the stack file and env files for changes (Ctrl-C to stop).");
     loop {
-        let paths = tokio::select! {
-            p = rx.recv() => p,
-            _ = cancel.cancelled() => None,
-        };
-        let Some(paths) = paths else {
+        // Once the burst of writes settled.
+        let Some(paths) = crate::changes::next_burst(&mut rx, DEBOUNCE, cancel).await else {
             return Ok(());
         };
         if !paths.iter().any(|p| files.contains(p)) {
             continue;
         }
-        // Let the burst of writes settle.
-        while let Ok(Some(_)) = tokio::time::timeout(DEBOUNCE, rx.recv()).await {}
         sink.note("Change detected; reloading.");
         let session = match Session::open(inputs, &request.plan.services).await {
             Ok(session) => session,

@@ -93,6 +93,8 @@ enum Command {
     Port(commands::port::Args),
     /// Wait for the containers to stop; exit with the last one's status.
     Wait(commands::wait::Args),
+    /// Apply the services' `develop.watch` rules as files change.
+    Watch(commands::watch::Args),
     /// Show the version of stack and of the engine.
     Version(commands::version::Args),
     /// Start existing containers.
@@ -205,6 +207,7 @@ fn run_async(project: &ProjectArgs, command: &Command) -> anyhow::Result<ExitCod
             Command::Port(a) => commands::port::run(project, a).await,
             Command::Wait(a) => commands::wait::run(project, a).await,
             Command::Version(a) => commands::version::run(a).await,
+            Command::Watch(a) => commands::watch::run(project, a).await,
             Command::Start(a) => commands::lifecycle::run(project, a, Verb::Start).await,
             Command::Stop(a) => commands::lifecycle::run(project, a, Verb::Stop).await,
             Command::Restart(a) => commands::lifecycle::restart(project, a).await,

@@ -13,6 +13,7 @@
 //! and [`graph`] (start order and parallel waves).
 
 pub mod de;
+pub mod develop;
 pub mod diag;
 pub mod dotenv;
 pub mod graph;

@@ -83,6 +83,15 @@ impl Validator<'_> {
                 Some("add `image: busybox:1.36` (or another image), or a `build:` context".into()),
             );
         }
+        if let Err(why) = crate::develop::watch_rules(svc) {
+            self.err(
+                "invalid-watch",
+                name,
+                &at(name, &["develop"]),
+                format!("`develop.watch`: {why}"),
+                Some("each rule takes `path`, `action` (sync, rebuild, restart, sync+restart, sync+exec), and `target` for the sync actions".into()),
+            );
+        }
         let borrowed: Vec<&str> = svc
             .borrowed_services()
             .into_iter()

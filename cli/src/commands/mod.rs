@@ -30,3 +30,4 @@ pub mod up;
 pub mod version;
 pub mod volume;
 pub mod wait;
+pub mod watch;
