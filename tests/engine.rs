@@ -63,10 +63,19 @@ async fn imports_a_root_filesystem_as_an_image() {
 async fn a_missing_image_cannot_be_pulled_and_says_so() {
     let engine = DockerEngine::connect().await.expect("engine");
     assert_eq!(engine.image_id("stack-e2e-absent:0").await.unwrap(), None);
-    let err = engine.pull_image("stack-e2e-absent:0").await.unwrap_err();
-    assert!(
-        err.to_string()
-            .starts_with("cannot pull image stack-e2e-absent:0"),
-        "{err}"
-    );
+    let err = engine
+        .pull_image("stack-e2e-absent:0", None)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().starts_with("stack-e2e-absent:0: "), "{err}");
+    // No registry is reachable from here: Docker Hub does not answer.
+    match err {
+        reconciler::EngineError::Registry {
+            registry, failure, ..
+        } => {
+            assert_eq!(registry, "docker.io");
+            assert_eq!(failure, reconciler::engine::RegistryFailure::Unreachable);
+        }
+        other => panic!("not a registry error: {other:?}"),
+    }
 }

@@ -1,50 +1,137 @@
-//! `pull` and `build`: make the services' images ready.
+//! `pull`, `build` and `push`: the services' images, to and from their
+//! registries with the user's logins.
 
 use std::collections::BTreeSet;
 
-use reconciler::images::{ensure_images, PullPolicy};
+use reconciler::images::{ensure_images, login_for, registry_error, Logins, PullPolicy, Wanted};
 
+use crate::logins::UserLogins;
 use crate::{Result, Session, Sink};
 
 /// Pull (`build == false`) or build the images of `services` (all when
 /// empty). `false` when `build` was asked and no service builds.
+///
+/// Pulling, a service that builds and names an image is pulled too (its
+/// image may have been pushed), and one that cannot be is left to be
+/// built, with a warning, as Compose does.
 pub async fn run(
     session: &Session,
     services: &[String],
     build: bool,
     sink: &dyn Sink,
 ) -> Result<bool> {
-    let mut selected: BTreeSet<String> = services.iter().cloned().collect();
+    let project = &session.project;
+    let in_selection = |name: &String| services.is_empty() || services.iter().any(|s| s == name);
+    let (builders, others): (BTreeSet<String>, BTreeSet<String>) = project
+        .services
+        .iter()
+        .filter(|(n, _)| in_selection(n))
+        .map(|(n, _)| n.clone())
+        .partition(|n| project.services[n].build.is_some());
+    let logins = UserLogins::from_env();
+    let report = |what: &str, image: &str| sink.note(&format!("{what} {image}"));
     if build {
-        // Only services that build; pulling is `stack pull`'s job.
-        let builds: BTreeSet<String> = session
-            .project
-            .services
-            .iter()
-            .filter(|(n, s)| s.build.is_some() && (selected.is_empty() || selected.contains(*n)))
-            .map(|(n, _)| n.clone())
-            .collect();
-        if builds.is_empty() {
+        if builders.is_empty() {
             return Ok(false);
         }
-        selected = builds;
+        let wanted = Wanted {
+            services: &builders,
+            policy: PullPolicy::Never,
+            build: true,
+            logins: &logins,
+            report: &report,
+        };
+        ensure_images(session.engine.as_ref(), project, &wanted).await?;
+        return Ok(true);
     }
-    let policy = if build {
-        PullPolicy::Never
-    } else {
-        PullPolicy::Always
-    };
-    let report = |what: &str, image: &str| sink.note(&format!("{what} {image}"));
-    ensure_images(
-        session.engine.as_ref(),
-        &session.project,
-        &selected,
-        policy,
-        build,
-        &report,
-    )
-    .await?;
+    if !others.is_empty() {
+        let wanted = Wanted {
+            services: &others,
+            policy: PullPolicy::Always,
+            build: false,
+            logins: &logins,
+            report: &report,
+        };
+        ensure_images(session.engine.as_ref(), project, &wanted).await?;
+    }
+    let engine = session.engine.as_ref();
+    for name in &builders {
+        let Some(image) = project.services.get(name).and_then(|s| s.image.as_ref()) else {
+            continue;
+        };
+        report("pull", image);
+        let auth = login_for(&logins, name, image).await?;
+        if let Err(e) = engine.pull_image(image, auth.as_ref()).await {
+            sink.note(&format!(
+                "warning: {name}: {e}; `stack build` (or `up`) builds it from source"
+            ));
+        }
+    }
     Ok(true)
+}
+
+/// What `push` pushes.
+#[derive(Debug, Clone, Default)]
+pub struct PushRequest {
+    /// These services (all when empty).
+    pub services: Vec<String>,
+    /// And the services they depend on.
+    pub include_deps: bool,
+    /// Warn about a failed push and go on with the others.
+    pub ignore_failures: bool,
+}
+
+/// Push the image of every selected service that builds and names one
+/// (`image:`), with its `build.tags`, as Compose does; the others are
+/// skipped (and said so). The references pushed, in order.
+pub async fn push(
+    session: &Session,
+    request: &PushRequest,
+    sink: &dyn Sink,
+) -> Result<Vec<String>> {
+    let project = &session.project;
+    let selected = if request.include_deps {
+        project.with_dependencies(&request.services)
+    } else {
+        request.services.iter().cloned().collect()
+    };
+    let logins = UserLogins::from_env();
+    let mut pushed = Vec::new();
+    for (name, svc) in project
+        .services
+        .iter()
+        .filter(|(n, _)| selected.is_empty() || selected.contains(*n))
+    {
+        let (Some(build), Some(image)) = (&svc.build, &svc.image) else {
+            sink.note(&format!(
+                "{name} skipped: only a service with `build:` and `image:` is pushed"
+            ));
+            continue;
+        };
+        for tag in std::iter::once(image).chain(build.tags.iter().flatten()) {
+            sink.note(&format!("push {tag}"));
+            match push_one(session, &logins, name, tag).await {
+                Ok(()) => pushed.push(tag.clone()),
+                Err(e) if request.ignore_failures => sink.note(&format!("warning: {e}")),
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    Ok(pushed)
+}
+
+async fn push_one(
+    session: &Session,
+    logins: &dyn Logins,
+    service: &str,
+    image: &str,
+) -> Result<()> {
+    let engine = session.engine.as_ref();
+    let auth = login_for(logins, service, image).await?;
+    engine
+        .push_image(image, auth.as_ref())
+        .await
+        .map_err(|e| registry_error(engine, service, image, "pushing", e).into())
 }
 
 /// An image a container of the project runs (`images`).
@@ -89,4 +176,35 @@ pub async fn used(session: &Session, services: &[String]) -> Result<Vec<ImageRow
         });
     }
     Ok(rows)
+}
+
+/// Pin the image of every service that names one to the digest its
+/// registry serves now (`config --resolve-image-digests`), as Compose
+/// does: `busybox:1.36` becomes `docker.io/library/busybox:1.36@sha256:...`.
+/// Images already pinned are left alone; so is the image of a service that
+/// builds and has not been pushed yet (Compose fails there).
+pub async fn pin_digests(
+    engine: &dyn reconciler::engine::Engine,
+    project: &mut schema::Project,
+) -> Result<()> {
+    use registry::reference;
+    let logins = UserLogins::from_env();
+    for (name, svc) in project.services.iter_mut() {
+        let Some(image) = svc.image.clone() else {
+            continue;
+        };
+        if reference::has_digest(&image) {
+            continue;
+        }
+        let auth = login_for(&logins, name, &image).await?;
+        match engine.registry_digest(&image, auth.as_ref()).await {
+            Ok(digest) => svc.image = Some(format!("{}@{digest}", reference::full_name(&image))),
+            Err(reconciler::EngineError::Registry {
+                failure: reconciler::engine::RegistryFailure::NotFound,
+                ..
+            }) if svc.build.is_some() => {}
+            Err(e) => return Err(registry_error(engine, name, &image, "resolving", e).into()),
+        }
+    }
+    Ok(())
 }

@@ -35,6 +35,8 @@ pub mod inputs;
 pub mod inspect;
 pub mod labelled;
 pub mod lifecycle;
+pub mod login;
+pub mod logins;
 pub mod logs;
 pub mod rollback;
 pub mod run;
@@ -76,6 +78,19 @@ pub enum AppError {
     /// Images could not be made ready.
     #[error(transparent)]
     Images(#[from] reconciler::images::ImageError),
+    /// The user's registry logins could not be read or written.
+    #[error(transparent)]
+    Credentials(#[from] registry::Error),
+    /// A registry refused a login.
+    #[error("login to {registry} failed: {message}\n  {hint}")]
+    Login {
+        /// The registry host.
+        registry: String,
+        /// The engine's words.
+        message: String,
+        /// What to do.
+        hint: String,
+    },
     /// Secrets or configs could not be read.
     #[error(transparent)]
     Files(#[from] reconciler::files::FilesError),

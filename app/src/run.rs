@@ -8,10 +8,11 @@ use std::sync::Arc;
 
 use planner::{container_spec, labels, Networking, Ref};
 use reconciler::engine::{AttachedIo, CreateRequest};
-use reconciler::images::{ensure_images, PullPolicy};
+use reconciler::images::{ensure_images, PullPolicy, Wanted};
 use schema::{Command, Dict, Project, Service, Text};
 use tokio_util::sync::CancellationToken;
 
+use crate::logins::UserLogins;
 use crate::up::{PlanRequest, UpRequest};
 use crate::{AppError, Result, Session, Sink};
 
@@ -108,15 +109,14 @@ pub async fn run(
     }
     let selected = [request.service.clone()].into();
     let report = |what: &str, image: &str| sink.note(&format!("{what} {image}"));
-    ensure_images(
-        session.engine.as_ref(),
-        project,
-        &selected,
-        request.pull,
-        request.build,
-        &report,
-    )
-    .await?;
+    let wanted = Wanted {
+        services: &selected,
+        policy: request.pull,
+        build: request.build,
+        logins: &UserLogins::from_env(),
+        report: &report,
+    };
+    ensure_images(session.engine.as_ref(), project, &wanted).await?;
     let one_off = one_off_service(project, svc, request)?;
     let name = request
         .name

@@ -106,7 +106,13 @@ enum Command {
     /// Pull the services' images.
     Pull(commands::pull::Args),
     /// Build the images of services with `build:`.
-    Build(commands::pull::Args),
+    Build(commands::pull::BuildArgs),
+    /// Push the images of services with `build:` to their registries.
+    Push(commands::push::Args),
+    /// Log in to a registry (kept where `docker login` keeps it).
+    Login(commands::login::LoginArgs),
+    /// Forget the login for a registry.
+    Logout(commands::login::LogoutArgs),
     /// The background process that keeps the stack healed.
     Agent(commands::agent::Args),
     /// List or remove the stack's named volumes.
@@ -211,8 +217,11 @@ fn run_async(project: &ProjectArgs, command: &Command) -> anyhow::Result<ExitCod
             Command::Start(a) => commands::lifecycle::run(project, a, Verb::Start).await,
             Command::Stop(a) => commands::lifecycle::run(project, a, Verb::Stop).await,
             Command::Restart(a) => commands::lifecycle::restart(project, a).await,
-            Command::Pull(a) => commands::pull::run(project, a, false).await,
-            Command::Build(a) => commands::pull::run(project, a, true).await,
+            Command::Pull(a) => commands::pull::pull(project, a).await,
+            Command::Build(a) => commands::pull::build(project, a).await,
+            Command::Push(a) => commands::push::run(project, a).await,
+            Command::Login(a) => commands::login::login(a).await,
+            Command::Logout(a) => commands::login::logout(a).await,
             Command::Volume(c) => commands::volume::run(project, c).await,
             Command::Dns(c) => commands::dns::run(project, c).await,
             Command::Agent(a) => commands::agent::run(project, a).await,

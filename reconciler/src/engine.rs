@@ -29,12 +29,16 @@ pub enum EngineError {
     /// A name is taken.
     #[error("{0} already exists")]
     Conflict(String),
-    /// An image could not be pulled.
-    #[error("cannot pull image {image}: {message}")]
-    Pull {
-        /// The image reference.
-        image: String,
-        /// The engine's message.
+    /// A registry refused or failed a pull, push, login or lookup.
+    #[error("{reference}: {message}")]
+    Registry {
+        /// The image (or, for a login, the registry).
+        reference: String,
+        /// The registry host (`docker.io`, `localhost:5000`).
+        registry: String,
+        /// What kind of failure, so the message can say what to do.
+        failure: RegistryFailure,
+        /// The engine's words.
         message: String,
     },
     /// The engine accepted the call but did not answer in time.
@@ -69,6 +73,21 @@ impl EngineError {
             _ => None,
         }
     }
+}
+
+/// Why a registry call failed, as far as the engine's message tells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RegistryFailure {
+    /// No credentials, or wrong ones.
+    Unauthorized,
+    /// No such repository, tag or digest.
+    NotFound,
+    /// The engine does not trust the registry's TLS certificate.
+    Untrusted,
+    /// The registry does not answer.
+    Unreachable,
+    /// Anything else.
+    Other,
 }
 
 /// Shorthand for engine results.
@@ -225,10 +244,12 @@ pub struct CreateRequest {
 }
 
 /// An image to build.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct BuildRequest {
     /// Tag to give the image.
     pub tag: String,
+    /// More tags for the same image (`build.tags`).
+    pub tags: Vec<String>,
     /// The build context as a tar archive.
     pub context_tar: Vec<u8>,
     /// Dockerfile path inside the context.
@@ -237,6 +258,22 @@ pub struct BuildRequest {
     pub args: BTreeMap<String, String>,
     /// Target stage.
     pub target: Option<String>,
+    /// Labels on the image.
+    pub labels: BTreeMap<String, String>,
+    /// Build with no cache.
+    pub no_cache: bool,
+    /// Pull base images even when present.
+    pub pull: bool,
+    /// Network for `RUN` steps.
+    pub network: Option<String>,
+    /// `host:ip` entries for `RUN` steps.
+    pub extra_hosts: Vec<String>,
+    /// Size of `/dev/shm` for `RUN` steps, bytes.
+    pub shm_size: Option<u64>,
+    /// Images to use as cache sources.
+    pub cache_from: Vec<String>,
+    /// Logins for the registries the base images come from.
+    pub registry_auths: Vec<registry::Auth>,
 }
 
 /// One chunk of container output.
@@ -335,8 +372,20 @@ pub trait Images: Send + Sync {
     /// What the engine knows of a local image (by reference or id), if
     /// present.
     async fn image_details(&self, reference: &str) -> Result<Option<ImageDetails>>;
-    /// Pull an image from its registry.
-    async fn pull_image(&self, reference: &str) -> Result<()>;
+    /// Pull an image from its registry, with the user's login there if
+    /// they have one.
+    async fn pull_image(&self, reference: &str, auth: Option<&registry::Auth>) -> Result<()>;
+    /// Push a local image to the registry its name says.
+    async fn push_image(&self, reference: &str, auth: Option<&registry::Auth>) -> Result<()>;
+    /// The digest the registry serves for `reference` (`sha256:...`).
+    async fn registry_digest(
+        &self,
+        reference: &str,
+        auth: Option<&registry::Auth>,
+    ) -> Result<String>;
+    /// Check a login against its registry; the identity token the registry
+    /// gave in exchange for the password, if any.
+    async fn login(&self, auth: &registry::Auth) -> Result<Option<String>>;
     /// Build an image.
     async fn build_image(&self, request: BuildRequest) -> Result<()>;
     /// Remove a local image (by reference or id); one that a container

@@ -135,6 +135,8 @@ struct State {
     /// When each image was last tagged (set by `tag_image_at`).
     images_tagged: BTreeMap<String, std::time::SystemTime>,
     pullable: BTreeMap<String, String>,
+    /// Registries that want a login: host -> (user, password).
+    logins: BTreeMap<String, (String, String)>,
     exit_codes: BTreeMap<String, i64>,
     failures: BTreeMap<String, String>,
     mutations: Vec<String>,
@@ -182,6 +184,32 @@ impl FakeEngine {
     /// Make an image available from the (fake) registry.
     pub fn add_pullable(&self, reference: &str, id: &str) {
         self.lock().pullable.insert(reference.into(), id.into());
+    }
+
+    /// The (fake) registry at `host` wants `user` and `password` for
+    /// every pull, push and lookup.
+    pub fn require_login(&self, host: &str, user: &str, password: &str) {
+        self.lock()
+            .logins
+            .insert(host.into(), (user.into(), password.into()));
+    }
+
+    /// Refuse `reference` unless `auth` is the login its registry wants.
+    fn authorise(s: &State, reference: &str, auth: Option<&registry::Auth>) -> Result<()> {
+        let host = registry::reference::registry_of(reference);
+        match s.logins.get(&host) {
+            Some((user, password))
+                if !auth.is_some_and(|a| &a.username == user && &a.password == password) =>
+            {
+                Err(EngineError::Registry {
+                    reference: reference.into(),
+                    registry: host,
+                    failure: crate::engine::RegistryFailure::Unauthorized,
+                    message: "no basic auth credentials".into(),
+                })
+            }
+            _ => Ok(()),
+        }
     }
 
     /// Containers of `service` exit with `code` as soon as they start.
@@ -359,8 +387,9 @@ impl Images for FakeEngine {
         }))
     }
 
-    async fn pull_image(&self, reference: &str) -> Result<()> {
+    async fn pull_image(&self, reference: &str, auth: Option<&registry::Auth>) -> Result<()> {
         let mut s = self.lock();
+        Self::authorise(&s, reference, auth)?;
         Self::mutate(&mut s, "pull_image", reference)?;
         match s.pullable.get(reference).cloned() {
             Some(id) => {
@@ -369,17 +398,61 @@ impl Images for FakeEngine {
                     .insert(reference.into(), std::time::SystemTime::now());
                 Ok(())
             }
-            None => Err(EngineError::Pull {
-                image: reference.into(),
-                message: "no registry answers for it".into(),
+            None => Err(EngineError::Registry {
+                reference: reference.into(),
+                registry: registry::reference::registry_of(reference),
+                failure: crate::engine::RegistryFailure::NotFound,
+                message: "manifest unknown".into(),
             }),
         }
+    }
+
+    async fn push_image(&self, reference: &str, auth: Option<&registry::Auth>) -> Result<()> {
+        let mut s = self.lock();
+        Self::authorise(&s, reference, auth)?;
+        Self::mutate(&mut s, "push_image", reference)?;
+        let id = s
+            .images
+            .get(reference)
+            .cloned()
+            .ok_or_else(|| EngineError::NotFound(format!("image {reference}")))?;
+        s.pullable.insert(reference.into(), id);
+        Ok(())
+    }
+
+    async fn registry_digest(
+        &self,
+        reference: &str,
+        auth: Option<&registry::Auth>,
+    ) -> Result<String> {
+        let s = self.lock();
+        Self::authorise(&s, reference, auth)?;
+        let id = s
+            .pullable
+            .get(reference)
+            .ok_or_else(|| EngineError::Registry {
+                reference: reference.into(),
+                registry: registry::reference::registry_of(reference),
+                failure: crate::engine::RegistryFailure::NotFound,
+                message: "manifest unknown".into(),
+            })?;
+        let hex: String = id.bytes().map(|b| format!("{b:02x}")).collect();
+        Ok(format!("sha256:{hex:0<64.64}"))
+    }
+
+    async fn login(&self, auth: &registry::Auth) -> Result<Option<String>> {
+        let s = self.lock();
+        Self::authorise(&s, &format!("{}/login", auth.server), Some(auth))?;
+        Ok(None)
     }
 
     async fn build_image(&self, request: BuildRequest) -> Result<()> {
         let mut s = self.lock();
         Self::mutate(&mut s, "build_image", &request.tag)?;
         let id = format!("sha256:built-{}", request.context_tar.len());
+        for tag in &request.tags {
+            s.images.insert(tag.clone(), id.clone());
+        }
         s.images.insert(request.tag, id);
         Ok(())
     }

@@ -5,9 +5,46 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
+use async_trait::async_trait;
+use planner::EngineKind;
+use registry::Auth;
 use schema::{Project, PullPolicy as ServicePull};
 
-use crate::engine::{BuildRequest, Engine, EngineError};
+use crate::engine::{BuildRequest, Engine, EngineError, RegistryFailure};
+
+/// Where the user's registry logins come from. Asked only when an image
+/// is pulled, pushed or built, so a credential helper that wants a
+/// keyring unlocked is not woken for images already present.
+#[async_trait]
+pub trait Logins: Send + Sync {
+    /// The login for registry `host`, if the user has one.
+    async fn for_registry(&self, host: &str) -> Result<Option<Auth>, String>;
+}
+
+/// No logins: anonymous pulls only.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Anonymous;
+
+#[async_trait]
+impl Logins for Anonymous {
+    async fn for_registry(&self, _host: &str) -> Result<Option<Auth>, String> {
+        Ok(None)
+    }
+}
+
+/// What to make ready, and how.
+pub struct Wanted<'a> {
+    /// The services whose images (all when empty).
+    pub services: &'a BTreeSet<String>,
+    /// When to pull (a service's `pull_policy` wins).
+    pub policy: PullPolicy,
+    /// Build every service that has `build:`, present or not.
+    pub build: bool,
+    /// The user's registry logins.
+    pub logins: &'a dyn Logins,
+    /// Told each pull or build as it starts (`pull`/`build`, image).
+    pub report: &'a dyn Fn(&str, &str),
+}
 
 /// When to pull (`--pull`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -24,15 +61,31 @@ pub enum PullPolicy {
 /// Why images could not be made ready.
 #[derive(Debug, thiserror::Error)]
 pub enum ImageError {
-    /// Pulling failed.
-    #[error(
-        "service `{service}`: image `{image}` is not on the engine and cannot be pulled: {message}"
-    )]
-    Pull {
+    /// A registry refused or failed a pull or push.
+    #[error("service `{service}`: {verb} `{image}` failed: {message}\n  {}", registry_hint(*.failure, .registry, *.engine))]
+    Registry {
         /// The service.
         service: String,
         /// The image.
         image: String,
+        /// `pulling` or `pushing`.
+        verb: &'static str,
+        /// The registry host.
+        registry: String,
+        /// What kind of failure.
+        failure: RegistryFailure,
+        /// The engine's words.
+        message: String,
+        /// The engine, whose fixes differ (certificate directories).
+        engine: EngineKind,
+    },
+    /// The user's logins could not be read.
+    #[error("service `{service}`: reading the login for {registry}: {message}")]
+    Logins {
+        /// The service.
+        service: String,
+        /// The registry host.
+        registry: String,
         /// Why.
         message: String,
     },
@@ -59,18 +112,90 @@ pub enum ImageError {
     Engine(#[from] EngineError),
 }
 
-/// Make the images of `services` (all when empty) present: build those
-/// with `build:` when `build` is set or their image is missing, pull the
-/// others per `policy` (a service's `pull_policy` wins). `report` is told
-/// each pull or build as it starts.
+/// What to tell the user to do about a registry failure, for `engine`.
+pub fn registry_hint(failure: RegistryFailure, registry: &str, engine: EngineKind) -> String {
+    match failure {
+        RegistryFailure::Unauthorized => format!(
+            "{registry} wants a login: run `stack login {registry}` (a `docker login` works too), then try again"
+        ),
+        RegistryFailure::NotFound => format!(
+            "{registry} has no such image or tag: check `image:` in the stack file (a private image also reads as missing without a login: `stack login {registry}`)"
+        ),
+        RegistryFailure::Untrusted => {
+            let dir = match engine {
+                EngineKind::Podman => "/etc/containers/certs.d",
+                _ => "/etc/docker/certs.d",
+            };
+            format!(
+                "the engine does not trust {registry}'s TLS certificate: put the CA certificate that signed it in {dir}/{registry}/ca.crt (read at each pull, no restart needed)"
+            )
+        }
+        RegistryFailure::Unreachable => format!(
+            "{registry} does not answer: is the registry running, and are its host and port in the image name right?"
+        ),
+        RegistryFailure::Other => format!("the registry {registry} refused it"),
+    }
+}
+
+/// The login `logins` has for the registry of `image`.
+pub async fn login_for(
+    logins: &dyn Logins,
+    service: &str,
+    image: &str,
+) -> Result<Option<Auth>, ImageError> {
+    let host = registry::reference::registry_of(image);
+    logins
+        .for_registry(&host)
+        .await
+        .map_err(|message| ImageError::Logins {
+            service: service.into(),
+            registry: host,
+            message,
+        })
+}
+
+/// A failed registry call as the error that says what to do.
+pub fn registry_error(
+    engine: &dyn Engine,
+    service: &str,
+    image: &str,
+    verb: &'static str,
+    error: EngineError,
+) -> ImageError {
+    match error {
+        EngineError::Registry {
+            registry,
+            failure,
+            message,
+            ..
+        } => ImageError::Registry {
+            service: service.into(),
+            image: image.into(),
+            verb,
+            registry,
+            failure,
+            message,
+            engine: engine.capabilities().engine,
+        },
+        other => ImageError::Engine(other),
+    }
+}
+
+/// Make the images of the wanted services present: build those with
+/// `build:` when asked or when their image is missing, pull the others per
+/// the policy, with the user's logins.
 pub async fn ensure_images(
     engine: &dyn Engine,
     project: &Project,
-    services: &BTreeSet<String>,
-    policy: PullPolicy,
-    build: bool,
-    report: &dyn Fn(&str, &str),
+    wanted: &Wanted<'_>,
 ) -> Result<(), ImageError> {
+    let Wanted {
+        services,
+        policy,
+        build,
+        logins,
+        report,
+    } = *wanted;
     let mut done = BTreeSet::new();
     for (name, svc) in project
         .services
@@ -104,24 +229,18 @@ pub async fn ensure_images(
         if let Some(b) = &svc.build {
             if build || !present || svc.pull_policy == Some(ServicePull::Build) {
                 report("build", &image);
-                build_service(engine, name, &image, b).await?;
+                build_service(engine, logins, name, &image, b).await?;
                 continue;
             }
         }
         match (own_policy, present) {
             (PullPolicy::Always, _) | (PullPolicy::Missing, false) => {
                 report("pull", &image);
+                let auth = login_for(logins, name, &image).await?;
                 engine
-                    .pull_image(&image)
+                    .pull_image(&image, auth.as_ref())
                     .await
-                    .map_err(|e| ImageError::Pull {
-                        service: name.clone(),
-                        image: image.clone(),
-                        message: match e {
-                            EngineError::Pull { message, .. } => message,
-                            other => other.to_string(),
-                        },
-                    })?;
+                    .map_err(|e| registry_error(engine, name, &image, "pulling", e))?;
             }
             (PullPolicy::Never, false) => {
                 return Err(ImageError::Missing {
@@ -137,6 +256,7 @@ pub async fn ensure_images(
 
 async fn build_service(
     engine: &dyn Engine,
+    logins: &dyn Logins,
     service: &str,
     image: &str,
     b: &schema::Build,
@@ -162,26 +282,81 @@ async fn build_service(
         None => b.dockerfile.clone().unwrap_or_else(|| "Dockerfile".into()),
     };
     // Reading the context is file system work: off the runtime.
-    let context_tar = tokio::task::spawn_blocking(move || context_tar(Path::new(&context), inline))
-        .await
-        .map_err(|e| err(e.to_string()))?
-        .map_err(err)?;
+    let file = dockerfile.clone();
+    let (context_tar, dockerfile_text) = tokio::task::spawn_blocking(move || {
+        let text = match &inline {
+            Some((_, text)) => text.clone(),
+            None => std::fs::read_to_string(Path::new(&context).join(&file)).unwrap_or_default(),
+        };
+        context_tar(Path::new(&context), inline).map(|tar| (tar, text))
+    })
+    .await
+    .map_err(|e| err(e.to_string()))?
+    .map_err(err)?;
     let args: BTreeMap<String, String> = b
         .args
         .iter()
         .flat_map(|a| a.0.iter())
         .filter_map(|(k, v)| v.clone().map(|v| (k.clone(), v)))
         .collect();
+    // The logins of the registries the base images come from.
+    let mut registry_auths = Vec::new();
+    let mut asked = BTreeSet::new();
+    for base in base_images(&dockerfile_text) {
+        let host = registry::reference::registry_of(&base);
+        if asked.insert(host) {
+            registry_auths.extend(login_for(logins, service, &base).await?);
+        }
+    }
     engine
         .build_image(BuildRequest {
             tag: image.into(),
+            tags: b.tags.clone().unwrap_or_default(),
             context_tar,
             dockerfile,
             args,
             target: b.target.clone(),
+            labels: b.labels.clone().unwrap_or_default(),
+            no_cache: b.no_cache.unwrap_or(false),
+            pull: b.pull.unwrap_or(false),
+            network: b.network.clone(),
+            extra_hosts: b
+                .extra_hosts
+                .iter()
+                .flatten()
+                .map(|h| h.replacen('=', ":", 1))
+                .collect(),
+            shm_size: b.shm_size.map(|s| s.0),
+            cache_from: b.cache_from.clone().unwrap_or_default(),
+            registry_auths,
         })
         .await
         .map_err(|e| err(e.to_string()))
+}
+
+/// The images a Dockerfile builds `FROM`, leaving out `scratch` and its
+/// own earlier stages.
+fn base_images(dockerfile: &str) -> Vec<String> {
+    let mut stages = BTreeSet::new();
+    let mut images = Vec::new();
+    for line in dockerfile.lines() {
+        let mut words = line.split_whitespace();
+        if !words.next().is_some_and(|w| w.eq_ignore_ascii_case("from")) {
+            continue;
+        }
+        let mut rest = words.skip_while(|w| w.starts_with("--"));
+        let Some(image) = rest.next() else { continue };
+        if let (Some(r#as), Some(stage)) = (rest.next(), rest.next()) {
+            if r#as.eq_ignore_ascii_case("as") {
+                stages.insert(stage.to_ascii_lowercase());
+            }
+        }
+        let lower = image.to_ascii_lowercase();
+        if lower != "scratch" && !stages.contains(&lower) && !image.contains('$') {
+            images.push(image.to_string());
+        }
+    }
+    images
 }
 
 /// The name `dockerfile_inline` is given in the build context.
@@ -231,6 +406,15 @@ pub fn context_tar(dir: &Path, extra: Option<(String, String)>) -> Result<Vec<u8
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn base_images_leave_out_stages_scratch_and_variables() {
+        let dockerfile = "FROM --platform=linux/amd64 localhost:5000/base:1 AS build\nRUN make\nfrom build\nFROM scratch\nFROM ${BASE}\nFROM busybox:1.36 as final\n";
+        assert_eq!(
+            base_images(dockerfile),
+            vec!["localhost:5000/base:1", "busybox:1.36"]
+        );
+    }
 
     #[test]
     fn context_tar_honours_dockerignore() {

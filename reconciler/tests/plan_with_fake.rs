@@ -821,16 +821,16 @@ async fn pull_policy_daily_pulls_an_image_last_pulled_more_than_a_day_ago() {
         let e = engine();
         e.add_pullable("busybox:1.36", "sha256:aaa");
         e.tag_image_at("busybox:1.36", SystemTime::now() - age);
-        reconciler::images::ensure_images(
-            &e,
-            &p,
-            &BTreeSet::new(),
-            reconciler::images::PullPolicy::Missing,
-            false,
-            &|_, _| {},
-        )
-        .await
-        .unwrap();
+        let wanted = reconciler::images::Wanted {
+            services: &BTreeSet::new(),
+            policy: reconciler::images::PullPolicy::Missing,
+            build: false,
+            logins: &reconciler::images::Anonymous,
+            report: &|_, _| {},
+        };
+        reconciler::images::ensure_images(&e, &p, &wanted)
+            .await
+            .unwrap();
         let pulls = e
             .mutations()
             .iter()

@@ -55,6 +55,14 @@ pub struct Args {
     /// otherwise): the hash of the definition `stack up` compares.
     #[arg(long, value_name = "SERVICES")]
     hash: Option<String>,
+    /// Pin every image to the digest its registry serves
+    /// (`image@sha256:...`), with the logins of `stack login`.
+    #[arg(long)]
+    resolve_image_digests: bool,
+    /// Print an override file that pins each service's image to its
+    /// digest, and nothing else (`-f compose.yaml -f lock.yaml`).
+    #[arg(long)]
+    lock_image_digests: bool,
     /// Write to this file instead of stdout.
     #[arg(short, long, value_name = "FILE")]
     output: Option<std::path::PathBuf>,
@@ -71,6 +79,12 @@ pub fn run(project: &ProjectArgs, args: &Args) -> anyhow::Result<ExitCode> {
     let mut p = loaded.project.clone();
     if !args.all_resources {
         drop_unused(&mut p);
+    }
+    if args.resolve_image_digests || args.lock_image_digests {
+        pin_digests(&mut p)?;
+    }
+    if args.lock_image_digests {
+        p = images_only(&p);
     }
     let p = &p;
     let names = |keys: Vec<&String>| {
@@ -127,6 +141,38 @@ pub fn run(project: &ProjectArgs, args: &Args) -> anyhow::Result<ExitCode> {
         None => print!("{text}"),
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Ask the registries for the digests (the one engine round trip of
+/// `config`, on a runtime of its own: loading stays synchronous).
+fn pin_digests(project: &mut schema::Project) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let engine = app::session::connect().await?;
+        app::images::pin_digests(engine.as_ref(), project).await?;
+        Ok(())
+    })
+}
+
+/// Only the services' images, as Compose's `--lock-image-digests` prints
+/// them: an override file that pins them.
+fn images_only(project: &schema::Project) -> schema::Project {
+    let mut lock = schema::Project {
+        name: project.name.clone(),
+        ..Default::default()
+    };
+    for (name, svc) in &project.services {
+        lock.services.insert(
+            name.clone(),
+            schema::Service {
+                image: svc.image.clone(),
+                ..Default::default()
+            },
+        );
+    }
+    lock
 }
 
 /// The variables the stack files refer to, as `docker compose config

@@ -19,9 +19,8 @@ use bollard::models::{
     VolumeCreateRequest,
 };
 use bollard::query_parameters::{
-    BuildImageOptions, CreateImageOptions, EventsOptions, ListContainersOptions,
-    ListNetworksOptions, ListVolumesOptions, LogsOptions, RemoveContainerOptions,
-    StopContainerOptions,
+    CreateImageOptions, EventsOptions, ListContainersOptions, ListNetworksOptions,
+    ListVolumesOptions, LogsOptions, RemoveContainerOptions, StopContainerOptions,
 };
 use bollard::Docker;
 use futures::stream::{BoxStream, StreamExt, TryStreamExt};
@@ -32,6 +31,8 @@ use planner::{
 use schema::MountType;
 
 use planner::{ApiVersion, Capabilities, EngineKind};
+
+mod registry_calls;
 
 use crate::engine::{
     Archives, Attach, AttachedIo, BuildRequest, ContainerListing, ContainerStats, ContainerStatus,
@@ -44,6 +45,8 @@ use crate::engine::{
 #[derive(Debug, Clone)]
 pub struct DockerEngine {
     docker: Docker,
+    /// The calls that carry registry credentials ([`registry_calls`]).
+    registry: registry_calls::RegistryCalls,
     capabilities: Capabilities,
 }
 
@@ -108,8 +111,11 @@ impl DockerEngine {
         .map_err(|e| EngineError::Unreachable(e.to_string()))?;
         let docker = docker.negotiate_version().await.map_err(map_err)?;
         let capabilities = read_capabilities(&docker).await?;
+        let registry =
+            registry_calls::RegistryCalls::new(&host, &docker.client_version().to_string())?;
         Ok(DockerEngine {
             docker,
+            registry,
             capabilities,
         })
     }
@@ -322,8 +328,7 @@ fn resource(name: String, labels: Option<HashMap<String, String>>) -> ObservedRe
 
 /// `busybox` -> `busybox:latest`; references with a tag or digest stay.
 fn with_tag(reference: &str) -> String {
-    let last = reference.rsplit('/').next().unwrap_or(reference);
-    if reference.contains('@') || last.contains(':') {
+    if registry::reference::has_digest(reference) || registry::reference::has_tag(reference) {
         reference.to_string()
     } else {
         format!("{reference}:latest")
@@ -643,54 +648,28 @@ impl Images for DockerEngine {
         }
     }
 
-    async fn pull_image(&self, reference: &str) -> Result<()> {
-        let options = CreateImageOptions {
-            from_image: Some(with_tag(reference)),
-            ..Default::default()
-        };
-        let mut stream = self.docker.create_image(Some(options), None, None);
-        while let Some(item) = stream.next().await {
-            match item {
-                Ok(info) => {
-                    if let Some(detail) = info.error_detail.and_then(|d| d.message) {
-                        return Err(EngineError::Pull {
-                            image: reference.into(),
-                            message: detail,
-                        });
-                    }
-                }
-                Err(e) => {
-                    return Err(EngineError::Pull {
-                        image: reference.into(),
-                        message: map_err(e).to_string(),
-                    })
-                }
-            }
-        }
-        Ok(())
+    async fn pull_image(&self, reference: &str, auth: Option<&registry::Auth>) -> Result<()> {
+        self.registry.pull(reference, auth).await
+    }
+
+    async fn push_image(&self, reference: &str, auth: Option<&registry::Auth>) -> Result<()> {
+        self.registry.push(reference, auth).await
+    }
+
+    async fn registry_digest(
+        &self,
+        reference: &str,
+        auth: Option<&registry::Auth>,
+    ) -> Result<String> {
+        self.registry.digest(reference, auth).await
+    }
+
+    async fn login(&self, auth: &registry::Auth) -> Result<Option<String>> {
+        self.registry.login(auth).await
     }
 
     async fn build_image(&self, request: BuildRequest) -> Result<()> {
-        let options = BuildImageOptions {
-            dockerfile: request.dockerfile.clone(),
-            t: Some(request.tag.clone()),
-            buildargs: Some(request.args.clone().into_iter().collect()),
-            target: request.target.clone().unwrap_or_default(),
-            rm: true,
-            ..Default::default()
-        };
-        let body = bollard::body_full(request.context_tar.into());
-        let mut stream = self.docker.build_image(options, None, Some(body));
-        while let Some(item) = stream.next().await {
-            let info = item.map_err(map_err)?;
-            if let Some(message) = info.error_detail.and_then(|d| d.message) {
-                return Err(EngineError::api(format!(
-                    "building {}: {message}",
-                    request.tag
-                )));
-            }
-        }
-        Ok(())
+        self.registry.build(request).await
     }
 
     async fn remove_image(&self, reference: &str) -> Result<()> {
