@@ -509,3 +509,62 @@ fn an_untrusted_certificate_names_the_file_to_put_the_ca_in() {
     ok(stack_in(&s, &config, &["pull"], ""));
     assert!(try_docker(&["image", "inspect", &image]).is_some());
 }
+
+/// The example's README, its first `sh` block run as written by bash, with
+/// `stack` on the PATH naming each folder's project `test-...` (the
+/// engine is shared) and a test-owned `DOCKER_CONFIG`.
+#[test]
+fn the_registry_examples_readme_runs_as_written() {
+    if !Path::new("/usr/bin/docker-registry").exists() {
+        eprintln!("SKIPPED: no /usr/bin/docker-registry (apt install docker-registry)");
+        return;
+    }
+    assert!(
+        std::net::TcpListener::bind("127.0.0.1:5000").is_ok(),
+        "the example publishes 127.0.0.1:5000, which something else holds"
+    );
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/registry");
+    let read = |name: &str| std::fs::read_to_string(example.join(name)).expect(name);
+    let registry = TestStack::new("registry", &read("stack.yaml"));
+    let hello = TestStack::new("hello", &read("hello/stack.yaml"));
+    let _image = DockerCleanup::image("localhost:5000/course/hello:1");
+    for name in ["config.yml", "image.sh", "certs.sh"] {
+        std::fs::copy(example.join(name), registry.dir.join(name)).expect(name);
+    }
+    std::os::unix::fs::symlink(&hello.dir, registry.dir.join("hello")).expect("hello");
+    let bin = registry.dir.join("bin");
+    std::fs::create_dir_all(&bin).expect("bin");
+    std::fs::write(
+        bin.join("stack"),
+        format!(
+            "#!/bin/sh\nhere=$(pwd -P)\nSTACK_STATE_DIR=\"$here/state\" exec {} -p \"$(basename \"$here\")\" \"$@\"\n",
+            stack_e2e::stack_bin().display()
+        ),
+    )
+    .expect("wrapper");
+    std::fs::set_permissions(bin.join("stack"), std::fs::Permissions::from_mode(0o755)).expect("chmod");
+
+    let readme = read("README.md");
+    let steps = readme
+        .split("```sh\n")
+        .nth(1)
+        .and_then(|rest| rest.split("\n```").next())
+        .expect("a sh block in the README");
+    let out = Command::new("bash")
+        .args(["-euo", "pipefail", "-c", steps])
+        .current_dir(&registry.dir)
+        .env("PATH", format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default()))
+        .env("DOCKER_CONFIG", registry.dir.join("docker"))
+        .env("PASSWORD", PASSWORD)
+        .output()
+        .expect("bash");
+    let said = text(&out);
+    assert!(out.status.success(), "the README's steps failed:\n{said}");
+    assert!(said.contains("hello from the private registry"), "{said}");
+    assert!(said.contains("Login Succeeded"), "{said}");
+    assert!(said.contains("localhost:5000/course/hello:1@sha256:"), "{said}");
+    assert!(!said.contains(PASSWORD), "the password is never printed");
+    // `down` without -v kept the pushed images.
+    let volume = format!("{}_registry-data", registry.project);
+    assert!(try_docker(&["volume", "inspect", &volume]).is_some(), "{volume} kept");
+}
