@@ -141,9 +141,25 @@ fn login_pull_logout_with_a_private_registry() {
     };
     let image = format!("{}/private/bb:1", registry.host);
     let _image = DockerCleanup::image(&image);
+    let derived = format!("test-reglogin-derived-{}:1", std::process::id());
+    let _derived = DockerCleanup::image(&derived);
     let s = TestStack::new(
         "reglogin",
-        &format!("services:\n  app:\n    image: {image}\n    command: [\"sleep\", \"300\"]\n"),
+        &format!(
+            r#"services:
+  app:
+    image: {image}
+    command: ["sleep", "300"]
+  derived:
+    image: {derived}
+    build:
+      context: .
+      dockerfile_inline: |
+        FROM {image}
+        RUN touch /derived
+    command: ["sleep", "300"]
+"#
+        ),
     );
     let config = s.dir.join("docker");
     let host = registry.host.as_str();
@@ -203,8 +219,16 @@ fn login_pull_logout_with_a_private_registry() {
     docker_with(&config, &["push", &image]);
     docker(&["rmi", &image]);
 
+    // A build whose base image is private pulls it with the login.
+    ok(stack_in(&s, &config, &["build"], ""));
+    assert!(
+        try_docker(&["image", "inspect", &image]).is_some(),
+        "the build pulled its base"
+    );
+    docker(&["rmi", &image]);
+
     // `up` pulls the private image with the login, and runs it.
-    let progress = stack_in(&s, &config, &["up", "-d"], "");
+    let progress = stack_in(&s, &config, &["up", "-d", "app"], "");
     let progress = ok(progress);
     assert!(progress.contains(&format!("pull {image}")), "{progress}");
     assert!(!progress.contains(PASSWORD), "{progress}");
@@ -542,7 +566,8 @@ fn the_registry_examples_readme_runs_as_written() {
         ),
     )
     .expect("wrapper");
-    std::fs::set_permissions(bin.join("stack"), std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    std::fs::set_permissions(bin.join("stack"), std::fs::Permissions::from_mode(0o755))
+        .expect("chmod");
 
     let readme = read("README.md");
     let steps = readme
@@ -553,7 +578,14 @@ fn the_registry_examples_readme_runs_as_written() {
     let out = Command::new("bash")
         .args(["-euo", "pipefail", "-c", steps])
         .current_dir(&registry.dir)
-        .env("PATH", format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default()))
+        .env(
+            "PATH",
+            format!(
+                "{}:{}",
+                bin.display(),
+                std::env::var("PATH").unwrap_or_default()
+            ),
+        )
         .env("DOCKER_CONFIG", registry.dir.join("docker"))
         .env("PASSWORD", PASSWORD)
         .output()
@@ -562,9 +594,15 @@ fn the_registry_examples_readme_runs_as_written() {
     assert!(out.status.success(), "the README's steps failed:\n{said}");
     assert!(said.contains("hello from the private registry"), "{said}");
     assert!(said.contains("Login Succeeded"), "{said}");
-    assert!(said.contains("localhost:5000/course/hello:1@sha256:"), "{said}");
+    assert!(
+        said.contains("localhost:5000/course/hello:1@sha256:"),
+        "{said}"
+    );
     assert!(!said.contains(PASSWORD), "the password is never printed");
     // `down` without -v kept the pushed images.
     let volume = format!("{}_registry-data", registry.project);
-    assert!(try_docker(&["volume", "inspect", &volume]).is_some(), "{volume} kept");
+    assert!(
+        try_docker(&["volume", "inspect", &volume]).is_some(),
+        "{volume} kept"
+    );
 }
