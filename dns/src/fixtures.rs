@@ -28,6 +28,11 @@ fn service(name: &str, networks: &[&str], replicas: Vec<Replica>) -> ZoneService
 
 /// The lab's zone (`web-1` healthy, `web-2` unhealthy; `web` serves `http` on 80/tcp and 9000/udp).
 pub fn lab() -> Zone {
+    lab_named("Lab")
+}
+
+/// The lab's zone under another project name.
+pub fn lab_named(project: &str) -> Zone {
     let net = |key: &str, third: u8| ZoneNetwork {
         key: key.into(),
         subnets: vec![format!("10.9.{third}.0/24").parse().unwrap()],
@@ -63,7 +68,7 @@ pub fn lab() -> Zone {
     ];
     Zone::new(
         ZoneData {
-            project: "Lab".into(),
+            project: project.into(),
             ttl: 2,
             networks: vec![net("frontend", 1), net("backend", 2)],
             services: vec![

@@ -5,9 +5,12 @@
 //! network gateway, one on loopback), forwarding what is not the stack's
 //! with [`forward`]; [`resolv`] reads the host's resolvers.
 
+pub mod book;
 pub mod forward;
+pub mod reply;
 pub mod resolv;
 pub mod server;
+pub mod wire;
 pub mod zone;
 
 #[cfg(test)]

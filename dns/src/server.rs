@@ -1,36 +1,107 @@
-//! The server: hickory-server listeners, each with the view it serves,
-//! answering from the current [`Zone`] and forwarding the rest.
+//! The server: listeners, each with the view it serves, answering from the
+//! current [`Zone`] and forwarding the rest.
 //!
-//! The zone is swapped whole when the stack changes ([`DnsServer::set_zone`]);
-//! a query reads whichever zone is current when it arrives. The zones of
-//! the engine's other projects are answered on loopback too
+//! UDP, the hot path, is a loop of this module's own: one socket per core
+//! on each address (`SO_REUSEPORT`, so the kernel spreads queries over
+//! them), each query looked up in the [`Book`] of prepared replies and
+//! answered by a copy. A query the book lacks (NXDOMAIN, other types,
+//! names to forward, anything unusual) is parsed by hickory and answered
+//! by [`reply::decide`], the decision the book was made from; TCP is
+//! hickory-server's, with the same decision.
+//!
+//! The zone is swapped whole when the stack changes ([`DnsServer::set_zone`]),
+//! and the books with it: the work is done once per change, not per query.
+//! The zones of the engine's other projects are answered on loopback too
 //! ([`DnsServer::set_neighbours`]), so one host port serves every stack.
 //! Listeners are opened and closed to match the stack's networks
 //! ([`DnsServer::sync`]).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use hickory_proto::op::{Header, MessageType, OpCode, ResponseCode};
+use hickory_proto::op::{Header, Message, Query, ResponseCode};
 use hickory_proto::rr::Record;
+use hickory_proto::serialize::binary::{BinDecodable, BinDecoder};
 use hickory_server::authority::MessageResponseBuilder;
 use hickory_server::server::{Request, RequestHandler, ResponseHandler, ResponseInfo};
 use hickory_server::ServerFuture;
 use tokio::net::{TcpListener, UdpSocket};
+use tokio_util::sync::CancellationToken;
 
+use crate::book::Book;
 use crate::forward::Forwarder;
-use crate::zone::{Answer, Arrival, Zone};
+use crate::reply::{self, Decision, Sections};
+use crate::wire::{self, CLASSIC_UDP_SIZE, EDNS_UDP_SIZE, MAX_NAME};
+use crate::zone::{Arrival, Zone};
 
 /// How long a TCP client may stay idle.
 const TCP_IDLE: Duration = Duration::from_secs(5);
 
-/// The project's own zone, and the other projects' (for loopback).
+/// The largest UDP query read (anything longer is not a query of ours).
+const MAX_QUERY: usize = 4096;
+
+/// The project's own zone, the other projects' (for loopback), and the
+/// books made from them, one per way of arriving.
 #[derive(Clone)]
 struct Zones {
     own: Arc<Zone>,
     neighbours: Arc<Vec<Arc<Zone>>>,
+    books: Arc<HashMap<Arrival, Arc<Book>>>,
+}
+
+impl Zones {
+    fn new(own: Arc<Zone>, neighbours: Arc<Vec<Arc<Zone>>>) -> Zones {
+        let others: Vec<&Zone> = neighbours.iter().map(|z| z.as_ref()).collect();
+        let arrivals = std::iter::once(Arrival::Loopback).chain(
+            own.data()
+                .networks
+                .iter()
+                .map(|n| Arrival::Network(n.key.clone())),
+        );
+        let books = arrivals
+            .map(|arrival| {
+                let book = Book::new(&own, &others, &arrival);
+                (arrival, Arc::new(book))
+            })
+            .collect();
+        Zones {
+            own,
+            neighbours,
+            books: Arc::new(books),
+        }
+    }
+
+    /// The zone that answers `name`: on loopback, another project's when
+    /// the name is in it; the project's own otherwise.
+    fn zone_for(&self, arrival: &Arrival, name: &str) -> Arc<Zone> {
+        if *arrival == Arrival::Loopback {
+            if let Some(zone) = self.neighbours.iter().find(|z| z.owns(name)) {
+                return zone.clone();
+            }
+        }
+        self.own.clone()
+    }
+
+    /// The decision for `query` asked by `source` as `arrival`: refused
+    /// when the source may not ask there, else the zone's.
+    fn decide(
+        &self,
+        arrival: &Arrival,
+        source: SocketAddr,
+        header: &Header,
+        query: &Query,
+    ) -> Decision {
+        let name = query.name().to_string();
+        let zone = self.zone_for(arrival, &name);
+        if !zone.serves(arrival, source.ip()) {
+            tracing::debug!("refused {name} from {source}: not in the stack's networks");
+            return Decision::Reply(Sections::error(header, ResponseCode::Refused));
+        }
+        let view = zone.view(arrival, source.ip());
+        reply::decide(&zone, &view, header, &name, query.query_type(), None)
+    }
 }
 
 type SharedZones = Arc<RwLock<Zones>>;
@@ -49,25 +120,29 @@ fn write(zones: &SharedZones) -> std::sync::RwLockWriteGuard<'_, Zones> {
     }
 }
 
-/// Answers the queries of one listener.
+/// The reply to `query` when no zone has it: the first upstream's answer,
+/// or SERVFAIL.
+async fn forwarded(forwarder: &Forwarder, header: &Header, query: &Query) -> Sections {
+    match forwarder.ask(query).await {
+        Some(reply) => {
+            let mut sections = Sections::error(header, reply.response_code());
+            sections.answers = reply.answers().to_vec();
+            sections.authority = reply.name_servers().to_vec();
+            sections.additionals = reply.additionals().to_vec();
+            sections
+        }
+        None => {
+            tracing::debug!("no upstream answered for {}", query.name());
+            Sections::error(header, ResponseCode::ServFail)
+        }
+    }
+}
+
+/// Answers the TCP queries of one listener (hickory parses and frames).
 struct Handler {
     zones: SharedZones,
     arrival: Arrival,
     forwarder: Arc<Forwarder>,
-}
-
-impl Handler {
-    /// The zone that answers `name`: on loopback, another project's when
-    /// the name is in it; the project's own otherwise.
-    fn zone_for(&self, name: &str) -> Arc<Zone> {
-        let zones = read(&self.zones);
-        if self.arrival == Arrival::Loopback {
-            if let Some(i) = zones.neighbours.iter().position(|z| z.owns(name)) {
-                return zones.neighbours[i].clone();
-            }
-        }
-        zones.own
-    }
 }
 
 #[async_trait::async_trait]
@@ -78,70 +153,27 @@ impl RequestHandler for Handler {
         mut response: R,
     ) -> ResponseInfo {
         let builder = MessageResponseBuilder::from_message_request(request);
-        if request.message_type() != MessageType::Query || request.op_code() != OpCode::Query {
-            let msg = builder.error_msg(request.header(), ResponseCode::NotImp);
+        let Ok(info) = request.request_info() else {
+            let msg = builder.error_msg(request.header(), ResponseCode::FormErr);
             return send(&mut response, msg).await;
-        }
-        let info = match request.request_info() {
-            Ok(info) => info,
-            Err(_) => {
-                let msg = builder.error_msg(request.header(), ResponseCode::FormErr);
-                return send(&mut response, msg).await;
-            }
         };
-        let name = info.query.name().to_string();
-        let zone = self.zone_for(&name);
-        if !zone.serves(&self.arrival, request.src().ip()) {
-            tracing::debug!(
-                "refused {name} from {}: not in the stack's networks",
-                request.src()
-            );
-            let msg = builder.error_msg(request.header(), ResponseCode::Refused);
-            return send(&mut response, msg).await;
-        }
-        let view = zone.view(&self.arrival, request.src().ip());
-        let mut header = Header::response_from_request(request.header());
-        header.set_recursion_available(true);
-        let soa = [zone.soa()];
-        match zone.answer(&view, &name, info.query.query_type()) {
-            Answer::Records {
-                answers,
-                additionals,
-            } => {
-                header.set_authoritative(true);
-                let negative: &[Record] = if answers.is_empty() { &soa } else { &[] };
-                let msg = builder.build(header, &answers, &[], negative, &additionals);
-                send(&mut response, msg).await
-            }
-            Answer::NxDomain => {
-                header.set_authoritative(true);
-                header.set_response_code(ResponseCode::NXDomain);
-                let msg = builder.build(header, &[], &[], &soa, &[]);
-                send(&mut response, msg).await
-            }
-            Answer::Forward => match self.forwarder.ask(info.query.original()).await {
-                Some(reply) => {
-                    header.set_response_code(reply.response_code());
-                    let msg = builder.build(
-                        header,
-                        reply.answers(),
-                        reply.name_servers(),
-                        &[],
-                        reply.additionals(),
-                    );
-                    send(&mut response, msg).await
-                }
-                None => {
-                    tracing::debug!("no upstream answered for {name}");
-                    header.set_response_code(ResponseCode::ServFail);
-                    let msg = builder.build(header, &[], &[], &[], &[]);
-                    send(&mut response, msg).await
-                }
-            },
-        }
+        let query = info.query.original().clone();
+        let decision =
+            read(&self.zones).decide(&self.arrival, request.src(), request.header(), &query);
+        let sections = match decision {
+            Decision::Reply(sections) => sections,
+            Decision::Forward => forwarded(&self.forwarder, request.header(), &query).await,
+        };
+        let msg = builder.build(
+            sections.header,
+            &sections.answers,
+            &sections.authority,
+            std::iter::empty(),
+            &sections.additionals,
+        );
+        send(&mut response, msg).await
     }
 }
-
 async fn send<'a, R: ResponseHandler>(
     response: &mut R,
     msg: hickory_server::authority::MessageResponse<
@@ -166,7 +198,9 @@ async fn send<'a, R: ResponseHandler>(
 
 struct Listener {
     arrival: Arrival,
-    server: ServerFuture<Handler>,
+    /// Stops the UDP loops.
+    udp: CancellationToken,
+    tcp: ServerFuture<Handler>,
 }
 
 /// The stack's DNS server: a zone and the listeners that serve it.
@@ -181,10 +215,10 @@ impl DnsServer {
     /// listens nowhere until [`DnsServer::listen`] or [`DnsServer::sync`].
     pub fn new(zone: Zone, forwarder: Forwarder) -> DnsServer {
         DnsServer {
-            zones: Arc::new(RwLock::new(Zones {
-                own: Arc::new(zone),
-                neighbours: Arc::new(Vec::new()),
-            })),
+            zones: Arc::new(RwLock::new(Zones::new(
+                Arc::new(zone),
+                Arc::new(Vec::new()),
+            ))),
             forwarder: Arc::new(forwarder),
             listeners: BTreeMap::new(),
         }
@@ -192,13 +226,17 @@ impl DnsServer {
 
     /// Answer from `zone` from now on.
     pub fn set_zone(&self, zone: Zone) {
-        write(&self.zones).own = Arc::new(zone);
+        let neighbours = read(&self.zones).neighbours;
+        let zones = Zones::new(Arc::new(zone), neighbours);
+        *write(&self.zones) = zones;
     }
 
     /// Answer the names of these other projects' zones on loopback (a
     /// gateway's view never includes another project).
     pub fn set_neighbours(&self, zones: Vec<Zone>) {
-        write(&self.zones).neighbours = Arc::new(zones.into_iter().map(Arc::new).collect());
+        let own = read(&self.zones).own;
+        let zones = Zones::new(own, Arc::new(zones.into_iter().map(Arc::new).collect()));
+        *write(&self.zones) = zones;
     }
 
     /// The zone answered from now.
@@ -213,25 +251,47 @@ impl DnsServer {
         addr: SocketAddr,
         arrival: Arrival,
     ) -> std::io::Result<SocketAddr> {
-        let udp = UdpSocket::bind(addr).await?;
-        let bound = udp.local_addr()?;
+        let first = reuse_port_socket(addr)?;
+        let bound = first.local_addr()?;
+        let mut sockets = vec![first];
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        for _ in 1..cores {
+            sockets.push(reuse_port_socket(bound)?);
+        }
         let tcp = TcpListener::bind(bound).await?;
+        let stop = CancellationToken::new();
+        for socket in sockets {
+            let udp = Udp {
+                socket: Arc::new(socket),
+                arrival: arrival.clone(),
+                zones: self.zones.clone(),
+                forwarder: self.forwarder.clone(),
+            };
+            tokio::spawn(udp.serve(stop.clone()));
+        }
         let mut server = ServerFuture::new(Handler {
             zones: self.zones.clone(),
             arrival: arrival.clone(),
             forwarder: self.forwarder.clone(),
         });
-        server.register_socket(udp);
         server.register_listener(tcp, TCP_IDLE);
         tracing::info!("DNS listening on {bound} ({arrival:?})");
-        self.listeners.insert(bound, Listener { arrival, server });
+        self.listeners.insert(
+            bound,
+            Listener {
+                arrival,
+                udp: stop,
+                tcp: server,
+            },
+        );
         Ok(bound)
     }
 
     /// Stop listening on `addr`.
     pub async fn close(&mut self, addr: SocketAddr) {
         if let Some(mut listener) = self.listeners.remove(&addr) {
-            if let Err(e) = listener.server.shutdown_gracefully().await {
+            listener.udp.cancel();
+            if let Err(e) = listener.tcp.shutdown_gracefully().await {
                 tracing::debug!("closing DNS listener {addr}: {e}");
             }
             tracing::info!("DNS no longer listening on {addr}");
@@ -274,6 +334,148 @@ impl DnsServer {
         let addrs: Vec<SocketAddr> = self.listeners.keys().copied().collect();
         for addr in addrs {
             self.close(addr).await;
+        }
+    }
+}
+
+/// A UDP socket on `addr` that other sockets of this process may share
+/// (`SO_REUSEPORT`: the kernel spreads the queries over them, one per
+/// core). Only sockets of the same user can join the group.
+fn reuse_port_socket(addr: SocketAddr) -> std::io::Result<UdpSocket> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
+    if addr.is_ipv6() {
+        socket.set_only_v6(true)?;
+    }
+    socket.set_reuse_port(true)?;
+    socket.set_nonblocking(true)?;
+    socket.bind(&addr.into())?;
+    UdpSocket::from_std(socket.into())
+}
+
+/// One UDP socket's loop.
+struct Udp {
+    socket: Arc<UdpSocket>,
+    arrival: Arrival,
+    zones: SharedZones,
+    forwarder: Arc<Forwarder>,
+}
+
+impl Udp {
+    /// Answer queries until `stop`: from the book when it has the
+    /// question, else through the general path. The buffers are made once.
+    async fn serve(self, stop: CancellationToken) {
+        let mut packet = vec![0u8; MAX_QUERY];
+        let mut out = Vec::with_capacity(MAX_QUERY);
+        let mut key = [0u8; MAX_NAME + 2];
+        loop {
+            let received = tokio::select! {
+                r = self.socket.recv_from(&mut packet) => r,
+                () = stop.cancelled() => return,
+            };
+            let (len, source) = match received {
+                Ok(got) => got,
+                Err(e) => {
+                    // ICMP errors of earlier replies surface here; the
+                    // socket itself is fine.
+                    tracing::debug!("DNS receive: {e}");
+                    continue;
+                }
+            };
+            let query = &packet[..len];
+            let book = self.book();
+            if let Some((parsed, key_len)) = wire::read_query(query, &mut key) {
+                if let Some(prepared) = book.reply(source.ip(), &key[..key_len]) {
+                    wire::write_reply(query, &parsed, prepared, &mut out);
+                    self.send(&out, source).await;
+                    continue;
+                }
+            }
+            self.general(query, source).await;
+        }
+    }
+
+    fn book(&self) -> Arc<Book> {
+        let zones = match self.zones.read() {
+            Ok(z) => z,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        zones.books.get(&self.arrival).cloned().unwrap_or_default()
+    }
+
+    async fn send(&self, reply: &[u8], to: SocketAddr) {
+        if let Err(e) = self.socket.send_to(reply, to).await {
+            tracing::debug!("cannot send a DNS answer to {to}: {e}");
+        }
+    }
+
+    /// A query the book does not have: parsed by hickory, decided as the
+    /// book's answers were; forwarding runs apart, not to hold the loop.
+    async fn general(&self, packet: &[u8], source: SocketAddr) {
+        let request = match Message::from_vec(packet) {
+            Ok(m) => m,
+            Err(_) => {
+                // Answer FORMERR when at least the header reads.
+                if let Ok(header) = Header::read(&mut BinDecoder::new(packet)) {
+                    if header.message_type() == hickory_proto::op::MessageType::Query {
+                        let sections = Sections::error(&header, ResponseCode::FormErr);
+                        if let Ok(bytes) = sections.bare().to_vec() {
+                            self.send(&bytes, source).await;
+                        }
+                    }
+                }
+                return;
+            }
+        };
+        let Some(query) = request.queries().first().cloned() else {
+            let sections = Sections::error(request.header(), ResponseCode::FormErr);
+            if let Ok(bytes) = sections.bare().to_vec() {
+                self.send(&bytes, source).await;
+            }
+            return;
+        };
+        let edns = request.extensions().as_ref().map(|e| e.max_payload());
+        let decision = read(&self.zones).decide(&self.arrival, source, request.header(), &query);
+        match decision {
+            Decision::Reply(sections) => {
+                let bytes = encode(sections, &query, edns);
+                self.send(&bytes, source).await;
+            }
+            Decision::Forward => {
+                let socket = self.socket.clone();
+                let forwarder = self.forwarder.clone();
+                let header = *request.header();
+                tokio::spawn(async move {
+                    let sections = forwarded(&forwarder, &header, &query).await;
+                    let bytes = encode(sections, &query, edns);
+                    if let Err(e) = socket.send_to(&bytes, source).await {
+                        tracing::debug!("cannot send a DNS answer to {source}: {e}");
+                    }
+                });
+            }
+        }
+    }
+}
+
+/// `sections` on the wire for a UDP client that offered `edns` (its
+/// payload size, when it sent an OPT): truncated, with TC set, when the
+/// reply does not fit, so the client asks again over TCP.
+fn encode(sections: Sections, query: &Query, edns: Option<u16>) -> Vec<u8> {
+    let limit = edns.map_or(CLASSIC_UDP_SIZE, |size| {
+        usize::from(size.clamp(CLASSIC_UDP_SIZE as u16, EDNS_UDP_SIZE))
+    });
+    let offered = edns.map(|_| EDNS_UDP_SIZE);
+    let mut header = sections.header;
+    let whole = sections.message(query, offered);
+    match whole.to_vec() {
+        Ok(bytes) if bytes.len() <= limit => bytes,
+        _ => {
+            header.set_truncated(true);
+            let empty = Sections::error(&Header::new(), ResponseCode::NoError);
+            Sections { header, ..empty }
+                .message(query, offered)
+                .to_vec()
+                .unwrap_or_default()
         }
     }
 }

@@ -113,7 +113,7 @@ impl ReplicaHealth {
 }
 
 /// Where a query came in.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Arrival {
     /// On the host's loopback listener: sees every network of the stack.
     Loopback,
@@ -293,6 +293,19 @@ impl Zone {
     /// Answer records are owned by the name as asked (a bare `web` gets
     /// records for `web.`, as resolvers expect).
     pub fn answer(&self, view: &View, name: &str, kind: RecordType) -> Answer {
+        self.answer_turn(view, name, kind, None)
+    }
+
+    /// As [`Zone::answer`], with the round-robin turn given (`Some`: the
+    /// answer book prepares every turn once) instead of taken from the
+    /// zone's counter.
+    pub fn answer_turn(
+        &self,
+        view: &View,
+        name: &str,
+        kind: RecordType,
+        turn: Option<usize>,
+    ) -> Answer {
         let owner = Name::from_ascii(name).map(|mut n| {
             n.set_fqdn(true);
             n
@@ -313,7 +326,7 @@ impl Zone {
             (None, _) if in_zone => Answer::NxDomain,
             (None, _) => Answer::Forward,
             (Some(_), Err(_)) => Answer::NxDomain,
-            (Some(target), Ok(owner)) => self.records(view, target, kind, &owner),
+            (Some(target), Ok(owner)) => self.records(view, target, kind, &owner, turn),
         }
     }
 
@@ -360,7 +373,14 @@ impl Zone {
         self.by_name.get(name).map(|i| &self.data.services[*i])
     }
 
-    fn records(&self, view: &View, target: Target<'_>, kind: RecordType, owner: &Name) -> Answer {
+    fn records(
+        &self,
+        view: &View,
+        target: Target<'_>,
+        kind: RecordType,
+        owner: &Name,
+        turn: Option<usize>,
+    ) -> Answer {
         let wants_a = matches!(kind, RecordType::A | RecordType::ANY);
         let (answers, additionals) = match target {
             Target::Missing => return Answer::NxDomain,
@@ -372,7 +392,7 @@ impl Zone {
                 return Answer::NxDomain
             }
             Target::Members(svc, healthy_only) => {
-                let members = self.rotate(self.members(view, svc, healthy_only));
+                let members = self.rotate(self.members(view, svc, healthy_only), turn);
                 if members.is_empty() {
                     return Answer::NxDomain;
                 }
@@ -387,7 +407,7 @@ impl Zone {
                 (a.unwrap_or_default(), vec![])
             }
             Target::Srv(svc, port) => {
-                let members = self.rotate(self.members(view, svc, true));
+                let members = self.rotate(self.members(view, svc, true), turn);
                 if members.is_empty() {
                     return Answer::NxDomain;
                 }
@@ -512,9 +532,9 @@ impl Zone {
         }
     }
 
-    fn rotate<T>(&self, mut items: Vec<T>) -> Vec<T> {
+    fn rotate<T>(&self, mut items: Vec<T>, turn: Option<usize>) -> Vec<T> {
         if items.len() > 1 {
-            let turn = self.rotation.fetch_add(1, Ordering::Relaxed);
+            let turn = turn.unwrap_or_else(|| self.rotation.fetch_add(1, Ordering::Relaxed));
             let len = items.len();
             items.rotate_left(turn % len);
         }
@@ -536,6 +556,91 @@ impl Zone {
 
     fn replica_name(&self, svc: &ZoneService, replica: &Replica) -> Name {
         self.name_of(&format!("{}-{}", svc.name, replica.number))
+    }
+
+    /// Every question the view has a prepared answer for, with how many
+    /// round-robin turns its answer has: each service's names (bare and
+    /// under the origin, `tasks.`, each replica, each SRV name) for A, AAAA
+    /// and, for SRV names, SRV; and the PTR names of the replicas the view
+    /// reaches. With `qualified_only`, only names under the origin (what
+    /// a neighbour's zone answers on loopback). Names that the view gets
+    /// NXDOMAIN for are left out: they take the general path.
+    pub fn questions(&self, view: &View, qualified_only: bool) -> Vec<(String, RecordType, usize)> {
+        let mut out = Vec::new();
+        let mut add = |relative: String, kinds: &[RecordType], turns: usize| {
+            if !qualified_only {
+                for kind in kinds {
+                    out.push((format!("{relative}."), *kind, turns));
+                }
+            }
+            for kind in kinds {
+                out.push((format!("{relative}.{}.", self.suffix), *kind, turns));
+            }
+        };
+        const ADDRESSES: &[RecordType] = &[RecordType::A, RecordType::AAAA];
+        for svc in self.data.services.iter().filter(|s| self.visible(view, s)) {
+            let members = self.members(view, svc, true).len();
+            if members == 0 {
+                continue;
+            }
+            let name = svc.name.to_ascii_lowercase();
+            add(name.clone(), ADDRESSES, members);
+            add(
+                format!("tasks.{name}"),
+                ADDRESSES,
+                self.members(view, svc, false).len(),
+            );
+            for replica in &svc.replicas {
+                if self.address(view, replica).is_some() {
+                    add(format!("{name}-{}", replica.number), ADDRESSES, 1);
+                }
+            }
+            for port in &svc.ports {
+                let mut labels = vec![port.port.to_string()];
+                labels.extend(port.name.clone());
+                for label in labels {
+                    let srv = format!("_{label}._{}.{name}", port.protocol);
+                    add(
+                        srv,
+                        &[RecordType::SRV, RecordType::A, RecordType::AAAA],
+                        members,
+                    );
+                }
+            }
+        }
+        if !qualified_only {
+            for (_, replica) in self.replicas() {
+                for network in &view.networks {
+                    if let Some(ip) = replica.addresses.get(network) {
+                        let [a, b, c, d] = ip.octets();
+                        out.push((format!("{d}.{c}.{b}.{a}.in-addr.arpa."), RecordType::PTR, 1));
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// The views queries arriving as `arrival` can have: the default one
+    /// (a source the zone knows nothing of), and one per replica address
+    /// whose view differs from it (a replica on several networks sees
+    /// them all).
+    pub fn views(&self, arrival: &Arrival) -> (View, Vec<(IpAddr, View)>) {
+        let unknown = IpAddr::V4(Ipv4Addr::UNSPECIFIED);
+        let default = self.view(arrival, unknown);
+        let Arrival::Network(key) = arrival else {
+            return (default, Vec::new());
+        };
+        let mut special = Vec::new();
+        for (_, replica) in self.replicas() {
+            if let Some(ip) = replica.addresses.get(key) {
+                let view = self.view(arrival, IpAddr::V4(*ip));
+                if view != default {
+                    special.push((IpAddr::V4(*ip), view));
+                }
+            }
+        }
+        (default, special)
     }
 
     /// The zone as one network's gateway sees it, one line per record,
