@@ -2,8 +2,9 @@
 # The stack's DNS against dnsmasq, side by side in one run, with the same
 # load generator: dnsperf, 8 clients, 100 queries in flight, the same 30
 # names (A records), on loopback. Prints each one's queries per second,
-# average latency and loss, then the ratios (stack / dnsmasq: qps above
-# 1.0 and latency below 1.0 mean stack is ahead).
+# average latency, loss and the server's CPU time per query, then the
+# ratios (stack / dnsmasq: qps above 1.0, latency and CPU below 1.0 mean
+# stack is ahead).
 #
 #   bench/dns.sh [SECONDS]          (default 10 s per run)
 #
@@ -85,18 +86,31 @@ for _ in $(seq 50); do
   sleep 0.1
 done
 
-# perf NAME PORT -> "qps latency_ms lost"
+agent_pid=$("$stack" -p "$project" agent status 2>/dev/null | sed -n 's/.*pid \([0-9]*\).*/\1/p' | head -1)
+
+# cpu PID -> the process's CPU time so far, in clock ticks.
+cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
+# perf PORT PID -> "qps latency_ms lost cpu_us_per_query": dnsperf's
+# figures, and the server's CPU time per answered query (with one load
+# generator on a small machine, the generator may be what saturates:
+# then CPU per query is what tells the servers apart).
 perf() {
-  dnsperf -s 127.0.0.1 -p "$2" -d queries -c 8 -q 100 -l "$seconds" 2>/dev/null | awk '
+  local before after
+  before=$(cpu "$2")
+  dnsperf -s 127.0.0.1 -p "$1" -d queries -c 8 -q 100 -l "$seconds" 2>/dev/null >perf.out
+  after=$(cpu "$2")
+  awk -v ticks="$((after - before))" -v hz="$(getconf CLK_TCK)" '
+    /Queries completed:/ {done=$3}
     /Queries lost:/ {lost=$3}
     /Queries per second:/ {qps=$4}
     /Average Latency/ {lat=$4 * 1000}
-    END {printf "%.0f %.3f %s\n", qps, lat, lost}'
+    END {printf "%.0f %.3f %s %.2f\n", qps, lat, lost, ticks / hz * 1e6 / done}' perf.out
 }
-read -r s_qps s_lat s_lost < <(perf stack "$port")
-read -r d_qps d_lat d_lost < <(perf dnsmasq "$dnsmasq_port")
+read -r s_qps s_lat s_lost s_cpu < <(perf "$port" "$agent_pid")
+read -r d_qps d_lat d_lost d_cpu < <(perf "$dnsmasq_port" "$dnsmasq_pid")
 
-printf '%-10s %12s %14s %8s\n' "" "queries/s" "avg latency" "lost"
-printf '%-10s %12s %11s ms %8s\n' stack "$s_qps" "$s_lat" "$s_lost" dnsmasq "$d_qps" "$d_lat" "$d_lost"
-printf 'ratio stack/dnsmasq: qps %.2f, latency %.2f\n' \
-  "$(echo "$s_qps / $d_qps" | bc -l)" "$(echo "$s_lat / $d_lat" | bc -l)"
+printf '%-10s %12s %14s %8s %16s\n' "" "queries/s" "avg latency" "lost" "CPU per query"
+printf '%-10s %12s %11s ms %8s %13s us\n' stack "$s_qps" "$s_lat" "$s_lost" "$s_cpu" dnsmasq "$d_qps" "$d_lat" "$d_lost" "$d_cpu"
+printf 'ratio stack/dnsmasq: qps %.2f, latency %.2f, CPU per query %.2f\n' \
+  "$(echo "$s_qps / $d_qps" | bc -l)" "$(echo "$s_lat / $d_lat" | bc -l)" "$(echo "$s_cpu / $d_cpu" | bc -l)"
