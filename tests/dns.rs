@@ -175,6 +175,7 @@ fn names_outside_the_stack_go_to_the_upstream_resolver() {
                     key: "lan".into(),
                     subnets: vec![],
                     gateway: None,
+                    gateway_v6: None,
                 }],
                 services: vec![dns::ZoneService {
                     name: "printer".into(),
@@ -184,6 +185,7 @@ fn names_outside_the_stack_go_to_the_upstream_resolver() {
                         number: 1,
                         health: dns::ReplicaHealth::Unchecked,
                         addresses: [("lan".to_string(), Ipv4Addr::new(192, 0, 2, 7))].into(),
+                        addresses_v6: Default::default(),
                     }],
                 }],
             },
@@ -462,4 +464,56 @@ fn dns_query_answers_as_the_named_service_would_be_answered() {
         "SRV",
     ]);
     assert!(srv.contains("5432"), "{srv}");
+}
+
+const DUAL_STACK: &str = r#"
+services:
+  web:
+    image: busybox:1.36
+    init: true
+    command: ["sleep", "3600"]
+    networks: [v6]
+  client:
+    image: busybox:1.36
+    init: true
+    command: ["sleep", "3600"]
+    networks: [v6]
+networks:
+  v6:
+    enable_ipv6: true
+    ipam:
+      config:
+        - subnet: 10.231.7.0/24
+        - subnet: fd00:231:7::/64
+"#;
+
+#[test]
+fn an_ipv6_network_gets_aaaa_ptr_and_a_listener_on_its_ipv6_gateway() {
+    let s = TestStack::new("dnsv6", DUAL_STACK);
+    let port = up_with_dns(&s, &[]);
+    let (web, client) = (name(&s, "web"), name(&s, "client"));
+    let network = format!("{}_v6", s.project);
+    let format =
+        format!("{{{{(index .NetworkSettings.Networks \"{network}\").GlobalIPv6Address}}}}");
+    let web_v6 = docker(&["inspect", "-f", &format, &web]).trim().to_string();
+    assert!(
+        web_v6.starts_with("fd00:231:7:"),
+        "web has an IPv6 address: {web_v6:?}"
+    );
+
+    // The host, on loopback: AAAA and the IPv6 PTR.
+    let fqdn = format!("web.{}.stack.", s.project);
+    assert_eq!(ask_dns(port, &fqdn, "AAAA"), Ok(vec![web_v6.clone()]));
+    let ptr = dns::zone::reverse_name(web_v6.parse().expect("an IPv6 address"));
+    assert_eq!(
+        ask_dns(port, &format!("{ptr}."), "PTR"),
+        Ok(vec![format!("web-1.{}.stack.", s.project)])
+    );
+
+    // client asks the IPv6 gateway itself (fd00:231:7::1, port 53).
+    let (code, out) = s.exec(&client, &["nslookup", "-type=AAAA", "web", "fd00:231:7::1"]);
+    assert!(code == 0 && out.contains(&web_v6), "{out}");
+    let (code, out) = s.exec(&client, &["nslookup", "web", "fd00:231:7::1"]);
+    let web_v4 = address_of(&web, &network);
+    assert!(code == 0 && out.contains(&web_v4), "{out}");
 }

@@ -105,6 +105,11 @@ pub fn zone_data(
             .iter()
             .filter_map(|(net, ip)| Some((keys.get(net.as_str())?.clone(), ip.parse().ok()?)))
             .collect();
+        let addresses_v6 = c
+            .addresses_v6
+            .iter()
+            .filter_map(|(net, ip)| Some((keys.get(net.as_str())?.clone(), ip.parse().ok()?)))
+            .collect();
         // A start-first replacement is not in service before it replaces
         // its predecessor (see `execute`).
         let replacing = c.name.ends_with("-next");
@@ -118,6 +123,7 @@ pub fn zone_data(
                 Some(Health::Unhealthy) => ReplicaHealth::Unhealthy,
             },
             addresses,
+            addresses_v6,
         });
     }
     ZoneData {
@@ -129,6 +135,7 @@ pub fn zone_data(
                 key: keys.get(n.name.as_str()).cloned().unwrap_or_default(),
                 subnets: n.subnets.iter().filter_map(|s| s.parse().ok()).collect(),
                 gateway: n.gateway.as_deref().and_then(|g| g.parse().ok()),
+                gateway_v6: n.gateway_v6.as_deref().and_then(|g| g.parse().ok()),
             })
             .collect(),
         services: services.into_values().collect(),
@@ -229,15 +236,22 @@ pub async fn read_zones(
     Ok((zone_data(project, ttl, &own, &networks), others))
 }
 
-/// Where to listen for `zone`: each network's gateway, and loopback.
+/// Where to listen for `zone`: each network's gateways (IPv4, and IPv6
+/// where the network has it), and loopback.
 fn listeners(zone: &Zone, options: &DnsOptions) -> BTreeMap<SocketAddr, Arrival> {
     let mut out: BTreeMap<SocketAddr, Arrival> = zone
         .data()
         .networks
         .iter()
-        .filter_map(|n| {
-            let gateway = SocketAddr::new(IpAddr::V4(n.gateway?), options.gateway_port);
-            Some((gateway, Arrival::Network(n.key.clone())))
+        .flat_map(|n| {
+            let v4 = n.gateway.map(IpAddr::V4);
+            let v6 = n.gateway_v6.map(IpAddr::V6);
+            v4.into_iter().chain(v6).map(|gateway| {
+                (
+                    SocketAddr::new(gateway, options.gateway_port),
+                    Arrival::Network(n.key.clone()),
+                )
+            })
         })
         .collect();
     if let Some(port) = options.loopback_port {

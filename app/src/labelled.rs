@@ -105,6 +105,7 @@ mod tests {
             health: None,
             image_id: String::new(),
             addresses: BTreeMap::new(),
+            addresses_v6: BTreeMap::new(),
         }
     }
 

@@ -36,6 +36,7 @@ fn zone() -> Zone {
                     number: u32::from(r),
                     health: ReplicaHealth::Healthy,
                     addresses: [("default".to_string(), Ipv4Addr::new(10, 10, i, r + 1))].into(),
+                    addresses_v6: Default::default(),
                 })
                 .collect(),
         })
@@ -48,6 +49,7 @@ fn zone() -> Zone {
                 key: "default".into(),
                 subnets: vec!["10.10.0.0/16".parse().expect("subnet")],
                 gateway: Some(Ipv4Addr::new(10, 10, 0, 1)),
+                gateway_v6: None,
             }],
             services,
         },

@@ -14,6 +14,7 @@ fn replica(number: u32, health: ReplicaHealth, addrs: &[(&str, [u8; 4])]) -> Rep
             .iter()
             .map(|(n, a)| (n.to_string(), Ipv4Addr::from(*a)))
             .collect(),
+        addresses_v6: Default::default(),
     }
 }
 
@@ -37,6 +38,7 @@ pub fn lab_named(project: &str) -> Zone {
         key: key.into(),
         subnets: vec![format!("10.9.{third}.0/24").parse().unwrap()],
         gateway: Some(Ipv4Addr::new(10, 9, third, 1)),
+        gateway_v6: None,
     };
     let mut web = service(
         "web",

@@ -258,7 +258,7 @@ impl DnsServer {
         for _ in 1..cores {
             sockets.push(reuse_port_socket(bound)?);
         }
-        let tcp = TcpListener::bind(bound).await?;
+        let tcp = tcp_listener(bound)?;
         let stop = CancellationToken::new();
         for socket in sockets {
             let udp = Udp {
@@ -342,15 +342,36 @@ impl DnsServer {
 /// (`SO_REUSEPORT`: the kernel spreads the queries over them, one per
 /// core). Only sockets of the same user can join the group.
 fn reuse_port_socket(addr: SocketAddr) -> std::io::Result<UdpSocket> {
-    use socket2::{Domain, Protocol, Socket, Type};
-    let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
-    if addr.is_ipv6() {
-        socket.set_only_v6(true)?;
-    }
+    let socket = socket(addr, socket2::Type::DGRAM, socket2::Protocol::UDP)?;
     socket.set_reuse_port(true)?;
-    socket.set_nonblocking(true)?;
     socket.bind(&addr.into())?;
     UdpSocket::from_std(socket.into())
+}
+
+/// The TCP listener on `addr`.
+fn tcp_listener(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = socket(addr, socket2::Type::STREAM, socket2::Protocol::TCP)?;
+    socket.set_reuse_address(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(1024)?;
+    TcpListener::from_std(socket.into())
+}
+
+/// A non-blocking socket for `addr`. An IPv6 one may bind an address
+/// the kernel still calls tentative (a new network's gateway, during
+/// duplicate address detection), rather than fail for a second or two.
+fn socket(
+    addr: SocketAddr,
+    kind: socket2::Type,
+    protocol: socket2::Protocol,
+) -> std::io::Result<socket2::Socket> {
+    let socket = socket2::Socket::new(socket2::Domain::for_address(addr), kind, Some(protocol))?;
+    if addr.is_ipv6() {
+        socket.set_only_v6(true)?;
+        socket.set_freebind_v6(true)?;
+    }
+    socket.set_nonblocking(true)?;
+    Ok(socket)
 }
 
 /// One UDP socket's loop.

@@ -10,17 +10,20 @@
 //! - `tasks.web` (and `tasks.web.shop.stack`): every running replica, healthy or not.
 //! - `_http._tcp.web.shop.stack` or `_80._tcp.web.shop.stack`: SRV
 //!   records from the service's ports and `expose`.
-//! - PTR records for the replicas' addresses.
+//! - PTR records for the replicas' addresses (`in-addr.arpa`, `ip6.arpa`).
+//!
+//! A replica has an IPv4 address on a network, an IPv6 one on a network
+//! with `enable_ipv6`, or both: A and AAAA answer each family.
 //!
 //! A name of the stack that the view must not see is answered with an
 //! authoritative NXDOMAIN and never forwarded, so isolation shows in DNS
 //! too. Anything else is for the upstream resolvers.
 
 use std::collections::{BTreeMap, HashMap};
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use hickory_proto::rr::rdata::{A, PTR, SOA, SRV};
+use hickory_proto::rr::rdata::{A, AAAA, PTR, SOA, SRV};
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 use ipnet::IpNet;
 
@@ -47,6 +50,8 @@ pub struct ZoneNetwork {
     pub subnets: Vec<IpNet>,
     /// Its IPv4 gateway: where the server listens for this network's view.
     pub gateway: Option<Ipv4Addr>,
+    /// Its IPv6 gateway (a network with `enable_ipv6`): listened on too.
+    pub gateway_v6: Option<Ipv6Addr>,
 }
 
 /// One service of the stack.
@@ -82,6 +87,8 @@ pub struct Replica {
     pub health: ReplicaHealth,
     /// Its address on each network it joined, by network key.
     pub addresses: BTreeMap<String, Ipv4Addr>,
+    /// Its IPv6 address on each network that has IPv6, by network key.
+    pub addresses_v6: BTreeMap<String, Ipv6Addr>,
 }
 
 /// A replica's health, as far as DNS cares.
@@ -241,13 +248,15 @@ impl Zone {
             Arrival::Network(key) => key,
         };
         let mut networks = vec![key.clone()];
-        let asker = self.replicas().find(|(_, r)| {
-            r.addresses
-                .get(key)
-                .is_some_and(|a| IpAddr::V4(*a) == source)
-        });
+        let asker = self
+            .replicas()
+            .find(|(_, r)| r.ips_on(key).any(|a| a == source));
         if let Some((_, replica)) = asker {
-            networks.extend(replica.addresses.keys().filter(|k| *k != key).cloned());
+            for other in replica.addresses.keys().chain(replica.addresses_v6.keys()) {
+                if !networks.contains(other) {
+                    networks.push(other.clone());
+                }
+            }
         }
         View { networks }
     }
@@ -312,7 +321,10 @@ impl Zone {
         });
         let name = name.trim_end_matches('.').to_ascii_lowercase();
         if let Some(reverse) = name.strip_suffix(".in-addr.arpa") {
-            return self.reverse(view, reverse, kind);
+            return self.reverse(view, reverse, false, kind);
+        }
+        if let Some(reverse) = name.strip_suffix(".ip6.arpa") {
+            return self.reverse(view, reverse, true, kind);
         }
         let (relative, in_zone) = if let Some(rel) = self.within(&name) {
             (rel, true)
@@ -381,7 +393,6 @@ impl Zone {
         owner: &Name,
         turn: Option<usize>,
     ) -> Answer {
-        let wants_a = matches!(kind, RecordType::A | RecordType::ANY);
         let (answers, additionals) = match target {
             Target::Missing => return Answer::NxDomain,
             Target::Apex if kind == RecordType::SOA => (vec![self.soa()], vec![]),
@@ -396,15 +407,13 @@ impl Zone {
                 if members.is_empty() {
                     return Answer::NxDomain;
                 }
-                let a = wants_a.then(|| self.a_records(owner, &members));
-                (a.unwrap_or_default(), vec![])
+                (self.address_records(view, owner, &members, kind), vec![])
             }
             Target::Replica(_, replica) => {
-                let Some(addr) = self.address(view, replica) else {
+                if !self.reaches(view, replica) {
                     return Answer::NxDomain;
-                };
-                let a = wants_a.then(|| self.a_records(owner, &[(replica, addr)]));
-                (a.unwrap_or_default(), vec![])
+                }
+                (self.address_records(view, owner, &[replica], kind), vec![])
             }
             Target::Srv(svc, port) => {
                 let members = self.rotate(self.members(view, svc, true), turn);
@@ -419,7 +428,7 @@ impl Zone {
                 }
                 let mut srv = Vec::new();
                 let mut extra = Vec::new();
-                for (replica, addr) in &members {
+                for replica in &members {
                     let target = self.replica_name(svc, replica);
                     let data = SRV::new(0, 10, port.port, target.clone());
                     srv.push(Record::from_rdata(
@@ -427,11 +436,7 @@ impl Zone {
                         self.data.ttl,
                         RData::SRV(data),
                     ));
-                    extra.push(Record::from_rdata(
-                        target,
-                        self.data.ttl,
-                        RData::A(A(*addr)),
-                    ));
+                    extra.extend(self.address_records(view, &target, &[replica], RecordType::ANY));
                 }
                 (srv, extra)
             }
@@ -442,21 +447,20 @@ impl Zone {
         }
     }
 
-    fn reverse(&self, view: &View, reverse: &str, kind: RecordType) -> Answer {
-        let octets: Vec<u8> = reverse.split('.').filter_map(|o| o.parse().ok()).collect();
-        let [d, c, b, a] = octets.as_slice() else {
+    /// A PTR question: `reverse` is the name without `.in-addr.arpa` or
+    /// `.ip6.arpa` (`v6` says which).
+    fn reverse(&self, view: &View, reverse: &str, v6: bool, kind: RecordType) -> Answer {
+        let Some(ip) = reverse_address(reverse, v6) else {
             return Answer::Forward;
         };
-        let ip = Ipv4Addr::new(*a, *b, *c, *d);
-        let found = self.replicas().find(|(_, r)| {
-            view.networks
-                .iter()
-                .any(|n| r.addresses.get(n) == Some(&ip))
-        });
+        let found = self
+            .replicas()
+            .find(|(_, r)| view.networks.iter().any(|n| r.ips_on(n).any(|a| a == ip)));
         if let Some((svc, replica)) = found {
+            let suffix = if v6 { "ip6.arpa" } else { "in-addr.arpa" };
             let answers = matches!(kind, RecordType::PTR | RecordType::ANY)
                 .then(|| {
-                    let name = Name::from_ascii(format!("{reverse}.in-addr.arpa."));
+                    let name = Name::from_ascii(format!("{reverse}.{suffix}."));
                     name.map(|n| {
                         let target = self.replica_name(svc, replica);
                         vec![Record::from_rdata(
@@ -477,7 +481,7 @@ impl Zone {
             .data
             .networks
             .iter()
-            .any(|n| n.subnets.iter().any(|s| s.contains(&IpAddr::V4(ip))));
+            .any(|n| n.subnets.iter().any(|s| s.contains(&ip)));
         if ours {
             Answer::NxDomain
         } else {
@@ -496,40 +500,78 @@ impl Zone {
         svc.networks.iter().any(|n| view.networks.contains(n))
     }
 
-    /// The replica's address in `view`: on the first of the view's
-    /// networks it joined.
+    /// The replica's IPv4 address in `view`: on the first of the view's
+    /// networks it has one.
     fn address(&self, view: &View, replica: &Replica) -> Option<Ipv4Addr> {
         view.networks
             .iter()
             .find_map(|n| replica.addresses.get(n).copied())
     }
 
-    /// The replicas of `svc` the view reaches, with their addresses; with
-    /// `healthy_only`, the usable ones when there are any.
+    /// Its IPv6 address in `view`, likewise.
+    fn address_v6(&self, view: &View, replica: &Replica) -> Option<Ipv6Addr> {
+        view.networks
+            .iter()
+            .find_map(|n| replica.addresses_v6.get(n).copied())
+    }
+
+    /// Does `view` reach the replica at all (either family)?
+    fn reaches(&self, view: &View, replica: &Replica) -> bool {
+        self.address(view, replica).is_some() || self.address_v6(view, replica).is_some()
+    }
+
+    /// The replicas of `svc` the view reaches; with `healthy_only`, the
+    /// usable ones when there are any.
     fn members<'a>(
         &self,
         view: &View,
         svc: &'a ZoneService,
         healthy_only: bool,
-    ) -> Vec<(&'a Replica, Ipv4Addr)> {
-        let all: Vec<(&Replica, Ipv4Addr)> = svc
+    ) -> Vec<&'a Replica> {
+        let all: Vec<&Replica> = svc
             .replicas
             .iter()
-            .filter_map(|r| self.address(view, r).map(|a| (r, a)))
+            .filter(|r| self.reaches(view, r))
             .collect();
         if !healthy_only {
             return all;
         }
-        let usable: Vec<_> = all
-            .iter()
-            .filter(|(r, _)| r.health.usable())
-            .cloned()
-            .collect();
+        let usable: Vec<&Replica> = all.iter().copied().filter(|r| r.health.usable()).collect();
         if usable.is_empty() {
             all
         } else {
             usable
         }
+    }
+
+    /// The A (for `A`), AAAA (for `AAAA`) or both (for `ANY`) records of
+    /// `members` in `view`, owned by `name`; none for other types.
+    fn address_records(
+        &self,
+        view: &View,
+        name: &Name,
+        members: &[&Replica],
+        kind: RecordType,
+    ) -> Vec<Record> {
+        let ttl = self.data.ttl;
+        let mut out = Vec::new();
+        if matches!(kind, RecordType::A | RecordType::ANY) {
+            out.extend(
+                members
+                    .iter()
+                    .filter_map(|r| self.address(view, r))
+                    .map(|a| Record::from_rdata(name.clone(), ttl, RData::A(A(a)))),
+            );
+        }
+        if matches!(kind, RecordType::AAAA | RecordType::ANY) {
+            out.extend(
+                members
+                    .iter()
+                    .filter_map(|r| self.address_v6(view, r))
+                    .map(|a| Record::from_rdata(name.clone(), ttl, RData::AAAA(AAAA(a)))),
+            );
+        }
+        out
     }
 
     fn rotate<T>(&self, mut items: Vec<T>, turn: Option<usize>) -> Vec<T> {
@@ -539,13 +581,6 @@ impl Zone {
             items.rotate_left(turn % len);
         }
         items
-    }
-
-    fn a_records(&self, name: &Name, members: &[(&Replica, Ipv4Addr)]) -> Vec<Record> {
-        members
-            .iter()
-            .map(|(_, addr)| Record::from_rdata(name.clone(), self.data.ttl, RData::A(A(*addr))))
-            .collect()
     }
 
     fn name_of(&self, relative: &str) -> Name {
@@ -611,9 +646,8 @@ impl Zone {
         if !qualified_only {
             for (_, replica) in self.replicas() {
                 for network in &view.networks {
-                    if let Some(ip) = replica.addresses.get(network) {
-                        let [a, b, c, d] = ip.octets();
-                        out.push((format!("{d}.{c}.{b}.{a}.in-addr.arpa."), RecordType::PTR, 1));
+                    for ip in replica.ips_on(network) {
+                        out.push((format!("{}.", reverse_name(ip)), RecordType::PTR, 1));
                     }
                 }
             }
@@ -633,10 +667,10 @@ impl Zone {
         };
         let mut special = Vec::new();
         for (_, replica) in self.replicas() {
-            if let Some(ip) = replica.addresses.get(key) {
-                let view = self.view(arrival, IpAddr::V4(*ip));
+            for ip in replica.ips_on(key) {
+                let view = self.view(arrival, ip);
                 if view != default {
-                    special.push((IpAddr::V4(*ip), view));
+                    special.push((ip, view));
                 }
             }
         }
@@ -658,26 +692,34 @@ impl Zone {
                 continue;
             }
             let answered = self.members(&view, svc, true);
-            for (replica, addr) in &members {
-                let left_out = if answered.iter().any(|(r, _)| r.number == replica.number) {
+            for replica in &members {
+                let left_out = if answered.iter().any(|r| r.number == replica.number) {
                     ""
                 } else {
                     ", left out of the service name"
                 };
-                lines.push(format!(
-                    "{:<40} {:>4} A    {:<15} {} ({}{left_out})",
-                    self.name_of(&svc.name).to_ascii(),
-                    self.data.ttl,
-                    addr,
-                    self.replica_name(svc, replica)
-                        .to_ascii()
-                        .trim_end_matches('.'),
-                    replica.health.describe(),
-                ));
+                let v4 = self
+                    .address(&view, replica)
+                    .map(|a| ("A   ", IpAddr::V4(a)));
+                let v6 = self
+                    .address_v6(&view, replica)
+                    .map(|a| ("AAAA", IpAddr::V6(a)));
+                for (kind, addr) in v4.into_iter().chain(v6) {
+                    lines.push(format!(
+                        "{:<40} {:>4} {kind} {:<15} {} ({}{left_out})",
+                        self.name_of(&svc.name).to_ascii(),
+                        self.data.ttl,
+                        addr.to_string(),
+                        self.replica_name(svc, replica)
+                            .to_ascii()
+                            .trim_end_matches('.'),
+                        replica.health.describe(),
+                    ));
+                }
             }
             for port in &svc.ports {
                 let name = format!("_{}._{}.{}", port_label(port), port.protocol, svc.name);
-                for (replica, _) in &answered {
+                for replica in &answered {
                     lines.push(format!(
                         "{:<40} {:>4} SRV  0 10 {} {}",
                         self.name_of(&name).to_ascii(),
@@ -690,6 +732,61 @@ impl Zone {
         }
         lines
     }
+}
+
+impl Replica {
+    /// Its addresses on network `key`, IPv4 then IPv6.
+    pub fn ips_on<'a>(&'a self, key: &str) -> impl Iterator<Item = IpAddr> + 'a {
+        let v4 = self.addresses.get(key).map(|a| IpAddr::V4(*a));
+        let v6 = self.addresses_v6.get(key).map(|a| IpAddr::V6(*a));
+        v4.into_iter().chain(v6)
+    }
+}
+
+/// The reverse-lookup name of `ip`, without the trailing dot
+/// (`5.2.9.10.in-addr.arpa`, or 32 nibbles under `ip6.arpa`).
+pub fn reverse_name(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, c, d] = v4.octets();
+            format!("{d}.{c}.{b}.{a}.in-addr.arpa")
+        }
+        IpAddr::V6(v6) => {
+            let mut labels: Vec<String> = Vec::with_capacity(33);
+            for byte in v6.octets().iter().rev() {
+                labels.push(format!("{:x}", byte & 0x0f));
+                labels.push(format!("{:x}", byte >> 4));
+            }
+            labels.push("ip6.arpa".into());
+            labels.join(".")
+        }
+    }
+}
+
+/// The address a reverse name (without its `in-addr.arpa` / `ip6.arpa`)
+/// stands for; `None` for a partial or malformed one.
+fn reverse_address(reverse: &str, v6: bool) -> Option<IpAddr> {
+    let labels: Vec<&str> = reverse.split('.').collect();
+    if v6 {
+        if labels.len() != 32 {
+            return None;
+        }
+        let mut octets = [0u8; 16];
+        for (i, pair) in labels.chunks(2).enumerate() {
+            let low = u8::from_str_radix(pair[0], 16).ok()?;
+            let high = u8::from_str_radix(pair[1], 16).ok()?;
+            if low > 15 || high > 15 || pair[0].len() != 1 || pair[1].len() != 1 {
+                return None;
+            }
+            octets[15 - i] = (high << 4) | low;
+        }
+        return Some(IpAddr::V6(Ipv6Addr::from(octets)));
+    }
+    let octets: Vec<u8> = labels.iter().filter_map(|o| o.parse().ok()).collect();
+    let [d, c, b, a] = octets.as_slice() else {
+        return None;
+    };
+    Some(IpAddr::V4(Ipv4Addr::new(*a, *b, *c, *d)))
 }
 
 fn port_label(port: &ServicePort) -> String {

@@ -118,6 +118,9 @@ pub struct ObservedContainer {
     /// Its IPv4 address on each network it joined, by engine network name.
     #[serde(default)]
     pub addresses: BTreeMap<String, String>,
+    /// Its IPv6 address on each network with IPv6, likewise.
+    #[serde(default)]
+    pub addresses_v6: BTreeMap<String, String>,
 }
 
 /// A network on the engine with its address pools: any network, the
@@ -132,6 +135,9 @@ pub struct NetworkAddresses {
     pub subnets: Vec<String>,
     /// Its IPv4 gateway, when it has one.
     pub gateway: Option<String>,
+    /// Its IPv6 gateway, when it has IPv6.
+    #[serde(default)]
+    pub gateway_v6: Option<String>,
 }
 
 /// A host port a running container publishes.

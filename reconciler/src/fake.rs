@@ -70,6 +70,7 @@ fn listing(s: &State, c: &FakeContainer) -> ContainerListing {
                 .iter()
                 .filter_map(|n| Some((n.clone(), fake_address(s.subnets.get(n)?, &c.id))))
                 .collect(),
+            addresses_v6: BTreeMap::new(),
         },
         image: spec.image.clone(),
         command: spec.command.clone().unwrap_or_default().join(" "),
@@ -506,6 +507,7 @@ impl Resources for FakeEngine {
                     .get(name)
                     .and_then(|n| n.hosts().next())
                     .map(|g| g.to_string()),
+                gateway_v6: None,
             })
             .collect())
     }

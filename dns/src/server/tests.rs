@@ -159,6 +159,7 @@ async fn upstream() -> (DnsServer, SocketAddr) {
                 key: "lan".into(),
                 subnets: vec![],
                 gateway: None,
+                gateway_v6: None,
             }],
             services: vec![ZoneService {
                 name: "printer".into(),
@@ -168,6 +169,7 @@ async fn upstream() -> (DnsServer, SocketAddr) {
                     number: 1,
                     health: crate::zone::ReplicaHealth::Unchecked,
                     addresses: [("lan".to_string(), Ipv4Addr::new(192, 0, 2, 7))].into(),
+                    addresses_v6: Default::default(),
                 }],
             }],
         },

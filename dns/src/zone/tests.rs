@@ -271,3 +271,101 @@ fn render_shows_each_networks_view() {
     assert!(!front.contains("db.lab.stack"), "{front}");
     assert!(zone.render("backend").join("\n").contains("db.lab.stack."));
 }
+
+/// The lab with IPv6 on `frontend` (fd00:9:1::/64): `web-1` and `client`
+/// have addresses of both families there.
+fn dual_stack() -> Zone {
+    let mut data = lab().data().clone();
+    let frontend = data
+        .networks
+        .iter_mut()
+        .find(|n| n.key == "frontend")
+        .expect("frontend");
+    frontend
+        .subnets
+        .push("fd00:9:1::/64".parse().expect("subnet"));
+    frontend.gateway_v6 = Some("fd00:9:1::1".parse().expect("gateway"));
+    for svc in &mut data.services {
+        for replica in &mut svc.replicas {
+            if let Some(v4) = replica.addresses.get("frontend") {
+                let last = v4.octets()[3];
+                let v6: Ipv6Addr = format!("fd00:9:1::{last:x}").parse().expect("address");
+                replica.addresses_v6.insert("frontend".into(), v6);
+            }
+        }
+    }
+    Zone::new(data, 1)
+}
+
+#[test]
+fn aaaa_answers_the_ipv6_addresses_and_a_the_ipv4_ones() {
+    let zone = dual_stack();
+    let front = on(&zone, "frontend");
+    assert_eq!(
+        addresses(zone.answer(&front, "web", RecordType::AAAA)),
+        ["fd00:9:1::2"]
+    );
+    assert_eq!(
+        addresses(zone.answer(&front, "web", RecordType::A)),
+        ["10.9.1.2"]
+    );
+    assert_eq!(
+        addresses(zone.answer(&front, "tasks.web.lab.stack", RecordType::AAAA)),
+        ["fd00:9:1::2", "fd00:9:1::3"]
+    );
+    // `db` has no IPv6: its name exists, with no AAAA record (not NXDOMAIN).
+    let back = on(&zone, "backend");
+    assert_eq!(
+        addresses(zone.answer(&back, "db", RecordType::AAAA)),
+        Vec::<String>::new()
+    );
+}
+
+#[test]
+fn ptr_answers_ipv6_addresses_under_ip6_arpa() {
+    let zone = dual_stack();
+    let front = on(&zone, "frontend");
+    let name = reverse_name("fd00:9:1::4".parse().expect("address"));
+    assert!(
+        name.ends_with(".1.0.0.0.9.0.0.0.0.0.d.f.ip6.arpa"),
+        "{name}"
+    );
+    assert_eq!(
+        addresses(zone.answer(&front, &name, RecordType::PTR)),
+        ["client-1.lab.stack."]
+    );
+    // An address of the stack's subnet that nobody has: NXDOMAIN; one
+    // elsewhere: not ours.
+    let nobody = reverse_name("fd00:9:1::99".parse().expect("address"));
+    assert_eq!(
+        zone.answer(&front, &nobody, RecordType::PTR),
+        Answer::NxDomain
+    );
+    let elsewhere = reverse_name("2001:db8::1".parse().expect("address"));
+    assert_eq!(
+        zone.answer(&front, &elsewhere, RecordType::PTR),
+        Answer::Forward
+    );
+    assert_eq!(
+        zone.answer(&front, "1.0.ip6.arpa", RecordType::PTR),
+        Answer::Forward
+    );
+}
+
+#[test]
+fn a_replica_asking_over_ipv6_gets_its_own_view() {
+    let zone = dual_stack();
+    // web-1 asks on frontend's IPv6 gateway: it is on backend too.
+    let view = zone.view(
+        &Arrival::Network("frontend".into()),
+        "fd00:9:1::2".parse().expect("address"),
+    );
+    assert_eq!(
+        addresses(zone.answer(&view, "db", RecordType::A)),
+        ["10.9.2.5"]
+    );
+    assert!(zone.serves(
+        &Arrival::Network("frontend".into()),
+        "fd00:9:1::4".parse().expect("address")
+    ));
+}

@@ -81,6 +81,7 @@ fn apply(project: &Project, observed: &mut Observed, plan: &Plan) {
                     health: None,
                     image_id,
                     addresses: BTreeMap::new(),
+                    addresses_v6: BTreeMap::new(),
                 });
             }
             Action::StartContainer { id, .. } | Action::RestartContainer { id, .. } => {

@@ -272,6 +272,10 @@ fn observed_container(c: ContainerSummary) -> ObservedContainer {
         }
         _ => RunState::Running,
     };
+    let endpoints = c
+        .network_settings
+        .and_then(|n| n.networks)
+        .unwrap_or_default();
     ObservedContainer {
         id: c.id.unwrap_or_default(),
         name: container_name(c.names),
@@ -285,12 +289,23 @@ fn observed_container(c: ContainerSummary) -> ObservedContainer {
         state,
         health: health_from_status(&status),
         image_id: c.image_id.unwrap_or_default(),
-        addresses: c
-            .network_settings
-            .and_then(|n| n.networks)
-            .unwrap_or_default()
-            .into_iter()
-            .filter_map(|(name, e)| Some((name, e.ip_address.filter(|a| !a.is_empty())?)))
+        addresses: endpoints
+            .iter()
+            .filter_map(|(name, e)| {
+                Some((
+                    name.clone(),
+                    e.ip_address.clone().filter(|a| !a.is_empty())?,
+                ))
+            })
+            .collect(),
+        addresses_v6: endpoints
+            .iter()
+            .filter_map(|(name, e)| {
+                Some((
+                    name.clone(),
+                    e.global_ipv6_address.clone().filter(|a| !a.is_empty())?,
+                ))
+            })
             .collect(),
     }
 }
@@ -304,13 +319,40 @@ fn container_name(names: Option<Vec<String>>) -> String {
 }
 
 fn network_addresses(n: bollard::models::Network) -> NetworkAddresses {
+    use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
     let pools = n.ipam.and_then(|i| i.config).unwrap_or_default();
-    let ipv4 = |a: &String| a.parse::<std::net::Ipv4Addr>().is_ok();
+    // Docker leaves a pool's gateway out of the network's IPAM when it
+    // picked it itself (a subnet given without one): the subnet's first
+    // address after the network's own, which the bridge holds.
+    let gateways: Vec<IpAddr> = pools
+        .iter()
+        .filter_map(|p| {
+            if let Some(Ok(gateway)) = p.gateway.as_deref().map(str::parse::<IpAddr>) {
+                return Some(gateway);
+            }
+            match p.subnet.as_deref()?.parse::<ipnet::IpNet>().ok()? {
+                ipnet::IpNet::V4(net) => Some(IpAddr::V4(Ipv4Addr::from(
+                    u32::from(net.network()).checked_add(1)?,
+                ))),
+                ipnet::IpNet::V6(net) => Some(IpAddr::V6(Ipv6Addr::from(
+                    u128::from(net.network()).checked_add(1)?,
+                ))),
+            }
+        })
+        .collect();
     NetworkAddresses {
         name: n.name.unwrap_or_default(),
         labels: n.labels.unwrap_or_default().into_iter().collect(),
         subnets: pools.iter().filter_map(|p| p.subnet.clone()).collect(),
-        gateway: pools.iter().filter_map(|p| p.gateway.clone()).find(ipv4),
+        gateway: gateways
+            .iter()
+            .find(|g| g.is_ipv4())
+            .map(ToString::to_string),
+        gateway_v6: gateways
+            .iter()
+            .find(|g| g.is_ipv6())
+            .filter(|_| n.enable_ipv6 == Some(true))
+            .map(ToString::to_string),
     }
 }
 
@@ -811,6 +853,8 @@ impl Resources for DockerEngine {
                 driver: Some(net.driver.clone().unwrap_or_else(|| "bridge".into())),
                 internal: Some(net.internal),
                 attachable: Some(net.attachable),
+                // enable_ipv4 is API 1.47's; on older engines IPv4 is always on.
+                enable_ipv6: net.enable_ipv6,
                 ipam,
                 options: net.driver_opts.clone().map(|o| o.into_iter().collect()),
                 labels: Some(labels),
