@@ -82,6 +82,9 @@ pub fn zone_data(
         })
         .collect();
     let mut services: BTreeMap<String, ZoneService> = BTreeMap::new();
+    // Services that share another's network namespace: sidecar -> parent.
+    let mut sidecars: BTreeMap<String, String> = BTreeMap::new();
+    let mut on_bridge = false;
     for c in containers {
         let svc = services.entry(c.service.clone()).or_insert_with(|| {
             let definition: Value = c
@@ -89,9 +92,20 @@ pub fn zone_data(
                 .get(labels::CONFIG)
                 .and_then(|d| serde_json::from_str(d).ok())
                 .unwrap_or(Value::Null);
+            let mode = definition.get("network_mode").and_then(Value::as_str);
+            let mut networks = service_networks(&definition);
+            match mode {
+                Some(BRIDGE) => networks = vec![BRIDGE.to_string()],
+                Some(m) => {
+                    if let Some(parent) = m.strip_prefix("service:") {
+                        sidecars.insert(c.service.clone(), parent.to_string());
+                    }
+                }
+                None => {}
+            }
             ZoneService {
                 name: c.service.clone(),
-                networks: service_networks(&definition),
+                networks,
                 ports: service_ports(&definition),
                 replicas: Vec::new(),
             }
@@ -100,16 +114,25 @@ pub fn zone_data(
         if !c.is_running() || c.name.ends_with("-old") {
             continue;
         }
-        let addresses = c
+        // The engine's default bridge is no network of the stack: its
+        // addresses are answered on loopback only (for the host), under
+        // the key `bridge`, which no gateway serves.
+        let key_of = |net: &str| match keys.get(net) {
+            Some(key) => Some(key.clone()),
+            None if net == BRIDGE && svc.networks == [BRIDGE] => Some(BRIDGE.to_string()),
+            None => None,
+        };
+        let addresses: BTreeMap<String, std::net::Ipv4Addr> = c
             .addresses
             .iter()
-            .filter_map(|(net, ip)| Some((keys.get(net.as_str())?.clone(), ip.parse().ok()?)))
+            .filter_map(|(net, ip)| Some((key_of(net)?, ip.parse().ok()?)))
             .collect();
         let addresses_v6 = c
             .addresses_v6
             .iter()
-            .filter_map(|(net, ip)| Some((keys.get(net.as_str())?.clone(), ip.parse().ok()?)))
+            .filter_map(|(net, ip)| Some((key_of(net)?, ip.parse().ok()?)))
             .collect();
+        on_bridge |= addresses.contains_key(BRIDGE);
         // A start-first replacement is not in service before it replaces
         // its predecessor (see `execute`).
         let replacing = c.name.ends_with("-next");
@@ -126,19 +149,64 @@ pub fn zone_data(
             addresses_v6,
         });
     }
+    share_parents_addresses(&mut services, &sidecars);
+    let mut networks: Vec<ZoneNetwork> = ours
+        .iter()
+        .map(|n| ZoneNetwork {
+            key: keys.get(n.name.as_str()).cloned().unwrap_or_default(),
+            subnets: n.subnets.iter().filter_map(|s| s.parse().ok()).collect(),
+            gateway: n.gateway.as_deref().and_then(|g| g.parse().ok()),
+            gateway_v6: n.gateway_v6.as_deref().and_then(|g| g.parse().ok()),
+        })
+        .collect();
+    if on_bridge && !networks.iter().any(|n| n.key == BRIDGE) {
+        // In loopback's view, with no subnet (its containers are not the
+        // stack's askers) and no gateway (nothing listens there).
+        networks.push(ZoneNetwork {
+            key: BRIDGE.to_string(),
+            subnets: Vec::new(),
+            gateway: None,
+            gateway_v6: None,
+        });
+    }
     ZoneData {
         project: project.to_string(),
         ttl,
-        networks: ours
-            .iter()
-            .map(|n| ZoneNetwork {
-                key: keys.get(n.name.as_str()).cloned().unwrap_or_default(),
-                subnets: n.subnets.iter().filter_map(|s| s.parse().ok()).collect(),
-                gateway: n.gateway.as_deref().and_then(|g| g.parse().ok()),
-                gateway_v6: n.gateway_v6.as_deref().and_then(|g| g.parse().ok()),
-            })
-            .collect(),
+        networks,
         services: services.into_values().collect(),
+    }
+}
+
+/// `network_mode: bridge`, and the engine's default network of that name.
+const BRIDGE: &str = "bridge";
+
+/// A sidecar (`network_mode: service:PARENT`) has no address of its own:
+/// it answers, under its own name, with the addresses of the parent's
+/// replica of the same number (the parent's first when it has fewer), on
+/// the parent's networks.
+fn share_parents_addresses(
+    services: &mut BTreeMap<String, ZoneService>,
+    sidecars: &BTreeMap<String, String>,
+) {
+    for (sidecar, parent) in sidecars {
+        let Some(parent) = services.get(parent).cloned() else {
+            continue;
+        };
+        let Some(svc) = services.get_mut(sidecar) else {
+            continue;
+        };
+        svc.networks = parent.networks.clone();
+        for replica in &mut svc.replicas {
+            let source = parent
+                .replicas
+                .iter()
+                .find(|r| r.number == replica.number)
+                .or_else(|| parent.replicas.first());
+            if let Some(source) = source {
+                replica.addresses = source.addresses.clone();
+                replica.addresses_v6 = source.addresses_v6.clone();
+            }
+        }
     }
 }
 
@@ -399,5 +467,145 @@ fn write_status(
         if let Err(e) = dir.write(name, text.as_bytes()) {
             tracing::warn!("dns: {e}");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dns::{Answer, Arrival, RecordType};
+    use planner::RunState;
+    use std::net::IpAddr;
+
+    fn container(service: &str, definition: &str, addresses: &[(&str, &str)]) -> ObservedContainer {
+        ObservedContainer {
+            id: format!("id-{service}"),
+            name: format!("p-{service}-1"),
+            service: service.into(),
+            replica: 1,
+            config_hash: String::new(),
+            labels: [
+                (labels::PROJECT.to_string(), "p".to_string()),
+                (labels::CONFIG.to_string(), definition.to_string()),
+            ]
+            .into(),
+            state: RunState::Running,
+            health: None,
+            image_id: String::new(),
+            addresses: addresses
+                .iter()
+                .map(|(n, a)| (n.to_string(), a.to_string()))
+                .collect(),
+            addresses_v6: BTreeMap::new(),
+        }
+    }
+
+    fn network(name: &str, key: &str, subnet: &str, gateway: &str) -> NetworkAddresses {
+        NetworkAddresses {
+            name: name.into(),
+            labels: [
+                (labels::PROJECT.to_string(), "p".to_string()),
+                (labels::RESOURCE.to_string(), key.to_string()),
+            ]
+            .into(),
+            subnets: vec![subnet.into()],
+            gateway: Some(gateway.into()),
+            gateway_v6: None,
+        }
+    }
+
+    fn answer(zone: &Zone, arrival: Arrival, source: &str, name: &str) -> Answer {
+        let view = zone.view(&arrival, source.parse::<IpAddr>().expect("address"));
+        zone.answer(&view, name, RecordType::A)
+    }
+
+    fn addresses(answer: Answer) -> Vec<String> {
+        match answer {
+            Answer::Records { answers, .. } => {
+                answers.iter().map(|r| r.data().to_string()).collect()
+            }
+            other => panic!("no records: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_sidecar_answers_under_its_own_name_with_its_parents_address() {
+        let containers = [
+            container(
+                "web",
+                r#"{"networks": {"default": null}}"#,
+                &[("p_default", "10.5.0.2")],
+            ),
+            container("proxy", r#"{"network_mode": "service:web"}"#, &[]),
+            container(
+                "client",
+                r#"{"networks": {"default": null}}"#,
+                &[("p_default", "10.5.0.3")],
+            ),
+        ];
+        let networks = [network("p_default", "default", "10.5.0.0/24", "10.5.0.1")];
+        let zone = Zone::new(zone_data("p", 2, &containers, &networks), 1);
+        let on_default = Arrival::Network("default".into());
+        assert_eq!(
+            addresses(answer(&zone, on_default.clone(), "10.5.0.3", "proxy")),
+            ["10.5.0.2"]
+        );
+        assert_eq!(
+            addresses(answer(
+                &zone,
+                Arrival::Loopback,
+                "127.0.0.1",
+                "proxy-1.p.stack"
+            )),
+            ["10.5.0.2"]
+        );
+    }
+
+    #[test]
+    fn a_service_on_the_default_bridge_is_answered_for_the_host_only() {
+        let containers = [
+            container(
+                "legacy",
+                r#"{"network_mode": "bridge"}"#,
+                &[("bridge", "172.17.0.5")],
+            ),
+            container(
+                "client",
+                r#"{"networks": {"default": null}}"#,
+                &[("p_default", "10.5.0.3")],
+            ),
+        ];
+        let networks = [
+            network("p_default", "default", "10.5.0.0/24", "10.5.0.1"),
+            NetworkAddresses {
+                name: "bridge".into(),
+                subnets: vec!["172.17.0.0/16".into()],
+                gateway: Some("172.17.0.1".into()),
+                ..NetworkAddresses::default()
+            },
+        ];
+        let zone = Zone::new(zone_data("p", 2, &containers, &networks), 1);
+        assert_eq!(
+            addresses(answer(
+                &zone,
+                Arrival::Loopback,
+                "127.0.0.1",
+                "legacy.p.stack"
+            )),
+            ["172.17.0.5"]
+        );
+        let on_default = Arrival::Network("default".into());
+        assert_eq!(
+            answer(&zone, on_default, "10.5.0.3", "legacy"),
+            Answer::NxDomain
+        );
+        // Nothing listens for the bridge, and its containers ask nowhere.
+        let bridge = zone
+            .data()
+            .networks
+            .iter()
+            .find(|n| n.key == "bridge")
+            .expect("bridge");
+        assert!(bridge.gateway.is_none() && bridge.subnets.is_empty());
     }
 }

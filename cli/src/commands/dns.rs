@@ -93,10 +93,22 @@ pub async fn run(project: &ProjectArgs, command: &Command) -> anyhow::Result<Exi
     }
     for net in networks {
         let subnets: Vec<String> = net.subnets.iter().map(ToString::to_string).collect();
-        let gateway = net
+        let gateways: Vec<String> = net
             .gateway
-            .map_or_else(|| "no gateway".to_string(), |g| format!("asked at {g}:53"));
-        println!("network {} ({}; {gateway})", net.key, subnets.join(", "));
+            .map(|g| format!("{g}:53"))
+            .into_iter()
+            .chain(net.gateway_v6.map(|g| format!("[{g}]:53")))
+            .collect();
+        let asked = if gateways.is_empty() {
+            "answered on loopback only, for the host".to_string()
+        } else {
+            format!("asked at {}", gateways.join(" and "))
+        };
+        if subnets.is_empty() {
+            println!("network {} ({asked})", net.key);
+        } else {
+            println!("network {} ({}; {asked})", net.key, subnets.join(", "));
+        }
         let lines = zone.render(&net.key);
         if lines.is_empty() {
             println!("  (no service on this network)");
