@@ -517,3 +517,52 @@ fn an_ipv6_network_gets_aaaa_ptr_and_a_listener_on_its_ipv6_gateway() {
     let web_v4 = address_of(&web, &network);
     assert!(code == 0 && out.contains(&web_v4), "{out}");
 }
+
+#[test]
+fn dns_log_follows_who_asked_what_and_what_they_got() {
+    use std::io::{BufRead, BufReader};
+    use std::sync::{Arc, Mutex};
+    let s = TestStack::new("dnslog", LAB);
+    up_with_dns(&s, &[]);
+    let mut follower = s
+        .command(&["dns", "log", "-f"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("stack dns log -f");
+    let seen = Arc::new(Mutex::new(String::new()));
+    let reader = {
+        let seen = seen.clone();
+        let stdout = follower.stdout.take().expect("stdout");
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let mut all = seen.lock().unwrap_or_else(|p| p.into_inner());
+                all.push_str(&line);
+                all.push('\n');
+            }
+        })
+    };
+    let client = name(&s, "client");
+    let client_ip = address_of(&client, &format!("{}_frontend", s.project));
+    // Ask until the follower is connected and the answers show. (Bare
+    // `web` is answered by the engine's own resolver in the container and
+    // never reaches the stack's DNS; the qualified name does.)
+    let web = format!("web.{}.stack", s.project);
+    wait_until(
+        Duration::from_secs(20),
+        "the log to show client's questions",
+        || {
+            let _ = s.exec(&client, &["nslookup", "db"]);
+            let _ = s.exec(&client, &["nslookup", &web]);
+            let all = seen.lock().unwrap_or_else(|p| p.into_inner()).clone();
+            all.lines()
+                .any(|l| l.contains(&client_ip) && l.contains("db. A") && l.contains("NXDOMAIN"))
+                && all
+                    .lines()
+                    .any(|l| l.contains(&format!("{web}. A")) && l.contains("NOERROR"))
+        },
+    );
+    let _ = follower.kill();
+    let _ = follower.wait();
+    let _ = reader.join();
+}

@@ -43,6 +43,9 @@ pub struct DnsOptions {
     /// `stack agent status`): a file in a state directory; removed on
     /// shutdown.
     pub status_file: Option<(StateDir, String)>,
+    /// Where to serve the live query log (`stack dns log -f`): a unix
+    /// socket in the agent's state directory.
+    pub log_socket: Option<std::path::PathBuf>,
 }
 
 impl Default for DnsOptions {
@@ -58,6 +61,7 @@ impl Default for DnsOptions {
             ttl: DEFAULT_TTL,
             resync: Duration::from_secs(5),
             status_file: None,
+            log_socket: None,
         }
     }
 }
@@ -417,6 +421,10 @@ pub async fn serve(
         warned: BTreeSet::new(),
         failed: BTreeMap::new(),
     };
+    if let Some(path) = feed.options.log_socket.clone() {
+        let log = feed.server.query_log();
+        tokio::spawn(crate::dns_log::serve(path, log, shutdown.clone()));
+    }
     let mut watch = EventWatch::new(engine.clone(), watched, Duration::from_millis(500));
     loop {
         watch.open();

@@ -194,6 +194,11 @@ impl AgentFiles {
         self.name("agent.dns")
     }
 
+    /// The socket the agent serves its live DNS query log on.
+    pub fn dns_log_socket(&self) -> PathBuf {
+        self.state.path().join(self.name("dns.sock"))
+    }
+
     /// Where the agent's DNS listens, one line each, as it wrote it.
     pub fn dns_status(&self) -> String {
         self.state.read_text(&self.dns_status_name())

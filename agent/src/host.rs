@@ -146,6 +146,7 @@ where
     let files = AgentFiles::open(&project)?;
     let dns_options = options.dns().map(|d| DnsOptions {
         status_file: Some((files.state().clone(), files.dns_status_name())),
+        log_socket: Some(files.dns_log_socket()),
         ..d
     });
     let healer = Healer::new(

@@ -17,6 +17,7 @@
 //! process it has not verified to be its own.
 
 pub mod dns_feed;
+pub mod dns_log;
 pub mod files;
 pub mod heal;
 pub mod host;

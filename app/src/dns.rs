@@ -51,3 +51,36 @@ pub fn query(zone: &Zone, name: &str, kind: RecordType, from: Option<&str>) -> R
     let view = zone.view(&arrival, IpAddr::V4(source));
     Ok(zone.answer(&view, name, kind))
 }
+
+/// Follow the agent's live query log: `line` is called with each line
+/// (who asked, what, and what they got) until the agent stops or
+/// `cancel`.
+pub async fn follow_log(
+    session: &Session,
+    cancel: &tokio_util::sync::CancellationToken,
+    line: &mut dyn FnMut(&str),
+) -> Result<()> {
+    use tokio::io::AsyncBufReadExt;
+    let project = session.name();
+    let socket = {
+        let project = project.clone();
+        crate::blocking(move || Ok(agent::files::AgentFiles::open(&project)?.dns_log_socket()))
+            .await?
+    };
+    let stream = tokio::net::UnixStream::connect(&socket).await.map_err(|e| {
+        AppError::Invalid(format!(
+            "no agent serves the DNS of `{project}` ({e}): `stack up -d` starts it, `stack agent status` tells"
+        ))
+    })?;
+    let mut lines = tokio::io::BufReader::new(stream).lines();
+    loop {
+        let next = tokio::select! {
+            l = lines.next_line() => l?,
+            () = cancel.cancelled() => return Ok(()),
+        };
+        match next {
+            Some(text) => line(&text),
+            None => return Ok(()),
+        }
+    }
+}

@@ -7,6 +7,7 @@
 
 pub mod book;
 pub mod forward;
+pub mod log;
 pub mod reply;
 pub mod resolv;
 pub mod server;

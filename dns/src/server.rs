@@ -32,6 +32,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::book::Book;
 use crate::forward::Forwarder;
+use crate::log::QueryLog;
 use crate::reply::{self, Decision, Sections};
 use crate::wire::{self, CLASSIC_UDP_SIZE, EDNS_UDP_SIZE, MAX_NAME};
 use crate::zone::{Arrival, Zone};
@@ -207,6 +208,7 @@ struct Listener {
 pub struct DnsServer {
     zones: SharedZones,
     forwarder: Arc<Forwarder>,
+    log: QueryLog,
     listeners: BTreeMap<SocketAddr, Listener>,
 }
 
@@ -220,8 +222,14 @@ impl DnsServer {
                 Arc::new(Vec::new()),
             ))),
             forwarder: Arc::new(forwarder),
+            log: QueryLog::default(),
             listeners: BTreeMap::new(),
         }
+    }
+
+    /// The live log of the UDP queries answered (empty unless followed).
+    pub fn query_log(&self) -> QueryLog {
+        self.log.clone()
     }
 
     /// Answer from `zone` from now on.
@@ -266,6 +274,7 @@ impl DnsServer {
                 arrival: arrival.clone(),
                 zones: self.zones.clone(),
                 forwarder: self.forwarder.clone(),
+                log: self.log.clone(),
             };
             tokio::spawn(udp.serve(stop.clone()));
         }
@@ -380,6 +389,7 @@ struct Udp {
     arrival: Arrival,
     zones: SharedZones,
     forwarder: Arc<Forwarder>,
+    log: QueryLog,
 }
 
 impl Udp {
@@ -428,6 +438,7 @@ impl Udp {
         if let Err(e) = self.socket.send_to(reply, to).await {
             tracing::debug!("cannot send a DNS answer to {to}: {e}");
         }
+        self.log.record(to, reply);
     }
 
     /// A query the book does not have: parsed by hickory, decided as the
@@ -466,12 +477,14 @@ impl Udp {
                 let socket = self.socket.clone();
                 let forwarder = self.forwarder.clone();
                 let header = *request.header();
+                let log = self.log.clone();
                 tokio::spawn(async move {
                     let sections = forwarded(&forwarder, &header, &query).await;
                     let bytes = encode(sections, &query, edns);
                     if let Err(e) = socket.send_to(&bytes, source).await {
                         tracing::debug!("cannot send a DNS answer to {source}: {e}");
                     }
+                    log.record(source, &bytes);
                 });
             }
         }

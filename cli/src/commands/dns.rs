@@ -1,7 +1,8 @@
 //! `stack dns records`: what the stack's DNS answers on each network, so
 //! a learner can see what resolves where; `stack dns query`: one name, as
 //! a given service would be answered. Read from the engine the way the
-//! agent reads it; the agent need not run.
+//! agent reads it; the agent need not run. `stack dns log -f`: the
+//! agent's answers as they happen.
 
 use std::process::ExitCode;
 
@@ -30,6 +31,14 @@ pub enum Command {
         /// Ask as this service's first running replica.
         #[arg(long, value_name = "SERVICE")]
         from: Option<String>,
+    },
+    /// Follow what the stack's DNS answers, live: who asked what, and
+    /// what they got (NXDOMAIN across networks shows here). Recorded only
+    /// while someone follows; Ctrl-C stops.
+    Log {
+        /// Follow (the default, and the only way: nothing is kept).
+        #[arg(short, long)]
+        follow: bool,
     },
 }
 
@@ -70,10 +79,17 @@ fn query(zone: &Zone, name: &str, kind: &str, from: Option<&str>) -> anyhow::Res
 /// Run `stack dns`.
 pub async fn run(project: &ProjectArgs, command: &Command) -> anyhow::Result<ExitCode> {
     let session = project.session(&[]).await?;
+    if let Command::Log { .. } = command {
+        let cancel = crate::signals::cancel_on_signal(false)?;
+        let mut print = |line: &str| println!("{line}");
+        app::dns::follow_log(&session, &cancel, &mut print).await?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let zone = app::dns::zone(&session).await?;
     let network = match command {
         Command::Records { network } => network,
         Command::Query { name, kind, from } => return query(&zone, name, kind, from.as_deref()),
+        Command::Log { .. } => return Ok(ExitCode::SUCCESS),
     };
     let name = session.name();
     let networks: Vec<_> = zone
