@@ -99,8 +99,20 @@ impl Drop for Registry {
 
 /// `stack ARGS` for `s` with `config` as `DOCKER_CONFIG` and `stdin`.
 fn stack_in(s: &TestStack, config: &Path, args: &[&str], stdin: &str) -> Output {
+    stack_with(s, config, &[], args, stdin)
+}
+
+/// As [`stack_in`], with more environment variables.
+fn stack_with(
+    s: &TestStack,
+    config: &Path,
+    env: &[(&str, &str)],
+    args: &[&str],
+    stdin: &str,
+) -> Output {
     let mut cmd = s.command(args);
     cmd.env("DOCKER_CONFIG", config)
+        .envs(env.iter().copied())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -329,22 +341,7 @@ fn a_credential_helper_login_pushes_a_build_and_pins_its_digest() {
         bin.display(),
         std::env::var("PATH").unwrap_or_default()
     );
-    let run = |args: &[&str], stdin: &str| {
-        let mut cmd = s.command(args);
-        cmd.env("DOCKER_CONFIG", &config)
-            .env("PATH", &path)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let mut child = cmd.spawn().expect("stack");
-        child
-            .stdin
-            .take()
-            .expect("stdin")
-            .write_all(stdin.as_bytes())
-            .expect("stdin");
-        child.wait_with_output().expect("stack")
-    };
+    let run = |args: &[&str], stdin: &str| stack_with(&s, &config, &[("PATH", &path)], args, stdin);
 
     // The login goes to the helper; config.json keeps only a marker.
     let out = ok(run(

@@ -8,6 +8,28 @@ use reconciler::images::{ensure_images, login_for, registry_error, Logins, PullP
 use crate::logins::UserLogins;
 use crate::{Result, Session, Sink};
 
+/// Make the images of `services` of `project` ready (pull per `policy`,
+/// build when `build` or missing), with the user's logins, each pull or
+/// build told to `sink`: what `up`, `run`, `pull` and `build` share.
+pub(crate) async fn ensure(
+    session: &Session,
+    project: &schema::Project,
+    services: &BTreeSet<String>,
+    policy: PullPolicy,
+    build: bool,
+    sink: &dyn Sink,
+) -> Result<()> {
+    let report = |what: &str, image: &str| sink.note(&format!("{what} {image}"));
+    let wanted = Wanted {
+        services,
+        policy,
+        build,
+        logins: &UserLogins::from_env(),
+        report: &report,
+    };
+    Ok(ensure_images(session.engine.as_ref(), project, &wanted).await?)
+}
+
 /// Pull (`build == false`) or build the images of `services` (all when
 /// empty). `false` when `build` was asked and no service builds.
 ///
@@ -34,25 +56,11 @@ pub async fn run(
         if builders.is_empty() {
             return Ok(false);
         }
-        let wanted = Wanted {
-            services: &builders,
-            policy: PullPolicy::Never,
-            build: true,
-            logins: &logins,
-            report: &report,
-        };
-        ensure_images(session.engine.as_ref(), project, &wanted).await?;
+        ensure(session, project, &builders, PullPolicy::Never, true, sink).await?;
         return Ok(true);
     }
     if !others.is_empty() {
-        let wanted = Wanted {
-            services: &others,
-            policy: PullPolicy::Always,
-            build: false,
-            logins: &logins,
-            report: &report,
-        };
-        ensure_images(session.engine.as_ref(), project, &wanted).await?;
+        ensure(session, project, &others, PullPolicy::Always, false, sink).await?;
     }
     let engine = session.engine.as_ref();
     for name in &builders {

@@ -8,11 +8,10 @@ use std::sync::Arc;
 
 use planner::{container_spec, labels, Networking, Ref};
 use reconciler::engine::{AttachedIo, CreateRequest};
-use reconciler::images::{ensure_images, PullPolicy, Wanted};
+use reconciler::images::PullPolicy;
 use schema::{Command, Dict, Project, Service, Text};
 use tokio_util::sync::CancellationToken;
 
-use crate::logins::UserLogins;
 use crate::up::{PlanRequest, UpRequest};
 use crate::{AppError, Result, Session, Sink};
 
@@ -108,15 +107,15 @@ pub async fn run(
         crate::up::converge(session, &up, sink, cancel, false).await?;
     }
     let selected = [request.service.clone()].into();
-    let report = |what: &str, image: &str| sink.note(&format!("{what} {image}"));
-    let wanted = Wanted {
-        services: &selected,
-        policy: request.pull,
-        build: request.build,
-        logins: &UserLogins::from_env(),
-        report: &report,
-    };
-    ensure_images(session.engine.as_ref(), project, &wanted).await?;
+    crate::images::ensure(
+        session,
+        project,
+        &selected,
+        request.pull,
+        request.build,
+        sink.as_ref(),
+    )
+    .await?;
     let one_off = one_off_service(project, svc, request)?;
     let name = request
         .name

@@ -12,14 +12,13 @@ use std::time::{Duration, Instant};
 
 use agent::AppliedRun;
 use planner::{plan_up, Desired, Health, Plan, RunState, UpOptions};
-use reconciler::images::{ensure_images, PullPolicy, Wanted};
+use reconciler::images::PullPolicy;
 use reconciler::state::StateDir;
 use reconciler::{stops, ExecError, ExecuteOptions, Executor};
 use schema::{FailureAction, Project};
 use tokio_util::sync::CancellationToken;
 
 use crate::history::{is_updated, rolled_back};
-use crate::logins::UserLogins;
 use crate::{blocking, AppError, Result, Session, Sink};
 
 /// Engine calls in flight at once. Compose's default is unlimited, which
@@ -143,15 +142,8 @@ pub async fn prepare(
         } else {
             project.with_dependencies(&request.services)
         };
-        let report = |what: &str, image: &str| sink.note(&format!("{what} {image}"));
-        let wanted = Wanted {
-            services: &selected,
-            policy: request.pull,
-            build: request.build,
-            logins: &UserLogins::from_env(),
-            report: &report,
-        };
-        ensure_images(session.engine.as_ref(), &project, &wanted).await?;
+        let (pull, build) = (request.pull, request.build);
+        crate::images::ensure(session, &project, &selected, pull, build, sink).await?;
     }
     // Secrets and configs may come from any variable of the shell.
     let environment: BTreeMap<String, String> = std::env::vars().collect();
