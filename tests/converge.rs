@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 use std::process::Stdio;
 use std::time::Duration;
 
-use stack_e2e::{docker, engine_now, wait_until, TestStack};
+use stack_e2e::{docker, engine_now, try_docker, wait_until, TestStack};
 
 /// web (httpd) <- api (healthcheck) <- db, a one-shot migration, a client
 /// that reaches web by name, and a debug sidecar in api's namespaces.
@@ -452,6 +452,18 @@ fn anonymous_volumes_survive_a_recreate() {
         "the container should have been recreated"
     );
     assert_eq!(s.exec(&c, &["cat", "/cache/data"]).1.trim(), "kept");
+
+    // `down -v` removes it, though the engine no longer counts a volume
+    // carried over by name as the new container's own.
+    let format = "{{range .Mounts}}{{.Name}}{{end}}";
+    let volume = docker(&["inspect", "-f", format, &c]).trim().to_string();
+    assert!(!volume.is_empty(), "an anonymous volume at /cache");
+    s.ok(&["down", "-v"]);
+    assert_eq!(
+        try_docker(&["volume", "inspect", &volume]),
+        None,
+        "{volume} removed"
+    );
 }
 
 #[test]

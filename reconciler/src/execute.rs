@@ -497,8 +497,24 @@ async fn apply(ctx: &Ctx, action: &Action) -> Result<(), ExecError> {
             anonymous_volumes,
             ..
         } => {
-            let timeout = stop_timeout(ctx, ctx.project.services.get(service));
-            stop_and_remove(ctx, id, timeout, *anonymous_volumes, &subject).await
+            let svc = ctx.project.services.get(service);
+            let timeout = stop_timeout(ctx, svc);
+            // Anonymous volumes a recreate carried over are mounted by
+            // name, so the engine no longer counts them as the
+            // container's own: removed here, by the paths the service
+            // declares anonymous.
+            let carried = match (anonymous_volumes, svc) {
+                (true, Some(svc)) => carried_anonymous(ctx, id, svc).await,
+                _ => Vec::new(),
+            };
+            stop_and_remove(ctx, id, timeout, *anonymous_volumes, &subject).await?;
+            for name in carried {
+                match ctx.engine.remove_volume(&name).await {
+                    Ok(()) | Err(EngineError::NotFound(_)) => {}
+                    Err(e) => tracing::warn!("{subject}: anonymous volume {name} left: {e}"),
+                }
+            }
+            Ok(())
         }
         Action::RemoveNetwork { name } => match ctx.engine.remove_network(name).await {
             Err(EngineError::NotFound(_)) | Ok(()) => Ok(()),
@@ -541,6 +557,20 @@ async fn anonymous_volumes(
                 .map(|name| (m.target.clone(), name.clone()))
         })
         .collect())
+}
+
+/// The volumes container `id` mounts at the paths `svc` declares as
+/// anonymous volumes (`- /data`, no source).
+async fn carried_anonymous(ctx: &Ctx, id: &str, svc: &schema::Service) -> Vec<String> {
+    let Ok(status) = ctx.engine.inspect_container(id).await else {
+        return Vec::new();
+    };
+    svc.volumes
+        .iter()
+        .flatten()
+        .filter(|v| v.kind == MountType::Volume && v.source.is_none())
+        .filter_map(|v| status.volumes.get(&v.target).cloned())
+        .collect()
 }
 
 async fn stop_and_remove(
