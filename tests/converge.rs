@@ -393,28 +393,35 @@ fn optional_dependencies_that_fail_or_are_absent_do_not_fail_up() {
 fn attached_up_follows_logs_and_ctrl_c_stops_the_stack() {
     let yaml = "services:\n  talker:\n    image: busybox:1.36\n    init: true\n    command: [sh, -c, 'echo hello-from-talker; exec sleep 3600']\n";
     let s = TestStack::new("attached", yaml);
-    let child = s
+    let mut child = s
         .command(&["up", "--timeout", "1"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn stack up");
     let c = name(&s, "talker");
-    wait_until(Duration::from_secs(30), "the container to run", || {
-        docker(&["ps", "-q", "--filter", &format!("name=^{c}$")])
-            .trim()
-            .len()
-            > 1
-    });
-    // Give the log stream a moment's head start, then interrupt like Ctrl-C.
-    wait_until(Duration::from_secs(10), "logs to be followed", || {
-        std::process::Command::new("sh")
-            .args([
-                "-c",
-                &format!("ls -l /proc/{}/fd | grep -q socket", child.id()),
-            ])
-            .status()
-            .is_ok_and(|st| st.success())
+    // The output as it comes, so Ctrl-C is typed once the log was shown.
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let reader = {
+        let seen = seen.clone();
+        let mut stdout = child.stdout.take().expect("stdout");
+        std::thread::spawn(move || {
+            let mut chunk = [0u8; 4096];
+            while let Ok(n) = std::io::Read::read(&mut stdout, &mut chunk) {
+                if n == 0 {
+                    break;
+                }
+                let text = String::from_utf8_lossy(&chunk[..n]).into_owned();
+                seen.lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push_str(&text);
+            }
+        })
+    };
+    wait_until(Duration::from_secs(30), "the container's output", || {
+        seen.lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains("hello-from-talker")
     });
     let status = std::process::Command::new("kill")
         .args(["-INT", &child.id().to_string()])
@@ -422,7 +429,8 @@ fn attached_up_follows_logs_and_ctrl_c_stops_the_stack() {
         .unwrap();
     assert!(status.success());
     let out = child.wait_with_output().unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let _ = reader.join();
+    let stdout = seen.lock().unwrap_or_else(|p| p.into_inner()).clone();
     // Stopped gracefully, and the exit status says it was interrupted
     // (130, as Compose).
     assert_eq!(
@@ -431,7 +439,6 @@ fn attached_up_follows_logs_and_ctrl_c_stops_the_stack() {
         "{stdout}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(stdout.contains("hello-from-talker"), "{stdout}");
     let state = docker(&["inspect", "-f", "{{.State.Status}}", &c]);
     assert_eq!(state.trim(), "exited");
 }

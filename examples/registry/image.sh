@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Make the registry's image, stack-example/registry:2.8, with no registry
 # to pull from: Debian's docker-registry (the CNCF Distribution registry)
-# and the libraries it links, packed with `docker import`. Idempotent.
+# and the libraries it links, packed with `docker import`, plus a static
+# busybox for the healthcheck (`nc`). Idempotent.
 set -euo pipefail
 
 image=stack-example/registry:2.8
@@ -16,9 +17,18 @@ if [ ! -x "$binary" ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq docker-registry >/dev/null
 fi
 
+busybox=/bin/busybox
+if ! { [ -x "$busybox" ] && ! ldd "$busybox" >/dev/null 2>&1; }; then
+  echo "installing busybox-static for the healthcheck" >&2
+  if [ "$(id -u)" = 0 ]; then sudo=""; else sudo="sudo"; fi
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq busybox-static >/dev/null
+fi
+
 root=$(mktemp -d)
 trap 'rm -rf "$root"' EXIT
-mkdir -p "$root/usr/bin" "$root/etc" "$root/tmp" "$root/var/lib/registry"
+mkdir -p "$root/usr/bin" "$root/bin" "$root/etc" "$root/tmp" "$root/var/lib/registry"
+cp "$busybox" "$root/bin/busybox"
 chmod 1777 "$root/tmp"
 cp "$binary" "$root/usr/bin/"
 # The libraries it links (libc and the loader), at the paths it looks for.
