@@ -340,6 +340,8 @@ struct Feed {
     server: DnsServer,
     options: DnsOptions,
     serial: u32,
+    /// What the zones were last built from.
+    applied: Option<(ZoneData, Vec<ZoneData>)>,
     /// Zone warnings already logged.
     warned: BTreeSet<String>,
     /// Addresses that could not be listened on (logged once).
@@ -349,19 +351,27 @@ struct Feed {
 
 impl Feed {
     /// Answer from these zones from now on, and listen where they say.
+    /// A resync that finds what the last one found keeps the zones (and
+    /// the answers prepared from them) and only retries the listeners.
     async fn apply(&mut self, own: ZoneData, others: Vec<ZoneData>) {
-        self.serial = self.serial.wrapping_add(1);
-        let serial = self.serial;
-        let neighbours = others.into_iter().map(|d| Zone::new(d, serial)).collect();
-        self.server.set_neighbours(neighbours);
-        let zone = Zone::new(own, serial);
-        let warnings: BTreeSet<String> = zone.warnings().into_iter().collect();
-        for w in warnings.difference(&self.warned) {
-            tracing::warn!("dns: {w}");
+        let unchanged = self
+            .applied
+            .as_ref()
+            .is_some_and(|(o, n)| *o == own && *n == others);
+        if !unchanged {
+            self.serial = self.serial.wrapping_add(1);
+            let serial = self.serial;
+            self.applied = Some((own.clone(), others.clone()));
+            let neighbours = others.into_iter().map(|d| Zone::new(d, serial)).collect();
+            let zone = Zone::new(own, serial);
+            let warnings: BTreeSet<String> = zone.warnings().into_iter().collect();
+            for w in warnings.difference(&self.warned) {
+                tracing::warn!("dns: {w}");
+            }
+            self.warned = warnings;
+            self.server.set_zones(zone, neighbours);
         }
-        self.warned = warnings;
-        let wanted = listeners(&zone, &self.options);
-        self.server.set_zone(zone);
+        let wanted = listeners(&self.server.zone(), &self.options);
         let failed = self.server.sync(&wanted).await;
         for (addr, e) in &failed {
             if !self.failed.contains_key(addr) {
@@ -418,6 +428,7 @@ pub async fn serve(
         server: DnsServer::new(Zone::new(empty, 0), forwarder),
         options,
         serial: 0,
+        applied: None,
         warned: BTreeSet::new(),
         failed: BTreeMap::new(),
     };

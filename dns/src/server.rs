@@ -235,15 +235,26 @@ impl DnsServer {
     /// Answer from `zone` from now on.
     pub fn set_zone(&self, zone: Zone) {
         let neighbours = read(&self.zones).neighbours;
-        let zones = Zones::new(Arc::new(zone), neighbours);
-        *write(&self.zones) = zones;
+        self.swap(Zones::new(Arc::new(zone), neighbours));
     }
 
     /// Answer the names of these other projects' zones on loopback (a
     /// gateway's view never includes another project).
     pub fn set_neighbours(&self, zones: Vec<Zone>) {
         let own = read(&self.zones).own;
-        let zones = Zones::new(own, Arc::new(zones.into_iter().map(Arc::new).collect()));
+        self.swap(Zones::new(
+            own,
+            Arc::new(zones.into_iter().map(Arc::new).collect()),
+        ));
+    }
+
+    /// Both at once: the answer books are prepared once, not per part.
+    pub fn set_zones(&self, own: Zone, neighbours: Vec<Zone>) {
+        let neighbours = Arc::new(neighbours.into_iter().map(Arc::new).collect());
+        self.swap(Zones::new(Arc::new(own), neighbours));
+    }
+
+    fn swap(&self, zones: Zones) {
         *write(&self.zones) = zones;
     }
 
@@ -505,8 +516,13 @@ fn encode(sections: Sections, query: &Query, edns: Option<u16>) -> Vec<u8> {
         Ok(bytes) if bytes.len() <= limit => bytes,
         _ => {
             header.set_truncated(true);
-            let empty = Sections::error(&Header::new(), ResponseCode::NoError);
-            Sections { header, ..empty }
+            let question_only = Sections {
+                header,
+                answers: Vec::new(),
+                authority: Vec::new(),
+                additionals: Vec::new(),
+            };
+            question_only
                 .message(query, offered)
                 .to_vec()
                 .unwrap_or_default()

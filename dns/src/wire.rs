@@ -134,7 +134,7 @@ pub fn write_reply(packet: &[u8], query: &Query, prepared: &[u8], out: &mut Vec<
     out[2] = (out[2] & !0x01) | (packet[2] & 0x01);
     out[3] = (out[3] & !0x10) | (packet[3] & 0x10);
     out[12..query.question_end].copy_from_slice(&packet[12..query.question_end]);
-    if let Some(_size) = query.edns {
+    if query.edns.is_some() {
         let additional = u16::from_be_bytes([out[10], out[11]]) + 1;
         out[10..12].copy_from_slice(&additional.to_be_bytes());
         out.extend_from_slice(&[0, 0, 41]);
