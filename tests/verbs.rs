@@ -376,11 +376,19 @@ fn run_makes_one_offs_that_up_never_touches() {
     s.ok(&["up", "-d", "--no-agent"]);
     s.assert_converged();
     assert_eq!(one_offs().trim(), name.trim());
-    let names: Vec<String> = json_lines(&s.ok(&["ps", "--format", "json"]))
-        .iter()
-        .map(|r| r["Name"].as_str().unwrap_or_default().to_string())
-        .collect();
-    assert!(names.contains(&name.trim().to_string()), "{names:?}");
+    let names = |args: &[&str]| -> Vec<String> {
+        json_lines(&s.ok(args))
+            .iter()
+            .map(|r| r["Name"].as_str().unwrap_or_default().to_string())
+            .collect()
+    };
+    let listed = names(&["ps", "--format", "json"]);
+    assert!(
+        !listed.contains(&name.trim().to_string()),
+        "as Compose: {listed:?}"
+    );
+    let listed = names(&["ps", "-a", "--format", "json"]);
+    assert!(listed.contains(&name.trim().to_string()), "{listed:?}");
     let labels = docker(&["inspect", "-f", "{{json .Config.Labels}}", name.trim()]);
     assert!(
         labels.contains("\"com.docker.compose.oneoff\":\"True\""),
@@ -403,6 +411,125 @@ fn run_makes_one_offs_that_up_never_touches() {
     assert!(ports.starts_with("127.0.0.1:"), "{ports}");
     s.ok(&["down"]);
     assert_eq!(one_offs(), "", "down removes one-offs");
+}
+
+/// A service with a secret, a config and a network alias.
+const FILES_STACK: &str = r#"
+services:
+  db:
+    image: busybox:1.36
+    init: true
+    command: ["sleep", "3600"]
+    secrets: [token]
+    configs:
+      - source: settings
+        target: /etc/settings
+    networks:
+      back:
+        aliases: [database]
+networks:
+  back: {}
+secrets:
+  token:
+    file: ./token.txt
+configs:
+  settings:
+    content: "debug=1"
+"#;
+
+#[test]
+fn one_offs_get_the_services_files_dns_and_aliases_when_asked() {
+    let s = TestStack::new("run-files", FILES_STACK);
+    std::fs::write(s.dir.join("token.txt"), "s3cret").expect("secret file");
+    let out = s.ok(&[
+        "run",
+        "--rm",
+        "--no-deps",
+        "db",
+        "sh",
+        "-c",
+        "cat /run/secrets/token; echo; cat /etc/settings",
+    ]);
+    let network = format!("{}_back", s.project);
+    let gateway = docker(&[
+        "network",
+        "inspect",
+        "-f",
+        "{{(index .IPAM.Config 0).Gateway}}",
+        &network,
+    ]);
+    let lines: Vec<&str> = out.lines().map(str::trim).collect();
+    assert_eq!(lines, ["s3cret", "debug=1"], "the secret and the config");
+
+    // The service's aliases only with --use-aliases, as Compose.
+    let aliases = |flags: &[&str]| {
+        let mut args = vec!["run", "-d", "--no-deps"];
+        args.extend_from_slice(flags);
+        args.extend_from_slice(&["db", "sleep", "60"]);
+        let name = s.ok(&args);
+        let template =
+            format!("{{{{json (index .NetworkSettings.Networks \"{network}\").Aliases}}}}");
+        docker(&["inspect", "-f", &template, name.trim()])
+    };
+    let plain = aliases(&[]);
+    assert!(!plain.contains("\"database\""), "{plain}");
+    // The stack's DNS first, as for the service's own containers (the
+    // engine's resolver in the container forwards to it).
+    let one_off = docker(&[
+        "ps",
+        "-q",
+        "-l",
+        "--filter",
+        &format!("label=io.stack.oneoff={}", s.project),
+    ]);
+    let dns = docker(&["inspect", "-f", "{{json .HostConfig.Dns}}", one_off.trim()]);
+    assert!(
+        dns.starts_with(&format!("[\"{}\"", gateway.trim())),
+        "{dns}"
+    );
+    let aliased = aliases(&["--use-aliases"]);
+    assert!(
+        aliased.contains("\"database\"") && aliased.contains("\"db\""),
+        "{aliased}"
+    );
+    s.ok(&["down"]);
+}
+
+#[test]
+fn restart_and_scale_leave_the_other_services_with_no_deps() {
+    let yaml = "services:\n  db:\n    image: busybox:1.36\n    init: true\n    command: [sleep, '3600']\n  web:\n    image: busybox:1.36\n    init: true\n    command: [sleep, '3600']\n    depends_on:\n      db: {condition: service_started, restart: true}\n";
+    let s = TestStack::new("nodeps", yaml);
+    let (db, web) = (
+        format!("{}-db-1", s.project),
+        format!("{}-web-1", s.project),
+    );
+    // scale --no-deps makes web's replicas and leaves db absent.
+    s.ok(&["scale", "--no-deps", "web=2"]);
+    let states = s.states();
+    assert_eq!(
+        states.keys().cloned().collect::<Vec<_>>(),
+        [
+            format!("{}-web-1", s.project),
+            format!("{}-web-2", s.project)
+        ],
+        "{states:?}"
+    );
+    s.ok(&["scale", "web=1"]);
+    assert_eq!(state(&db), "running", "scale starts what it depends on");
+
+    let started = |c: &str| docker(&["inspect", "-f", "{{.State.StartedAt}}", c]);
+    let (db_before, web_before) = (started(&db), started(&web));
+    // restart db restarts web too (restart: true); --no-deps only db.
+    s.ok(&["restart", "--no-deps", "db"]);
+    assert_ne!(started(&db), db_before);
+    assert_eq!(started(&web), web_before, "--no-deps leaves the dependent");
+    s.ok(&["restart", "db"]);
+    assert_ne!(
+        started(&web),
+        web_before,
+        "restart: true restarts the dependent"
+    );
+    s.ok(&["down"]);
 }
 
 #[test]

@@ -69,14 +69,17 @@ fn is_up(state: &str) -> bool {
     matches!(state, "running" | "paused" | "restarting")
 }
 
-/// The project's containers, one-offs included, by service and replica.
+/// The project's containers by service and replica; its one-offs (after
+/// them) only with `all` or a `status` filter, as Compose lists them.
 pub async fn ps(session: &Session, request: &PsRequest) -> Result<Vec<Row>> {
     let name = session.name();
+    let all = request.all || !request.status.is_empty();
+    let mut selections = vec![(Selection::Project(name.clone()), false)];
+    if all {
+        selections.push((Selection::OneOffs(name.clone()), true));
+    }
     let mut rows: Vec<Row> = Vec::new();
-    for (selection, one_off) in [
-        (Selection::Project(name.clone()), false),
-        (Selection::OneOffs(name.clone()), true),
-    ] {
+    for (selection, one_off) in selections {
         for listing in session.engine.list_listings(&selection).await? {
             let parents: BTreeMap<String, String> = listing
                 .observed
@@ -96,7 +99,7 @@ pub async fn ps(session: &Session, request: &PsRequest) -> Result<Vec<Row>> {
     rows.retain(|r| {
         let state = r.listing.state.as_str();
         (request.services.is_empty() || request.services.iter().any(|s| s == r.service()))
-            && (request.all || !request.status.is_empty() || is_up(state))
+            && (all || is_up(state))
             && (request.status.is_empty() || request.status.iter().any(|s| s == state))
     });
     rows.sort_by(|a, b| {

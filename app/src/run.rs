@@ -1,14 +1,15 @@
 //! `run`: a one-off container of a service, with what it depends on
 //! started first. One-offs carry `io.stack.oneoff` instead of the project
 //! label, so `up`, the planner and the agent never see them; `down`
-//! removes them, and `ps` lists them.
+//! removes them, and `ps -a` lists them.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use planner::{container_spec, labels, Networking, Ref};
-use reconciler::engine::{AttachedIo, CreateRequest};
+use reconciler::engine::AttachedIo;
 use reconciler::images::PullPolicy;
+use reconciler::Executor;
 use schema::{Command, Dict, Project, Service, Text};
 use tokio_util::sync::CancellationToken;
 
@@ -88,34 +89,20 @@ pub async fn run(
                 .join(", ")
         )));
     };
-    let dependencies: Vec<String> = svc
-        .depends_on
-        .iter()
-        .flatten()
-        .map(|(d, _)| d.clone())
-        .collect();
-    if !request.no_deps && !dependencies.is_empty() {
-        let up = UpRequest {
-            plan: PlanRequest {
-                services: dependencies,
-                build: request.build,
-                pull: request.pull,
-                ..PlanRequest::default()
-            },
-            ..UpRequest::default()
-        };
-        crate::up::converge(session, &up, sink, cancel, false).await?;
-    }
-    let selected = [request.service.clone()].into();
-    crate::images::ensure(
-        session,
-        project,
-        &selected,
-        request.pull,
-        request.build,
-        sink.as_ref(),
-    )
-    .await?;
+    // As Compose: the service's networks and volumes, its image, and
+    // (unless `no_deps`) what it depends on, made ready first.
+    let up = UpRequest {
+        plan: PlanRequest {
+            services: vec![request.service.clone()],
+            no_deps: request.no_deps,
+            build: request.build,
+            pull: request.pull,
+            one_off: Some(request.service.clone()),
+            ..PlanRequest::default()
+        },
+        ..UpRequest::default()
+    };
+    crate::up::converge(session, &up, sink, cancel, false).await?;
     let one_off = one_off_service(project, svc, request)?;
     let name = request
         .name
@@ -133,18 +120,21 @@ pub async fn run(
         }
     }
     let refs = resolve_refs(session, &spec.refs()).await?;
-    let create = CreateRequest {
-        spec,
-        refs,
-        state_labels: BTreeMap::new(),
-        anonymous_volumes: BTreeMap::new(),
-        resolvers: Vec::new(),
-    };
     let on = |source| AppError::EngineOn {
         subject: name.clone(),
         source,
     };
-    let id = session.engine.create_container(create).await.map_err(on)?;
+    // The one-off mounts the secret and config copies its service uses:
+    // written here too, since with `--no-deps` no `up` wrote them.
+    let environment: BTreeMap<String, String> = std::env::vars().collect();
+    let runs = session.project.clone();
+    let files = {
+        let runs = runs.clone();
+        crate::blocking(move || Ok(reconciler::files::prepare(&runs, &environment)?)).await?
+    };
+    let id = Executor::new(session.engine.clone(), runs, files)
+        .create_one_off(&spec, refs)
+        .await?;
     if request.detach {
         session.engine.start_container(&id).await.map_err(on)?;
         return Ok(RunOutcome {

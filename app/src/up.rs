@@ -49,6 +49,9 @@ pub struct PlanRequest {
     pub recreate_volumes: bool,
     /// `SERVICE=N` over the file's replica counts.
     pub scale: Vec<String>,
+    /// A one-off of this service is about to run: its networks, volumes
+    /// and image are made ready, its replicas left as they are.
+    pub one_off: Option<String>,
 }
 
 impl Default for PlanRequest {
@@ -64,6 +67,7 @@ impl Default for PlanRequest {
             ignore_orphans: false,
             recreate_volumes: false,
             scale: Vec::new(),
+            one_off: None,
         }
     }
 }
@@ -167,6 +171,7 @@ pub async fn prepare(
             remove_orphans: request.remove_orphans,
             ignore_orphans: request.ignore_orphans,
             recreate_volumes: request.recreate_volumes,
+            one_off: request.one_off.clone(),
         },
     );
     Ok(Planned {
@@ -186,8 +191,13 @@ pub async fn converge(
     show_plan: bool,
 ) -> Result<Arc<Project>> {
     let lock = session.lock("up", sink.as_ref()).await?;
-    // Services brought up are back in the agent's care.
-    session.mark_stopped(&request.plan.services, false).await?;
+    // Services brought up are back in the agent's care; a one-off's
+    // service is not brought up.
+    let brought_up: Vec<String> = (request.plan.services.iter())
+        .filter(|s| request.plan.one_off.as_ref() != Some(*s))
+        .cloned()
+        .collect();
+    session.mark_stopped(&brought_up, false).await?;
     let mut plan_request = request.plan.clone();
     // Sidecars run once per replica of their parent: they scale with it.
     if !plan_request.scale.is_empty() {

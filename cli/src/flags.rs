@@ -88,6 +88,7 @@ impl UpFlags {
             ignore_orphans: settings::flag(&["STACK_IGNORE_ORPHANS", "COMPOSE_IGNORE_ORPHANS"]),
             recreate_volumes: self.recreate_volumes,
             scale: self.scale.clone(),
+            one_off: None,
         }
     }
 }

@@ -49,6 +49,10 @@ pub struct UpOptions {
     pub ignore_orphans: bool,
     /// Recreate named volumes whose definition changed (their data is lost).
     pub recreate_volumes: bool,
+    /// A one-off of this service is about to run (`stack run`): its
+    /// networks and volumes are made as for any selected service, but
+    /// none of its replicas is created, started or changed.
+    pub one_off: Option<String>,
 }
 
 /// One thing to do.
@@ -626,7 +630,7 @@ pub fn plan_up(desired: &Desired<'_>, observed: &Observed, opts: &UpOptions) -> 
     let mut replaced: BTreeSet<String> = BTreeSet::new();
 
     for name in graph.start_order() {
-        if !services.contains(&name) {
+        if !services.contains(&name) || opts.one_off.as_ref() == Some(&name) {
             continue;
         }
         let svc = &project.services[&name];

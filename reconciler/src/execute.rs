@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 use planner::{
     hash_inputs, ref_name, state_labels, Action, ContainerSpec, FailureAction, Mount, Networking,
-    Plan, Rolling, RunState, Step, Wait,
+    Plan, Ref, Rolling, RunState, Step, Wait,
 };
 use schema::{Condition, MountType, Project};
 use tokio::sync::Semaphore;
@@ -249,10 +249,10 @@ impl Executor {
         self
     }
 
-    /// Run `plan` to completion, or to the first failure.
-    pub async fn execute(&self, plan: Plan) -> Result<(), ExecError> {
+    /// The context a run of `plan` shares between its steps.
+    fn ctx(&self, plan: Plan) -> Arc<Ctx> {
         let (engine, project, files) = self.ctx_parts.clone();
-        let ctx = Arc::new(Ctx {
+        Arc::new(Ctx {
             engine,
             project,
             files,
@@ -264,7 +264,37 @@ impl Executor {
             image_ids: Default::default(),
             gateways: Default::default(),
             host_resolvers: Default::default(),
-        });
+        })
+    }
+
+    /// Create a one-off container (`stack run`) from `spec`, not started,
+    /// with what every container of the stack gets at create: its
+    /// secrets and configs mounted, the stack's DNS first among its
+    /// resolvers. `refs` are the containers whose namespaces it joins.
+    /// It gets no state labels: the planner never counts it as a replica.
+    pub async fn create_one_off(
+        &self,
+        spec: &ContainerSpec,
+        refs: BTreeMap<Ref, String>,
+    ) -> Result<String, ExecError> {
+        let ctx = self.ctx(Plan::default());
+        let err = engine_err(&spec.name);
+        let (mounted, resolvers) = runtime_parts(&ctx, spec).await?;
+        ctx.engine
+            .create_container(CreateRequest {
+                spec: mounted,
+                refs,
+                state_labels: BTreeMap::new(),
+                anonymous_volumes: BTreeMap::new(),
+                resolvers,
+            })
+            .await
+            .map_err(&err)
+    }
+
+    /// Run `plan` to completion, or to the first failure.
+    pub async fn execute(&self, plan: Plan) -> Result<(), ExecError> {
+        let ctx = self.ctx(plan);
         let n = ctx.plan.steps.len();
         let mut started = vec![false; n];
         let mut done = vec![false; n];
@@ -695,11 +725,7 @@ async fn create(
         &ctx.project,
         &ctx.files,
     );
-    prepare_bind_sources(spec).map_err(|e| err(EngineError::api(e)))?;
-    let mut mounted = spec.clone();
-    mounted
-        .mounts
-        .extend(file_mounts(&ctx.project, spec).map_err(&err)?);
+    let (mounted, resolvers) = runtime_parts(ctx, spec).await?;
     let id = ctx
         .engine
         .create_container(CreateRequest {
@@ -707,11 +733,28 @@ async fn create(
             refs,
             state_labels: state_labels(spec, &inputs),
             anonymous_volumes,
-            resolvers: resolvers(ctx, spec).await.map_err(&err)?,
+            resolvers,
         })
         .await
         .map_err(&err)?;
     Ok(id)
+}
+
+/// What a container gets at create beyond its spec, for replicas and
+/// one-offs alike: bind sources made, the secret and config copies
+/// mounted, and its resolvers.
+async fn runtime_parts(
+    ctx: &Ctx,
+    spec: &ContainerSpec,
+) -> Result<(ContainerSpec, Vec<String>), ExecError> {
+    let err = engine_err(&spec.name);
+    prepare_bind_sources(spec).map_err(|e| err(EngineError::api(e)))?;
+    let mut mounted = spec.clone();
+    mounted
+        .mounts
+        .extend(file_mounts(&ctx.project, spec).map_err(&err)?);
+    let resolvers = resolvers(ctx, spec).await.map_err(&err)?;
+    Ok((mounted, resolvers))
 }
 
 /// Read-only bind mounts of the copies of the secrets and configs the

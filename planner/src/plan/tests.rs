@@ -310,6 +310,37 @@ mod fresh {
     }
 
     #[test]
+    fn a_one_off_gets_its_networks_and_volumes_and_its_dependencies_not_its_replicas() {
+        let yaml = "services:\n  web:\n    image: busybox:1.36\n    depends_on: [db]\n    networks: [back]\n    volumes: ['data:/data']\n  db:\n    image: busybox:1.36\nnetworks:\n  back: {}\nvolumes:\n  data: {}\n";
+        let p = project(yaml);
+        let one_off = |no_deps| UpOptions {
+            services: vec!["web".into()],
+            no_deps,
+            one_off: Some("web".into()),
+            ..UpOptions::default()
+        };
+        let steps = |no_deps| {
+            let mut out = lines(&up_with(&p, &empty(&p), &one_off(no_deps)));
+            out.iter_mut()
+                .for_each(|l| *l = l.split(':').next().unwrap_or_default().into());
+            out
+        };
+        same(
+            &steps(false),
+            &[
+                "create network test_back",
+                "create network test_default",
+                "create volume test_data",
+                "create test-db-1",
+            ],
+        );
+        same(
+            &steps(true),
+            &["create network test_back", "create volume test_data"],
+        );
+    }
+
+    #[test]
     fn a_sidecar_is_created_after_its_parent() {
         let p = project(SIDECAR);
         let plan = up_with(&p, &empty(&p), &UpOptions::default());
