@@ -1074,6 +1074,32 @@ services:
     command: ["sh", "-c", "sleep 1; echo second-says; exec sleep 3600"]
 "#;
 
+#[test]
+fn attached_up_stops_when_its_reader_goes_away() {
+    let yaml = "services:\n  ticker:\n    image: busybox:1.36\n    init: true\n    command: [sh, -c, 'while true; do echo tick; sleep 0.2; done']\n";
+    let s = TestStack::new("epipe", yaml);
+    // `timeout` only so that a regression fails instead of hanging.
+    let script = format!(
+        "timeout 120 {} -p {} up --no-agent --timeout 1 | head -n 2; echo \"status ${{PIPESTATUS[0]}}\" >&2",
+        stack_bin().display(),
+        s.project
+    );
+    let out = Command::new("bash")
+        .args(["-c", &script])
+        .current_dir(&s.dir)
+        .env("STACK_STATE_DIR", s.dir.join("state"))
+        .output()
+        .expect("bash");
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert_eq!(stdout.lines().count(), 2, "{stdout}");
+    assert!(stderr.contains("status 141"), "128 + SIGPIPE: {stderr}");
+    assert!(stderr.contains("reader went away"), "{stderr}");
+    assert_eq!(state(&format!("{}-ticker-1", s.project)), "exited");
+}
+
 /// Attached `up` on a pseudo-terminal (util-linux `script`), with
 /// `NO_COLOR` as given; a Ctrl-C typed once both spoke. Its output and
 /// exit status.

@@ -96,23 +96,46 @@ pub async fn run(
         followed
     };
     let (agent, logs) = tokio::join!(agent, logs);
-    let aborted_by = logs?;
+    let ending = logs?;
     agent?;
-    if let Some(name) = &aborted_by {
-        sink.note(&format!("{name} exited; aborting"));
+    match &ending {
+        Ending::Aborted(name) => sink.note(&format!("{name} exited; aborting")),
+        Ending::ReaderGone => sink.note("The output's reader went away; stopping the stack"),
+        Ending::Followed => {}
     }
     sink.note("Stopping...");
     act(session, &request.services, Verb::Stop, request.stop_timeout).await?;
-    exit_code(session, request, aborted_by.as_deref()).await
+    match ending {
+        Ending::Aborted(name) => exit_code(session, request, Some(&name)).await,
+        Ending::Followed => exit_code(session, request, None).await,
+        Ending::ReaderGone => Ok(READER_GONE),
+    }
 }
 
-/// Follow the output; the container whose end aborted the run, if one did.
+/// The status of a run whose output's reader went away (`stack up |
+/// head`): 128 + SIGPIPE, as the shell reports a writer SIGPIPE ended.
+pub const READER_GONE: i64 = 128 + 13;
+
+/// How following ended.
+#[derive(Debug, PartialEq, Eq)]
+enum Ending {
+    /// Every followed container ended, or Ctrl-C.
+    Followed,
+    /// This container's end aborted the run.
+    Aborted(String),
+    /// Output could not be written: its reader closed the pipe. The
+    /// stack is stopped as on Ctrl-C, since an attached stack lives as
+    /// long as someone follows it.
+    ReaderGone,
+}
+
+/// Follow the output until it ends.
 async fn follow(
     session: &Session,
     request: &Attached,
     cancel: &CancellationToken,
     output: &mut Output<'_>,
-) -> Result<Option<String>> {
+) -> Result<Ending> {
     let options = LogOptions {
         follow: true,
         since: request.since,
@@ -131,7 +154,12 @@ async fn follow(
         match event? {
             Event::Line(i, line) => {
                 if request.shows(&logs.containers[i].service) {
-                    output(&logs.names(), i, &line)?;
+                    match output(&logs.names(), i, &line) {
+                        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+                            return Ok(Ending::ReaderGone)
+                        }
+                        written => written?,
+                    }
                 }
             }
             // As Compose: only the containers shown can end the run.
@@ -141,13 +169,13 @@ async fn follow(
                 let c = &logs.containers[i];
                 let code = session.engine.wait_container(&c.id).await?;
                 if abort == Abort::OnExit || code != 0 {
-                    return Ok(Some(c.name.clone()));
+                    return Ok(Ending::Aborted(c.name.clone()));
                 }
             }
             Event::Ended(_) => {}
         }
     }
-    Ok(None)
+    Ok(Ending::Followed)
 }
 
 /// The status the run exits with, read once everything stopped.
