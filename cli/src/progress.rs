@@ -1,6 +1,10 @@
-//! Progress of a running plan: one line per resource with its state and
-//! elapsed time on a terminal, plain lines otherwise, JSON events for
-//! machines, nothing with `--quiet`.
+//! Progress of a running plan, in Compose's words: `Container NAME` /
+//! `Network NAME` / `Volume NAME` with `Creating`, `Created`, `Started`...
+//! Live lines with the elapsed time on a terminal, plain lines otherwise
+//! (` Container p-web-1  Created`, as `docker compose --progress plain`),
+//! JSON events for machines (`{"id": ..., "status": ...}`, as
+//! `--progress json`), nothing with `--quiet`. Beyond Compose, a step's
+//! reason goes with it: after its line in parentheses, or as `details`.
 
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
@@ -8,7 +12,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
-use planner::{Plan, Step};
+use planner::{Action, Plan, Step};
 use reconciler::{Progress, StepStatus};
 
 /// How to show progress.
@@ -68,6 +72,7 @@ impl Mode {
 pub struct Reporter {
     mode: Mode,
     yes: bool,
+    no_start: bool,
     multi: MultiProgress,
     bars: Mutex<BTreeMap<usize, ProgressBar>>,
 }
@@ -78,6 +83,7 @@ impl Reporter {
         Reporter {
             mode,
             yes: false,
+            no_start: false,
             multi: MultiProgress::new(),
             bars: Mutex::new(BTreeMap::new()),
         }
@@ -86,6 +92,11 @@ impl Reporter {
     /// Answer yes to every question (`-y`).
     pub fn assume_yes(self, yes: bool) -> Self {
         Reporter { yes, ..self }
+    }
+
+    /// Containers are created, not started (`create`, `up --no-start`).
+    pub fn no_start(self, no_start: bool) -> Self {
+        Reporter { no_start, ..self }
     }
 
     /// This reporter as the application layer's sink.
@@ -97,7 +108,8 @@ impl Reporter {
     fn print_note(&self, message: &str) {
         match self.mode {
             Mode::Quiet => {}
-            Mode::Json => eprintln!("{}", serde_json::json!({ "note": message })),
+            // Compose's "tail" messages.
+            Mode::Json => eprintln!("{}", serde_json::json!({ "tail": true, "text": message })),
             Mode::Terminal => {
                 let _ = self.multi.println(message);
             }
@@ -164,45 +176,150 @@ impl app::Sink for Reporter {
     }
 }
 
+/// How Compose names what a step is about, what it says while the step
+/// runs, and what it says once it is done.
+struct Words {
+    id: String,
+    working: &'static str,
+    done: &'static [&'static str],
+}
+
+impl Words {
+    fn of(action: &Action, no_start: bool) -> Words {
+        let (id, working, done): (String, &'static str, &'static [&'static str]) = match action {
+            Action::CreateNetwork { name, .. } => {
+                (format!("Network {name}"), "Creating", &["Created"])
+            }
+            Action::RecreateNetwork { name, .. } => {
+                (format!("Network {name}"), "Recreate", &["Recreated"])
+            }
+            Action::RemoveNetwork { name } => (format!("Network {name}"), "Removing", &["Removed"]),
+            Action::CreateVolume { name, .. } => {
+                (format!("Volume {name}"), "Creating", &["Created"])
+            }
+            Action::RecreateVolume { name, .. } => {
+                (format!("Volume {name}"), "Recreate", &["Recreated"])
+            }
+            Action::RemoveVolume { name } => (format!("Volume {name}"), "Removing", &["Removed"]),
+            Action::CreateContainer { spec } if no_start => {
+                (format!("Container {}", spec.name), "Creating", &["Created"])
+            }
+            Action::CreateContainer { spec } => (
+                format!("Container {}", spec.name),
+                "Creating",
+                &["Created", "Started"],
+            ),
+            Action::RecreateContainer { spec, .. } if no_start => (
+                format!("Container {}", spec.name),
+                "Recreate",
+                &["Recreated"],
+            ),
+            Action::RecreateContainer { spec, .. } => (
+                format!("Container {}", spec.name),
+                "Recreate",
+                &["Recreated", "Started"],
+            ),
+            // Finishing a rename an interrupted run left: stack's own.
+            Action::AdoptContainer { spec, .. } => {
+                (format!("Container {}", spec.name), "Renaming", &["Renamed"])
+            }
+            Action::StartContainer { name, .. } => {
+                (format!("Container {name}"), "Starting", &["Started"])
+            }
+            Action::RestartContainer { name, .. } => {
+                (format!("Container {name}"), "Restarting", &["Restarted"])
+            }
+            Action::RemoveContainer { name, .. } => (
+                format!("Container {name}"),
+                "Stopping",
+                &["Stopped", "Removed"],
+            ),
+        };
+        Words { id, working, done }
+    }
+}
+
 impl Progress for Reporter {
     fn update(&self, index: usize, step: &Step, status: StepStatus) {
-        let verb = step.action.verb();
-        let subject = step.action.subject();
+        let Words { id, working, done } = Words::of(&step.action, self.no_start);
         match self.mode {
             Mode::Quiet => {}
             Mode::Json => {
-                let (state, extra) = match &status {
-                    StepStatus::Waiting(m) => ("waiting", serde_json::json!(m)),
-                    StepStatus::Running => ("running", serde_json::json!(step.reason)),
-                    StepStatus::Done(d) => ("done", serde_json::json!(d.as_millis() as u64)),
-                    StepStatus::Failed(e) => ("failed", serde_json::json!(e)),
+                let event = |status: &str, details: &str| {
+                    let mut event = serde_json::json!({"id": id, "status": status});
+                    if !details.is_empty() {
+                        event["details"] = details.into();
+                    }
+                    eprintln!("{event}");
                 };
-                eprintln!(
-                    "{}",
-                    serde_json::json!({"step": index, "action": verb, "subject": subject, "status": state, "detail": extra})
-                );
+                match &status {
+                    StepStatus::Waiting(m) => event("Waiting", m),
+                    StepStatus::Running => event(working, &step.reason),
+                    StepStatus::Done(_) => done.iter().for_each(|d| event(d, "")),
+                    StepStatus::Failed(e) => event("Error", e),
+                }
             }
             Mode::Plain => match &status {
-                StepStatus::Waiting(m) => eprintln!("{verb} {subject}: {m}"),
-                StepStatus::Running => eprintln!("{verb} {subject} ({})", step.reason),
-                StepStatus::Done(d) => eprintln!("{verb} {subject}: done in {}", secs(*d)),
-                StepStatus::Failed(e) => eprintln!("{verb} {subject}: failed: {e}"),
+                StepStatus::Waiting(m) => eprintln!(" {id}  Waiting ({m})"),
+                StepStatus::Running => eprintln!(" {id}  {working} ({})", step.reason),
+                StepStatus::Done(_) => done.iter().for_each(|d| eprintln!(" {id}  {d}")),
+                StepStatus::Failed(e) => eprintln!(" {id}  Error {e}"),
             },
             Mode::Terminal => {
                 let bar = self.bar(index);
+                let last = done.last().copied().unwrap_or_default();
                 match &status {
-                    StepStatus::Waiting(m) => bar.set_message(format!("{verb} {subject}  {m}")),
+                    StepStatus::Waiting(m) => bar.set_message(format!("{id}  Waiting ({m})")),
                     StepStatus::Running => {
-                        bar.set_message(format!("{verb} {subject}  ({})", step.reason))
+                        bar.set_message(format!("{id}  {working} ({})", step.reason))
                     }
                     StepStatus::Done(d) => {
-                        bar.finish_with_message(format!("✔ {verb} {subject}  {}", secs(*d)))
+                        bar.finish_with_message(format!("✔ {id}  {last}  {}", secs(*d)))
                     }
-                    StepStatus::Failed(e) => {
-                        bar.finish_with_message(format!("✘ {verb} {subject}  {e}"))
-                    }
+                    StepStatus::Failed(e) => bar.finish_with_message(format!("✘ {id}  Error {e}")),
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn steps_are_named_and_told_in_composes_words() {
+        let yaml = "services:\n  web:\n    image: busybox:1.36\n";
+        let project = schema::load_str(yaml, "p").expect("loads").project;
+        let desired = planner::Desired {
+            project: &project,
+            files: BTreeMap::new(),
+        };
+        let mut observed = planner::Observed::default();
+        observed
+            .images
+            .insert("busybox:1.36".into(), "sha256:x".into());
+        let plan = planner::plan_up(&desired, &observed, &planner::UpOptions::default());
+        let words: Vec<(String, &str, Vec<&str>)> = plan
+            .steps
+            .iter()
+            .map(|s| {
+                let w = Words::of(&s.action, false);
+                (w.id, w.working, w.done.to_vec())
+            })
+            .collect();
+        assert_eq!(
+            words,
+            [
+                ("Network p_default".to_string(), "Creating", vec!["Created"]),
+                (
+                    "Container p-web-1".to_string(),
+                    "Creating",
+                    vec!["Created", "Started"]
+                ),
+            ]
+        );
+        let created = Words::of(&plan.steps[1].action, true);
+        assert_eq!(created.done, ["Created"], "no Started with --no-start");
     }
 }

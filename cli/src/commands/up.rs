@@ -107,6 +107,7 @@ pub async fn run(project: &ProjectArgs, args: &Args) -> anyhow::Result<ExitCode>
     let session = project.session(&args.services).await?;
     let sink = Reporter::new(Mode::choose(args.quiet, args.format == OutputFormat::Json))
         .assume_yes(args.yes)
+        .no_start(args.no_start)
         .sink();
     let cancel = cancel_on_signal(false)?;
     let request = args.request();
@@ -174,6 +175,7 @@ pub async fn create(project: &ProjectArgs, args: &CreateArgs) -> anyhow::Result<
     let session = project.session(&args.services).await?;
     let sink = Reporter::new(Mode::choose(false, false))
         .assume_yes(args.yes)
+        .no_start(true)
         .sink();
     let cancel = cancel_on_signal(false)?;
     let request = UpRequest {
