@@ -173,6 +173,7 @@ fn names_outside_the_stack_go_to_the_upstream_resolver() {
                 ttl: 2,
                 networks: vec![dns::ZoneNetwork {
                     key: "lan".into(),
+                    name: "office_lan".into(),
                     subnets: vec![],
                     gateway: None,
                     gateway_v6: None,
@@ -565,4 +566,81 @@ fn dns_log_follows_who_asked_what_and_what_they_got() {
     let _ = follower.kill();
     let _ = follower.wait();
     let _ = reader.join();
+}
+
+#[test]
+fn stacks_on_a_shared_external_network_reach_each_other_by_qualified_name() {
+    let shared = format!("test-shared-{}", std::process::id());
+    docker(&["network", "create", &shared]);
+    let _guard = DockerCleanup::remove("network", &shared);
+    let external = format!("networks:\n  proxy:\n    external: true\n    name: {shared}\n");
+    let sleeper = "    image: busybox:1.36\n    init: true\n    command: [sleep, '3600']\n";
+    // `shop`: web on its default network and on the shared one, db on
+    // its default only. `edge`: front on the shared network only (as a
+    // reverse proxy is), api on both.
+    let shop = TestStack::new(
+        "shop",
+        &format!("services:\n  web:\n{sleeper}    networks: [default, proxy]\n  db:\n{sleeper}{external}"),
+    );
+    let edge = TestStack::new(
+        "edge",
+        &format!("services:\n  front:\n{sleeper}    networks: [proxy]\n  api:\n{sleeper}    networks: [default, proxy]\n{external}"),
+    );
+    up_with_dns(&shop, &[]);
+    up_with_dns(&edge, &[]);
+    let (web, db, front) = (name(&shop, "web"), name(&shop, "db"), name(&edge, "front"));
+    let api_ip = address_of(&name(&edge, "api"), &shared);
+    let web_ip = address_of(&web, &shared);
+    let api = format!("api.{}.stack", edge.project);
+    let lookup =
+        |s: &TestStack, container: &str, asked: &str| s.exec(container, &["nslookup", asked]);
+    // web reaches edge's api through the network they share, by the
+    // name that says which stack's api it means.
+    wait_until(
+        Duration::from_secs(15),
+        "api's qualified name from web",
+        || {
+            let (code, out) = lookup(&shop, &web, &api);
+            code == 0 && out.contains(&api_ip)
+        },
+    );
+    // db shares no network with edge: nothing of it.
+    let (code, out) = lookup(&shop, &db, &api);
+    assert!(code != 0 && out.contains("NXDOMAIN"), "{out}");
+    // front is on the shared network only: it asks the stack's DNS on
+    // that network's gateway, which both stacks' agents serve.
+    let resolvers = docker(&["inspect", "-f", "{{json .HostConfig.Dns}}", &front]);
+    let gateway = docker(&[
+        "network",
+        "inspect",
+        "-f",
+        "{{range .IPAM.Config}}{{.Gateway}}{{end}}",
+        &shared,
+    ]);
+    assert!(
+        resolvers.starts_with(&format!("[\"{}\"", gateway.trim())),
+        "{resolvers}"
+    );
+    let web_name = format!("web.{}.stack", shop.project);
+    wait_until(
+        Duration::from_secs(15),
+        "web's qualified name from front",
+        || {
+            let (code, out) = lookup(&edge, &front, &web_name);
+            code == 0 && out.contains(&web_ip)
+        },
+    );
+    let (code, out) = lookup(&edge, &front, &format!("db.{}.stack", shop.project));
+    assert!(code != 0 && out.contains("NXDOMAIN"), "{out}");
+    // `stack dns query` and `records` say the same without a container.
+    let out = shop.ok(&["dns", "query", &api, "--from", "web"]);
+    assert!(out.contains(&api_ip), "{out}");
+    let records = shop.ok(&["dns", "records", "--network", &shared]);
+    assert!(
+        records.contains(&format!("shared with stack `{}`", edge.project))
+            && records.contains(&api),
+        "{records}"
+    );
+    shop.ok(&["down", "-t", "1"]);
+    edge.ok(&["down", "-t", "1"]);
 }

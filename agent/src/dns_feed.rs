@@ -73,18 +73,31 @@ pub fn zone_data(
     containers: &[ObservedContainer],
     networks: &[NetworkAddresses],
 ) -> ZoneData {
-    let ours: Vec<&NetworkAddresses> = networks
+    let mut ours: Vec<&NetworkAddresses> = networks
         .iter()
         .filter(|n| n.project() == Some(project))
         .collect();
     // Engine network name -> key in the stack file.
-    let keys: BTreeMap<&str, String> = ours
+    let mut keys: BTreeMap<&str, String> = ours
         .iter()
         .map(|n| {
             let key = n.labels.get(labels::RESOURCE).cloned();
             (n.name.as_str(), key.unwrap_or_else(|| n.name.clone()))
         })
         .collect();
+    // The networks the project's containers join that it did not create
+    // (external ones, shared with other stacks), keyed by engine name.
+    for n in shared_networks(containers, networks, &ours) {
+        if keys.values().any(|k| *k == n.name) {
+            tracing::debug!(
+                "dns: external network {} has the key of a network of the stack; left out",
+                n.name
+            );
+            continue;
+        }
+        keys.insert(n.name.as_str(), n.name.clone());
+        ours.push(n);
+    }
     let mut services: BTreeMap<String, ZoneService> = BTreeMap::new();
     // Services that share another's network namespace: sidecar -> parent.
     let mut sidecars: BTreeMap<String, String> = BTreeMap::new();
@@ -117,6 +130,14 @@ pub fn zone_data(
         // A replica being replaced is draining (see `execute`): answered no more.
         if !c.is_running() || c.name.ends_with("-old") {
             continue;
+        }
+        // A shared network is one of the service's networks too.
+        for key in c.addresses.keys().chain(c.addresses_v6.keys()) {
+            if let Some(key) = keys.get(key.as_str()) {
+                if !svc.networks.contains(key) && svc.networks != [BRIDGE] {
+                    svc.networks.push(key.clone());
+                }
+            }
         }
         // The engine's default bridge is no network of the stack: its
         // addresses are answered on loopback only (for the host), under
@@ -158,6 +179,7 @@ pub fn zone_data(
         .iter()
         .map(|n| ZoneNetwork {
             key: keys.get(n.name.as_str()).cloned().unwrap_or_default(),
+            name: n.name.clone(),
             subnets: n.subnets.iter().filter_map(|s| s.parse().ok()).collect(),
             gateway: n.gateway.as_deref().and_then(|g| g.parse().ok()),
             gateway_v6: n.gateway_v6.as_deref().and_then(|g| g.parse().ok()),
@@ -168,6 +190,7 @@ pub fn zone_data(
         // stack's askers) and no gateway (nothing listens there).
         networks.push(ZoneNetwork {
             key: BRIDGE.to_string(),
+            name: BRIDGE.to_string(),
             subnets: Vec::new(),
             gateway: None,
             gateway_v6: None,
@@ -183,6 +206,25 @@ pub fn zone_data(
 
 /// `network_mode: bridge`, and the engine's default network of that name.
 const BRIDGE: &str = "bridge";
+
+/// The user-defined networks `containers` join that are not among `ours`
+/// (not the engine's default bridge, which is no network of the stack).
+fn shared_networks<'a>(
+    containers: &[ObservedContainer],
+    networks: &'a [NetworkAddresses],
+    ours: &[&NetworkAddresses],
+) -> Vec<&'a NetworkAddresses> {
+    let joined: BTreeSet<&str> = containers
+        .iter()
+        .flat_map(|c| c.addresses.keys().chain(c.addresses_v6.keys()))
+        .map(String::as_str)
+        .collect();
+    networks
+        .iter()
+        .filter(|n| joined.contains(n.name.as_str()) && n.name != BRIDGE)
+        .filter(|n| !ours.iter().any(|o| o.name == n.name))
+        .collect()
+}
 
 /// A sidecar (`network_mode: service:PARENT`) has no address of its own:
 /// it answers, under its own name, with the addresses of the parent's
@@ -626,5 +668,58 @@ mod tests {
             .find(|n| n.key == "bridge")
             .expect("bridge");
         assert!(bridge.gateway.is_none() && bridge.subnets.is_empty());
+    }
+
+    #[test]
+    fn an_external_network_joins_the_zone_and_carries_qualified_names_across() {
+        let external = NetworkAddresses {
+            name: "proxy".into(),
+            subnets: vec!["10.8.0.0/24".into()],
+            gateway: Some("10.8.0.1".into()),
+            ..NetworkAddresses::default()
+        };
+        let networks = [
+            network("p_default", "default", "10.5.0.0/24", "10.5.0.1"),
+            external,
+        ];
+        let web = container(
+            "web",
+            r#"{"networks": {"default": null, "edge": null}}"#,
+            &[("p_default", "10.5.0.2"), ("proxy", "10.8.0.2")],
+        );
+        let api = container(
+            "api",
+            r#"{"networks": {"proxy": null}}"#,
+            &[("proxy", "10.8.0.3")],
+        );
+        let p = zone_data("p", 2, &[web], &networks);
+        let q = zone_data("q", 2, &[api], &networks);
+        let shared = p
+            .networks
+            .iter()
+            .find(|n| n.name == "proxy")
+            .expect("joined");
+        assert_eq!(shared.key, "proxy", "keyed by its engine name");
+        assert!(p.services[0].networks.contains(&"proxy".to_string()));
+        let own = Zone::new(p, 1);
+        // Listened on: the gateway every stack on it serves alike.
+        let listened = listeners(&own, &DnsOptions::default());
+        assert!(
+            listened.contains_key(&"10.8.0.1:53".parse().expect("address")),
+            "{listened:?}"
+        );
+        let stacks = dns::Stacks::new(
+            std::sync::Arc::new(own),
+            std::sync::Arc::new(vec![std::sync::Arc::new(Zone::new(q, 1))]),
+        );
+        let from_web = "10.5.0.2".parse().expect("address");
+        let on_default = Arrival::Network("default".into());
+        let (zone, view) = stacks
+            .resolve(&on_default, from_web, "api.q.stack.")
+            .expect("served");
+        assert_eq!(
+            addresses(zone.answer(&view, "api.q.stack.", RecordType::A)),
+            ["10.8.0.3"]
+        );
     }
 }

@@ -3,23 +3,43 @@
 //! a given service would ask it.
 
 use std::net::{IpAddr, Ipv4Addr};
+use std::sync::Arc;
 
-use agent::dns_feed::{read_zone, DEFAULT_TTL};
-use dns::{Answer, Arrival, RecordType, Zone};
+use agent::dns_feed::{read_zones, DEFAULT_TTL};
+use dns::{Answer, Arrival, RecordType, Stacks, Zone};
 
 use crate::{AppError, Result, Session};
 
-/// The project's zone as it is now.
-pub async fn zone(session: &Session) -> Result<Zone> {
-    Ok(Zone::new(
-        read_zone(&*session.engine, &session.name(), DEFAULT_TTL).await?,
-        0,
+/// The project's zone as it is now, among the other stacks' on the engine.
+pub async fn stacks(session: &Session) -> Result<Stacks> {
+    let (own, others) = read_zones(&*session.engine, &session.name(), DEFAULT_TTL).await?;
+    Ok(Stacks::new(
+        Arc::new(Zone::new(own, 0)),
+        Arc::new(
+            others
+                .into_iter()
+                .map(|d| Arc::new(Zone::new(d, 0)))
+                .collect(),
+        ),
     ))
 }
 
+/// The other stacks on the project's network `key` (a shared one), each
+/// with its own key for it.
+pub fn sharing<'a>(stacks: &'a Stacks, key: &str) -> Vec<(&'a Zone, String)> {
+    let Some(name) = stacks.own().engine_name(key) else {
+        return Vec::new();
+    };
+    (stacks.neighbours().iter())
+        .filter_map(|z| Some((z.as_ref(), z.key_of(name)?.to_string())))
+        .collect()
+}
+
 /// Answer `name` as `from`'s first running replica (or the host, on
-/// loopback) would be answered.
-pub fn query(zone: &Zone, name: &str, kind: RecordType, from: Option<&str>) -> Result<Answer> {
+/// loopback) would be answered: by its own stack's zone, or by another
+/// stack's for that stack's qualified names.
+pub fn query(stacks: &Stacks, name: &str, kind: RecordType, from: Option<&str>) -> Result<Answer> {
+    let zone = stacks.own();
     let (arrival, source) = match from {
         None => (Arrival::Loopback, Ipv4Addr::LOCALHOST),
         Some(service) => {
@@ -48,8 +68,12 @@ pub fn query(zone: &Zone, name: &str, kind: RecordType, from: Option<&str>) -> R
             (Arrival::Network(key), addr)
         }
     };
-    let view = zone.view(&arrival, IpAddr::V4(source));
-    Ok(zone.answer(&view, name, kind))
+    match stacks.resolve(&arrival, IpAddr::V4(source), name) {
+        Some((zone, view)) => Ok(zone.answer(&view, name, kind)),
+        None => Err(AppError::Invalid(format!(
+            "{source} may not ask the stack's DNS there"
+        ))),
+    }
 }
 
 /// Follow the agent's live query log: `line` is called with each line

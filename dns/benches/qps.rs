@@ -47,6 +47,7 @@ fn zone() -> Zone {
             ttl: 2,
             networks: vec![ZoneNetwork {
                 key: "default".into(),
+                name: "bench_default".into(),
                 subnets: vec!["10.10.0.0/16".parse().expect("subnet")],
                 gateway: Some(Ipv4Addr::new(10, 10, 0, 1)),
                 gateway_v6: None,

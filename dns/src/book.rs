@@ -46,11 +46,21 @@ struct Prepared {
 impl Book {
     /// The book of `arrival`: the `own` zone's answers, and on loopback the
     /// names of `neighbours` (other projects' zones, under their origins).
-    pub fn new(own: &Zone, neighbours: &[&Zone], arrival: &Arrival) -> Book {
+    /// On a network other stacks share (`shared`), it answers only the project's own
+    /// replicas: the others' askers take the general path, which answers
+    /// each as its own project.
+    pub fn new(own: &Zone, neighbours: &[&Zone], arrival: &Arrival, shared: bool) -> Book {
         let (default, special) = own.views(arrival);
         let mut book = Book {
             allowed: match arrival {
                 Arrival::Loopback => None,
+                Arrival::Network(key) if shared => Some(
+                    (own.data().services.iter())
+                        .flat_map(|s| s.replicas.iter())
+                        .flat_map(|r| r.ips_on(key).collect::<Vec<_>>())
+                        .map(IpNet::from)
+                        .collect(),
+                ),
                 Arrival::Network(_) => Some(
                     own.data()
                         .networks
@@ -195,7 +205,7 @@ mod tests {
     #[test]
     fn the_book_answers_what_the_zone_answers_turn_by_turn() {
         let zone = lab();
-        let book = Book::new(&zone, &[], &Arrival::Loopback);
+        let book = Book::new(&zone, &[], &Arrival::Loopback, false);
         assert!(!book.is_empty());
         let mut firsts = Vec::new();
         for _ in 0..4 {
@@ -241,7 +251,7 @@ mod tests {
     #[test]
     fn a_gateway_book_has_the_views_of_its_sources() {
         let zone = lab();
-        let book = Book::new(&zone, &[], &Arrival::Network("frontend".into()));
+        let book = Book::new(&zone, &[], &Arrival::Network("frontend".into()), false);
         // Not one of the stack's addresses: the general path refuses it.
         assert!(ask(&book, "192.0.2.1", "web.", RecordType::A).is_none());
         // `client` (frontend only) does not see `db`; `web-1`, on both
@@ -257,7 +267,7 @@ mod tests {
     fn the_loopback_book_answers_the_neighbours_qualified_names() {
         let zone = lab();
         let other = crate::fixtures::lab_named("other");
-        let book = Book::new(&zone, &[&other], &Arrival::Loopback);
+        let book = Book::new(&zone, &[&other], &Arrival::Loopback, false);
         assert!(ask(&book, "127.0.0.1", "db.other.stack.", RecordType::A).is_some());
         assert!(ask(&book, "127.0.0.1", "db.lab.stack.", RecordType::A).is_some());
     }

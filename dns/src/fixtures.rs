@@ -6,7 +6,8 @@ use std::net::Ipv4Addr;
 
 use crate::zone::*;
 
-fn replica(number: u32, health: ReplicaHealth, addrs: &[(&str, [u8; 4])]) -> Replica {
+/// Replica `number` with IPv4 addresses by network key.
+pub fn replica(number: u32, health: ReplicaHealth, addrs: &[(&str, [u8; 4])]) -> Replica {
     Replica {
         number,
         health,
@@ -18,7 +19,8 @@ fn replica(number: u32, health: ReplicaHealth, addrs: &[(&str, [u8; 4])]) -> Rep
     }
 }
 
-fn service(name: &str, networks: &[&str], replicas: Vec<Replica>) -> ZoneService {
+/// A service on `networks` with no ports.
+pub fn service(name: &str, networks: &[&str], replicas: Vec<Replica>) -> ZoneService {
     ZoneService {
         name: name.into(),
         networks: networks.iter().map(|n| n.to_string()).collect(),
@@ -36,6 +38,7 @@ pub fn lab() -> Zone {
 pub fn lab_named(project: &str) -> Zone {
     let net = |key: &str, third: u8| ZoneNetwork {
         key: key.into(),
+        name: format!("{}_{key}", project.to_ascii_lowercase()),
         subnets: vec![format!("10.9.{third}.0/24").parse().unwrap()],
         gateway: Some(Ipv4Addr::new(10, 9, third, 1)),
         gateway_v6: None,

@@ -34,6 +34,7 @@ use crate::book::Book;
 use crate::forward::Forwarder;
 use crate::log::QueryLog;
 use crate::reply::{self, Decision, Sections};
+use crate::stacks::Stacks;
 use crate::wire::{self, CLASSIC_UDP_SIZE, EDNS_UDP_SIZE, MAX_NAME};
 use crate::zone::{Arrival, Zone};
 
@@ -43,18 +44,19 @@ const TCP_IDLE: Duration = Duration::from_secs(5);
 /// The largest UDP query read (anything longer is not a query of ours).
 const MAX_QUERY: usize = 4096;
 
-/// The project's own zone, the other projects' (for loopback), and the
-/// books made from them, one per way of arriving.
+/// The zones of every stack, and the books made from them, one per way
+/// of arriving.
 #[derive(Clone)]
 struct Zones {
-    own: Arc<Zone>,
-    neighbours: Arc<Vec<Arc<Zone>>>,
+    stacks: Stacks,
     books: Arc<HashMap<Arrival, Arc<Book>>>,
 }
 
 impl Zones {
     fn new(own: Arc<Zone>, neighbours: Arc<Vec<Arc<Zone>>>) -> Zones {
-        let others: Vec<&Zone> = neighbours.iter().map(|z| z.as_ref()).collect();
+        let stacks = Stacks::new(own, neighbours);
+        let others: Vec<&Zone> = stacks.neighbours().iter().map(|z| z.as_ref()).collect();
+        let own = stacks.own();
         let arrivals = std::iter::once(Arrival::Loopback).chain(
             own.data()
                 .networks
@@ -63,30 +65,20 @@ impl Zones {
         );
         let books = arrivals
             .map(|arrival| {
-                let book = Book::new(&own, &others, &arrival);
+                let shared = matches!(&arrival, Arrival::Network(k) if stacks.shared(k));
+                let book = Book::new(own, &others, &arrival, shared);
                 (arrival, Arc::new(book))
             })
             .collect();
         Zones {
-            own,
-            neighbours,
             books: Arc::new(books),
+            stacks,
         }
-    }
-
-    /// The zone that answers `name`: on loopback, another project's when
-    /// the name is in it; the project's own otherwise.
-    fn zone_for(&self, arrival: &Arrival, name: &str) -> Arc<Zone> {
-        if *arrival == Arrival::Loopback {
-            if let Some(zone) = self.neighbours.iter().find(|z| z.owns(name)) {
-                return zone.clone();
-            }
-        }
-        self.own.clone()
     }
 
     /// The decision for `query` asked by `source` as `arrival`: refused
-    /// when the source may not ask there, else the zone's.
+    /// when the source may not ask there, else that of the zone
+    /// [`Stacks::resolve`] picks.
     fn decide(
         &self,
         arrival: &Arrival,
@@ -95,13 +87,15 @@ impl Zones {
         query: &Query,
     ) -> Decision {
         let name = query.name().to_string();
-        let zone = self.zone_for(arrival, &name);
-        if !zone.serves(arrival, source.ip()) {
-            tracing::debug!("refused {name} from {source}: not in the stack's networks");
-            return Decision::Reply(Sections::error(header, ResponseCode::Refused));
+        match self.stacks.resolve(arrival, source.ip(), &name) {
+            Some((zone, view)) => {
+                reply::decide(zone, &view, header, &name, query.query_type(), None)
+            }
+            None => {
+                tracing::debug!("refused {name} from {source}: not in the stack's networks");
+                Decision::Reply(Sections::error(header, ResponseCode::Refused))
+            }
         }
-        let view = zone.view(arrival, source.ip());
-        reply::decide(&zone, &view, header, &name, query.query_type(), None)
     }
 }
 
@@ -234,14 +228,14 @@ impl DnsServer {
 
     /// Answer from `zone` from now on.
     pub fn set_zone(&self, zone: Zone) {
-        let neighbours = read(&self.zones).neighbours;
+        let neighbours = read(&self.zones).stacks.neighbours().clone();
         self.swap(Zones::new(Arc::new(zone), neighbours));
     }
 
     /// Answer the names of these other projects' zones on loopback (a
     /// gateway's view never includes another project).
     pub fn set_neighbours(&self, zones: Vec<Zone>) {
-        let own = read(&self.zones).own;
+        let own = read(&self.zones).stacks.own().clone();
         self.swap(Zones::new(
             own,
             Arc::new(zones.into_iter().map(Arc::new).collect()),
@@ -260,7 +254,7 @@ impl DnsServer {
 
     /// The zone answered from now.
     pub fn zone(&self) -> Arc<Zone> {
-        read(&self.zones).own
+        read(&self.zones).stacks.own().clone()
     }
 
     /// Listen on `addr` (UDP and TCP) for queries of `arrival`'s view.
@@ -277,7 +271,11 @@ impl DnsServer {
         for _ in 1..cores {
             sockets.push(reuse_port_socket(bound)?);
         }
-        let tcp = tcp_listener(bound)?;
+        // A gateway's TCP port may be shared by the agents of every stack
+        // on that network (they answer alike, see `Zones::home`); the
+        // loopback port is one agent's: a second agent's bind fails here,
+        // before any of its UDP sockets serves.
+        let tcp = tcp_listener(bound, matches!(arrival, Arrival::Network(_)))?;
         let stop = CancellationToken::new();
         for socket in sockets {
             let udp = Udp {
@@ -368,10 +366,12 @@ fn reuse_port_socket(addr: SocketAddr) -> std::io::Result<UdpSocket> {
     UdpSocket::from_std(socket.into())
 }
 
-/// The TCP listener on `addr`.
-fn tcp_listener(addr: SocketAddr) -> std::io::Result<TcpListener> {
+/// The TCP listener on `addr`; with `shared`, other processes of the
+/// same user may listen there too (`SO_REUSEPORT`).
+fn tcp_listener(addr: SocketAddr, shared: bool) -> std::io::Result<TcpListener> {
     let socket = socket(addr, socket2::Type::STREAM, socket2::Protocol::TCP)?;
     socket.set_reuse_address(true)?;
+    socket.set_reuse_port(shared)?;
     socket.bind(&addr.into())?;
     socket.listen(1024)?;
     TcpListener::from_std(socket.into())

@@ -41,11 +41,16 @@ pub struct ZoneData {
     pub services: Vec<ZoneService>,
 }
 
-/// One network of the stack.
+/// One network of the stack: its own, or one it shares with other
+/// stacks (an external network its services join).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ZoneNetwork {
-    /// Its key in the stack file (`frontend`).
+    /// Its key in the stack file (`frontend`); for a network the stack
+    /// did not create, its name on the engine.
     pub key: String,
+    /// Its name on the engine (`shop_frontend`): how the zones of two
+    /// projects recognise a network they share, whatever their keys.
+    pub name: String,
     /// Its subnets.
     pub subnets: Vec<IpNet>,
     /// Its IPv4 gateway: where the server listens for this network's view.
@@ -128,8 +133,9 @@ pub enum Arrival {
     Network(String),
 }
 
-/// The networks a query may see, in order of preference for addresses.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The networks a query may see, in order of preference for addresses
+/// (the default: none, so nothing of the stack).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct View {
     networks: Vec<String>,
 }
@@ -653,6 +659,60 @@ impl Zone {
             }
         }
         out
+    }
+
+    /// The key of the network the engine calls `name`, if the zone has it.
+    pub fn key_of(&self, name: &str) -> Option<&str> {
+        self.data
+            .networks
+            .iter()
+            .find(|n| n.name == name)
+            .map(|n| n.key.as_str())
+    }
+
+    /// The engine's name of network `key`.
+    pub fn engine_name(&self, key: &str) -> Option<&str> {
+        self.data
+            .networks
+            .iter()
+            .find(|n| n.key == key)
+            .map(|n| n.name.as_str())
+    }
+
+    /// Is `ip` the address of one of the zone's replicas on network `key`?
+    pub fn has_replica_at(&self, key: &str, ip: IpAddr) -> bool {
+        self.replicas().any(|(_, r)| r.ips_on(key).any(|a| a == ip))
+    }
+
+    /// The view of this zone's names for someone who sees `view` of the
+    /// zone `home` (another project's): the networks of this zone that are,
+    /// on the engine, among that view's. Empty when the two stacks share
+    /// no network: then every name of this zone is NXDOMAIN to them.
+    pub fn foreign_view(&self, home: &Zone, view: &View) -> View {
+        let names: Vec<&str> = (view.networks.iter())
+            .filter_map(|k| home.engine_name(k))
+            .collect();
+        self.view_of_networks(&names)
+    }
+
+    /// The view of the networks the engine calls `names` (those this
+    /// zone has), in that order.
+    pub fn view_of_networks(&self, names: &[&str]) -> View {
+        View {
+            networks: (names.iter())
+                .filter_map(|n| self.key_of(n))
+                .map(str::to_string)
+                .collect(),
+        }
+    }
+
+    /// Does the zone answer the reverse name `name` (`...in-addr.arpa`,
+    /// `...ip6.arpa`) with a record, for `view`?
+    pub fn answers_reverse(&self, view: &View, name: &str) -> bool {
+        matches!(
+            self.answer_turn(view, name, RecordType::PTR, Some(0)),
+            Answer::Records { answers, .. } if !answers.is_empty()
+        )
     }
 
     /// The views queries arriving as `arrival` can have: the default one

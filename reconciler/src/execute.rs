@@ -201,8 +201,9 @@ struct Ctx {
     pool: Semaphore,
     /// Image ids looked up during this run, by reference.
     image_ids: tokio::sync::Mutex<BTreeMap<String, String>>,
-    /// Gateways of the project's networks looked up during this run, by name.
-    gateways: tokio::sync::Mutex<BTreeMap<String, String>>,
+    /// Gateways of the networks looked up during this run, by name, and
+    /// whether the network is the project's.
+    gateways: tokio::sync::Mutex<BTreeMap<String, (Option<String>, bool)>>,
     /// The host's resolvers as containers can use them, read once per run.
     host_resolvers: std::sync::OnceLock<Vec<String>>,
 }
@@ -813,26 +814,30 @@ async fn resolvers(ctx: &Ctx, spec: &ContainerSpec) -> Result<Vec<String>, Engin
 }
 
 /// The gateway of the first of `attachments` that is a network of the
-/// project (external networks are not the stack's to serve), listing the
-/// engine's networks once per run unless one is new.
+/// project, else of the first external one (the agents of the stacks on
+/// it serve it alike), listing the engine's networks once per run unless
+/// one is new.
 async fn gateway(
     ctx: &Ctx,
     attachments: &[planner::Attachment],
 ) -> Result<Option<String>, EngineError> {
     let mut known = ctx.gateways.lock().await;
-    if attachments.iter().all(|a| !known.contains_key(&a.network)) {
+    if attachments.iter().any(|a| !known.contains_key(&a.network)) {
         let project = ctx.project.name.clone().unwrap_or_default();
         for n in ctx.engine.list_network_addresses().await? {
-            if n.project() == Some(project.as_str()) {
-                if let Some(g) = n.gateway {
-                    known.insert(n.name, g);
-                }
-            }
+            let ours = n.project() == Some(project.as_str());
+            known.insert(n.name, (n.gateway, ours));
         }
     }
-    Ok(attachments
-        .iter()
-        .find_map(|a| known.get(&a.network).cloned()))
+    let of = |ours: bool| {
+        attachments
+            .iter()
+            .find_map(|a| match known.get(&a.network) {
+                Some((Some(g), o)) if *o == ours => Some(g.clone()),
+                _ => None,
+            })
+    };
+    Ok(of(true).or_else(|| of(false)))
 }
 
 /// Replace one replica in a rolling update.

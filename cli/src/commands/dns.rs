@@ -7,7 +7,7 @@
 use std::process::ExitCode;
 
 use clap::Subcommand;
-use dns::{Answer, RecordType, Zone};
+use dns::{Answer, RecordType, Stacks};
 
 use crate::project::ProjectArgs;
 
@@ -44,9 +44,9 @@ pub enum Command {
 
 /// Answer `name` as `from`'s first running replica (or the host) would be
 /// answered: exit 0 with records, 1 for NXDOMAIN or none.
-fn query(zone: &Zone, name: &str, kind: &str, from: Option<&str>) -> anyhow::Result<ExitCode> {
+fn query(stacks: &Stacks, name: &str, kind: &str, from: Option<&str>) -> anyhow::Result<ExitCode> {
     let kind: RecordType = kind.parse()?;
-    match app::dns::query(zone, name, kind, from)? {
+    match app::dns::query(stacks, name, kind, from)? {
         Answer::Records { answers, .. } if !answers.is_empty() => {
             for record in answers {
                 println!(
@@ -85,10 +85,11 @@ pub async fn run(project: &ProjectArgs, command: &Command) -> anyhow::Result<Exi
         app::dns::follow_log(&session, &cancel, &mut print).await?;
         return Ok(ExitCode::SUCCESS);
     }
-    let zone = app::dns::zone(&session).await?;
+    let stacks = app::dns::stacks(&session).await?;
+    let zone = stacks.own();
     let network = match command {
         Command::Records { network } => network,
-        Command::Query { name, kind, from } => return query(&zone, name, kind, from.as_deref()),
+        Command::Query { name, kind, from } => return query(&stacks, name, kind, from.as_deref()),
         Command::Log { .. } => return Ok(ExitCode::SUCCESS),
     };
     let name = session.name();
@@ -131,6 +132,14 @@ pub async fn run(project: &ProjectArgs, command: &Command) -> anyhow::Result<Exi
         }
         for line in lines {
             println!("  {line}");
+        }
+        // Another stack's services on a shared network: by their
+        // project-qualified names.
+        for (other, key) in app::dns::sharing(&stacks, &net.key) {
+            println!("  shared with stack `{}`:", other.data().project);
+            for line in other.render(&key) {
+                println!("    {line}");
+            }
         }
         println!();
     }

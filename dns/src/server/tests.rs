@@ -157,6 +157,7 @@ async fn upstream() -> (DnsServer, SocketAddr) {
             ttl: 2,
             networks: vec![ZoneNetwork {
                 key: "lan".into(),
+                name: "office_lan".into(),
                 subnets: vec![],
                 gateway: None,
                 gateway_v6: None,
