@@ -3,10 +3,12 @@
 //! resolved: forwarding goes to an upstream server this test runs on
 //! loopback.
 
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
-use stack_e2e::{ask_dns, docker, free_port, try_docker, wait_until, DockerCleanup, TestStack};
+use stack_e2e::{
+    ask_dns, ask_dns_at, docker, free_port, try_docker, wait_until, DockerCleanup, TestStack,
+};
 
 const LAB: &str = include_str!("../examples/isolation-lab/stack.yaml");
 
@@ -75,6 +77,16 @@ fn the_isolation_lab_resolves_and_reaches_only_within_networks() {
         ask_dns(port, &format!("db.{zone}."), "A"),
         Ok(vec![db_ip.clone()])
     );
+    // On the IPv6 loopback too.
+    assert_eq!(
+        ask_dns_at(
+            Ipv6Addr::LOCALHOST.into(),
+            port,
+            &format!("db.{zone}."),
+            "A"
+        ),
+        Ok(vec![db_ip.clone()])
+    );
     let srv = ask_dns(port, &format!("_5432._tcp.db.{zone}."), "SRV").expect("srv");
     assert!(srv.contains(&format!("0 10 5432 db-1.{zone}.")), "{srv:?}");
     let reverse: Vec<&str> = db_ip.split('.').rev().collect();
@@ -91,6 +103,7 @@ fn the_isolation_lab_resolves_and_reaches_only_within_networks() {
     let status = s.ok(&["agent", "status"]);
     assert!(
         status.contains(&format!("127.0.0.1:{port} every network"))
+            && status.contains(&format!("[::1]:{port} every network"))
             && status.contains("network backend"),
         "{status}"
     );

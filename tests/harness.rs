@@ -262,12 +262,21 @@ pub fn free_port() -> u16 {
 /// `SRV`, `PTR`), with hickory's resolver: the records' data, sorted, or
 /// the response code (`NXDomain`...) or error.
 pub fn ask_dns(port: u16, name: &str, kind: &str) -> Result<Vec<String>, String> {
+    ask_dns_at(std::net::Ipv4Addr::LOCALHOST.into(), port, name, kind)
+}
+
+/// The same, of the server on `server:port`.
+pub fn ask_dns_at(
+    server: std::net::IpAddr,
+    port: u16,
+    name: &str,
+    kind: &str,
+) -> Result<Vec<String>, String> {
     use hickory_resolver::config::{NameServerConfigGroup, ResolverConfig};
     use hickory_resolver::name_server::TokioConnectionProvider;
     use hickory_resolver::proto::rr::RecordType;
     let kind: RecordType = kind.parse().map_err(|e| format!("{e}"))?;
-    let group =
-        NameServerConfigGroup::from_ips_clear(&["127.0.0.1".parse().expect("ip")], port, true);
+    let group = NameServerConfigGroup::from_ips_clear(&[server], port, true);
     let mut builder = hickory_resolver::Resolver::builder_with_config(
         ResolverConfig::from_parts(None, vec![], group),
         TokioConnectionProvider::default(),

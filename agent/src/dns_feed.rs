@@ -369,12 +369,27 @@ fn listeners(zone: &Zone, options: &DnsOptions) -> BTreeMap<SocketAddr, Arrival>
         })
         .collect();
     if let Some(port) = options.loopback_port {
-        out.insert(
-            SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port),
-            Arrival::Loopback,
-        );
+        for host in loopbacks() {
+            out.insert(SocketAddr::new(*host, port), Arrival::Loopback);
+        }
     }
     out
+}
+
+/// The host's loopback addresses: `127.0.0.1`, and `::1` unless the host
+/// has no IPv6 (checked once: a socket bound to it, port 0, closed).
+fn loopbacks() -> &'static [IpAddr] {
+    static FOUND: std::sync::OnceLock<Vec<IpAddr>> = std::sync::OnceLock::new();
+    FOUND.get_or_init(|| {
+        let v6 = IpAddr::V6(std::net::Ipv6Addr::LOCALHOST);
+        let has_v6 = std::net::UdpSocket::bind(SocketAddr::new(v6, 0)).is_ok();
+        let v4 = IpAddr::V4(Ipv4Addr::LOCALHOST);
+        if has_v6 {
+            vec![v4, v6]
+        } else {
+            vec![v4]
+        }
+    })
 }
 
 /// The server and what the feed remembers between rebuilds.
