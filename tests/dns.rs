@@ -532,12 +532,40 @@ fn an_ipv6_network_gets_aaaa_ptr_and_a_listener_on_its_ipv6_gateway() {
     assert!(code == 0 && out.contains(&web_v4), "{out}");
 }
 
+/// Ask `name` (A) of the server on `127.0.0.1:port` over TCP; the reply
+/// is not read further than its arrival.
+fn ask_over_tcp(port: u16, name: &str) {
+    use hickory_resolver::proto::op::{Message, Query};
+    use hickory_resolver::proto::rr::{Name, RecordType};
+    use std::io::{Read, Write};
+    let mut query = Message::new();
+    query.set_id(7).set_recursion_desired(true);
+    query.add_query(Query::query(
+        Name::from_ascii(name).expect("name"),
+        RecordType::A,
+    ));
+    let bytes = query.to_vec().expect("encodes");
+    let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+        return;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(3)));
+    let mut framed = u16::try_from(bytes.len())
+        .expect("short")
+        .to_be_bytes()
+        .to_vec();
+    framed.extend_from_slice(&bytes);
+    if stream.write_all(&framed).is_ok() {
+        let mut length = [0u8; 2];
+        let _ = stream.read_exact(&mut length);
+    }
+}
+
 #[test]
 fn dns_log_follows_who_asked_what_and_what_they_got() {
     use std::io::{BufRead, BufReader};
     use std::sync::{Arc, Mutex};
     let s = TestStack::new("dnslog", LAB);
-    up_with_dns(&s, &[]);
+    let port = up_with_dns(&s, &[]);
     let mut follower = s
         .command(&["dns", "log", "-f"])
         .stdout(std::process::Stdio::piped())
@@ -574,6 +602,17 @@ fn dns_log_follows_who_asked_what_and_what_they_got() {
                 && all
                     .lines()
                     .any(|l| l.contains(&format!("{web}. A")) && l.contains("NOERROR"))
+        },
+    );
+    // Over TCP too (what a client does after a truncated answer).
+    wait_until(
+        Duration::from_secs(10),
+        "the log to show a TCP query",
+        || {
+            ask_over_tcp(port, &format!("{web}."));
+            let all = seen.lock().unwrap_or_else(|p| p.into_inner()).clone();
+            all.lines()
+                .any(|l| l.contains("127.0.0.1") && l.contains("NOERROR") && l.ends_with("(tcp)"))
         },
     );
     let _ = follower.kill();

@@ -68,7 +68,8 @@ async fn follow(mut stream: UnixStream, log: QueryLog, shutdown: CancellationTok
     }
 }
 
-/// `12:01:02.345  10.9.1.4:40211  db.lab.stack. A  NXDOMAIN`, in local time.
+/// `12:01:02.345  10.9.1.4:40211  db.lab.stack. A  NXDOMAIN`, in local
+/// time; `(tcp)` after the outcome of a query that came over TCP.
 fn line(entry: &Entry) -> String {
     let at = jiff::Timestamp::try_from(entry.at)
         .map(|t| {
@@ -77,8 +78,9 @@ fn line(entry: &Entry) -> String {
                 .to_string()
         })
         .unwrap_or_default();
+    let tcp = if entry.over_tcp { " (tcp)" } else { "" };
     format!(
-        "{at}  {:<22} {:<40} {}\n",
+        "{at}  {:<22} {:<40} {}{tcp}\n",
         entry.source.to_string(),
         entry.question,
         entry.outcome

@@ -24,6 +24,9 @@ pub struct Entry {
     pub question: String,
     /// The response code and the answers' data (`NOERROR 10.9.1.2`).
     pub outcome: String,
+    /// Asked over TCP (a client retrying a truncated answer, or one that
+    /// always does), not UDP.
+    pub over_tcp: bool,
 }
 
 /// The log the server records into; cheap to clone.
@@ -46,14 +49,25 @@ impl QueryLog {
         self.tx.subscribe()
     }
 
-    /// Record the reply `reply` sent to `source`, when anyone follows.
+    /// Record the UDP reply `reply` sent to `source`, when anyone follows.
     pub fn record(&self, source: SocketAddr, reply: &[u8]) {
         if self.tx.receiver_count() == 0 {
             return;
         }
-        let Ok(message) = Message::from_vec(reply) else {
-            return;
-        };
+        if let Ok(message) = Message::from_vec(reply) {
+            self.push(source, &message, false);
+        }
+    }
+
+    /// Record the TCP reply `reply` makes, sent to `source`; it is made
+    /// only when anyone follows.
+    pub fn record_tcp(&self, source: SocketAddr, reply: impl FnOnce() -> Message) {
+        if self.tx.receiver_count() > 0 {
+            self.push(source, &reply(), true);
+        }
+    }
+
+    fn push(&self, source: SocketAddr, message: &Message, over_tcp: bool) {
         let question = message
             .queries()
             .first()
@@ -73,6 +87,7 @@ impl QueryLog {
             source,
             question,
             outcome,
+            over_tcp,
         };
         // Nobody left since the check: nothing to do.
         let _ = self.tx.send(Arc::new(entry));
@@ -104,6 +119,10 @@ mod tests {
         assert_eq!(entry.question, "db. A");
         assert_eq!(entry.outcome, "NXDOMAIN");
         assert_eq!(entry.source, source);
+        assert!(!entry.over_tcp);
         assert!(follower.try_recv().is_err(), "only what was answered since");
+        log.record_tcp(source, || reply.clone());
+        let entry = follower.recv().await.unwrap();
+        assert!(entry.over_tcp && entry.outcome == "NXDOMAIN", "{entry:?}");
     }
 }

@@ -138,6 +138,7 @@ struct Handler {
     zones: SharedZones,
     arrival: Arrival,
     forwarder: Arc<Forwarder>,
+    log: QueryLog,
 }
 
 #[async_trait::async_trait]
@@ -159,6 +160,8 @@ impl RequestHandler for Handler {
             Decision::Reply(sections) => sections,
             Decision::Forward => forwarded(&self.forwarder, request.header(), &query).await,
         };
+        self.log
+            .record_tcp(request.src(), || sections.clone().message(&query, None));
         let msg = builder.build(
             sections.header,
             &sections.answers,
@@ -221,7 +224,8 @@ impl DnsServer {
         }
     }
 
-    /// The live log of the UDP queries answered (empty unless followed).
+    /// The live log of the queries answered, UDP and TCP (empty unless
+    /// followed).
     pub fn query_log(&self) -> QueryLog {
         self.log.clone()
     }
@@ -291,6 +295,7 @@ impl DnsServer {
             zones: self.zones.clone(),
             arrival: arrival.clone(),
             forwarder: self.forwarder.clone(),
+            log: self.log.clone(),
         });
         server.register_listener(tcp, TCP_IDLE);
         tracing::info!("DNS listening on {bound} ({arrival:?})");
