@@ -225,12 +225,23 @@ impl AgentFiles {
     }
 }
 
+/// Is the program `exe` (a `/proc/PID/exe`) the file this process runs?
+fn same_program(exe: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (std::fs::metadata(exe), std::fs::metadata("/proc/self/exe")) {
+        (Ok(theirs), Ok(mine)) => theirs.dev() == mine.dev() && theirs.ino() == mine.ino(),
+        _ => false,
+    }
+}
+
 /// The pid in a lock's "`stack agent`, pid N".
 fn pid_of(holder: &str) -> Option<i32> {
     holder.rsplit(' ').next().and_then(|p| p.parse().ok())
 }
 
-/// Is `pid` a `stack ... agent` process holding `lock` open?
+/// Is `pid` a `stack ... agent` process holding `lock` open? "stack" is
+/// the program's name, or the program is this very binary under another
+/// name (a copy kept to compare versions, say).
 fn is_our_agent(pid: i32, lock: &Path) -> bool {
     if pid <= 0 {
         return false;
@@ -240,11 +251,13 @@ fn is_our_agent(pid: i32, lock: &Path) -> bool {
         return false;
     };
     let args: Vec<&[u8]> = cmdline.split(|b| *b == 0).collect();
-    let ours = args.first().is_some_and(|argv0| {
+    let named_stack = args.first().is_some_and(|argv0| {
         Path::new(std::ffi::OsStr::from_bytes(argv0))
             .file_name()
             .is_some_and(|n| n == "stack")
-    }) && args.iter().any(|a| *a == b"agent");
+    });
+    let ours =
+        (named_stack || same_program(&proc.join("exe"))) && args.iter().any(|a| *a == b"agent");
     if !ours {
         return false;
     }
@@ -274,5 +287,12 @@ mod tests {
         assert!(!is_our_agent(std::process::id() as i32, lock));
         assert!(!is_our_agent(1, lock));
         assert!(!is_our_agent(-5, lock));
+    }
+
+    #[test]
+    fn this_binary_under_any_name_is_the_same_program() {
+        assert!(same_program(Path::new("/proc/self/exe")));
+        let pid1 = Path::new("/proc/1/exe");
+        assert!(!same_program(pid1) || std::process::id() == 1);
     }
 }
