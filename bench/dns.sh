@@ -7,6 +7,8 @@
 # stack is ahead).
 #
 #   bench/dns.sh [SECONDS]          (default 10 s per run)
+#   STACK_BIN=/path/to/stack bench/dns.sh   (that binary, not a fresh
+#                                           release build: before/after)
 #
 # The stack's DNS is the agent's, for a real 30-service stack brought up
 # by `stack up`; dnsmasq (Debian's dnsmasq-base) serves the same names and
@@ -22,9 +24,11 @@ need() { command -v "$1" >/dev/null || { apt-get install -y -qq "$2" >/dev/null;
 need dnsperf dnsperf
 need dnsmasq dnsmasq-base
 
-cargo build --release --locked -q -p stack-cli
+if [ -z "${STACK_BIN:-}" ]; then
+  cargo build --release --locked -q -p stack-cli
+fi
 scripts/test-image.sh
-stack="$PWD/target/release/stack"
+stack="${STACK_BIN:-$PWD/target/release/stack}"
 
 dir=$(mktemp -d)
 dnsmasq_pid=""

@@ -37,6 +37,7 @@ use crate::reply::{self, Decision, Sections};
 use crate::stacks::Stacks;
 use crate::wire::{self, CLASSIC_UDP_SIZE, EDNS_UDP_SIZE, MAX_NAME};
 use crate::zone::{Arrival, Zone};
+use batch::Batch;
 
 /// How long a TCP client may stay idle.
 const TCP_IDLE: Duration = Duration::from_secs(5);
@@ -409,19 +410,20 @@ struct Udp {
 }
 
 impl Udp {
-    /// Answer queries until `stop`: from the book when it has the
-    /// question, else through the general path. The buffers are made once.
+    /// Answer queries until `stop`, a batch at a time: those the book
+    /// has answered by a copy and sent together, the others through the
+    /// general path afterwards. The buffers are made once.
     async fn serve(self, stop: CancellationToken) {
-        let mut packet = vec![0u8; MAX_QUERY];
-        let mut out = Vec::with_capacity(MAX_QUERY);
+        let mut batch = Batch::new(MAX_QUERY);
         let mut key = [0u8; MAX_NAME + 2];
+        let mut general = [false; batch::BATCH];
         loop {
             let received = tokio::select! {
-                r = self.socket.recv_from(&mut packet) => r,
+                r = batch.receive(&self.socket) => r,
                 () = stop.cancelled() => return,
             };
-            let (len, source) = match received {
-                Ok(got) => got,
+            let n = match received {
+                Ok(n) => n,
                 Err(e) => {
                     // ICMP errors of earlier replies surface here; the
                     // socket itself is fine.
@@ -429,16 +431,28 @@ impl Udp {
                     continue;
                 }
             };
-            let query = &packet[..len];
             let book = self.book();
-            if let Some((parsed, key_len)) = wire::read_query(query, &mut key) {
-                if let Some(prepared) = book.reply(source.ip(), &key[..key_len]) {
-                    wire::write_reply(query, &parsed, prepared, &mut out);
-                    self.send(&out, source).await;
-                    continue;
+            for (i, general) in general.iter_mut().enumerate().take(n) {
+                *general = !batch.answer(i, |query, source, out| {
+                    let Some((parsed, key_len)) = wire::read_query(query, &mut key) else {
+                        return false;
+                    };
+                    let Some(prepared) = book.reply(source.ip(), &key[..key_len]) else {
+                        return false;
+                    };
+                    wire::write_reply(query, &parsed, prepared, out);
+                    true
+                });
+            }
+            batch.send(&self.socket).await;
+            for (reply, to) in batch.queued() {
+                self.log.record(to, reply);
+            }
+            for i in (0..n).filter(|i| general[*i]) {
+                if let Some((query, source)) = batch.datagram(i) {
+                    self.general(query, source).await;
                 }
             }
-            self.general(query, source).await;
         }
     }
 
@@ -535,5 +549,6 @@ fn encode(sections: Sections, query: &Query, edns: Option<u16>) -> Vec<u8> {
     }
 }
 
+mod batch;
 #[cfg(test)]
 mod tests;
