@@ -696,3 +696,34 @@ fn stacks_on_a_shared_external_network_reach_each_other_by_qualified_name() {
     shop.ok(&["down", "-t", "1"]);
     edge.ok(&["down", "-t", "1"]);
 }
+
+#[test]
+fn a_mac_address_reaches_the_engine_on_the_main_network() {
+    // The service's own, and a network's on its main network (before API
+    // 1.44 both are the container's single MAC address).
+    let yaml = "services:\n  a:\n    image: busybox:1.36\n    init: true\n    command: [sleep, '3600']\n    mac_address: 02:42:ac:11:00:99\n  b:\n    image: busybox:1.36\n    init: true\n    command: [sleep, '3600']\n    networks:\n      back: {mac_address: '02:42:ac:11:00:98'}\nnetworks:\n  back: {}\n";
+    let s = TestStack::new("mac", yaml);
+    s.ok(&["up", "-d", "--no-agent"]);
+    let mac = |container: &str, network: &str| {
+        let format = format!("{{{{(index .NetworkSettings.Networks \"{network}\").MacAddress}}}}");
+        docker(&["inspect", "-f", &format, container])
+            .trim()
+            .to_string()
+    };
+    assert_eq!(
+        mac(&name(&s, "a"), &format!("{}_default", s.project)),
+        "02:42:ac:11:00:99"
+    );
+    assert_eq!(
+        mac(&name(&s, "b"), &format!("{}_back", s.project)),
+        "02:42:ac:11:00:98"
+    );
+    s.assert_converged();
+    // A change of address recreates the container with the new one.
+    s.write(&yaml.replace("00:99", "00:97"));
+    s.ok(&["up", "-d", "--no-agent"]);
+    assert_eq!(
+        mac(&name(&s, "a"), &format!("{}_default", s.project)),
+        "02:42:ac:11:00:97"
+    );
+}

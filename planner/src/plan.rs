@@ -937,7 +937,7 @@ fn unsupported(name: &str, svc: &Service, engine: &crate::Capabilities) -> Vec<B
             )
         }
     };
-    let (api_1_44, api_1_48, api_1_49) = (speaks(1, 44), speaks(1, 48), speaks(1, 49));
+    let (api_1_48, api_1_49) = (speaks(1, 48), speaks(1, 49));
     if svc.use_api_socket == Some(true) {
         refuse(
             "use_api_socket",
@@ -968,14 +968,6 @@ fn unsupported(name: &str, svc: &Service, engine: &crate::Capabilities) -> Vec<B
             .flatten()
             .any(|(_, cfg)| cfg.as_ref().is_some_and(pick))
     };
-    if svc.mac_address.is_some() || per_network(|c| c.mac_address.is_some()) {
-        refuse(
-            "mac_address",
-            "the per-network MAC address of Docker Engine API 1.44 (Docker 25)",
-            &api_1_44,
-            "remove `mac_address`; the engine then assigns one",
-        );
-    }
     if per_network(|c| c.gw_priority.is_some()) {
         refuse(
             "networks.*.gw_priority",
@@ -996,6 +988,68 @@ fn unsupported(name: &str, svc: &Service, engine: &crate::Capabilities) -> Vec<B
             &api_1_49,
             "remove `interface_name`; the container's interfaces are then eth0, eth1...",
         );
+    }
+    out.extend(mac_addresses(name, svc, engine));
+    let images: Vec<&str> = (svc.volumes.iter().flatten())
+        .filter(|v| v.kind == schema::MountType::Image)
+        .map(|v| v.target.as_str())
+        .collect();
+    if !images.is_empty() && !engine.api_at_least(1, 47) {
+        out.push(Blocker {
+            message: format!(
+                "service `{name}`: a volume of `type: image` (at {}) needs Docker Engine API 1.47 (Docker 28) ({} here speaks API {})",
+                images.join(", "),
+                engine.engine,
+                engine.api_version
+            ),
+            hint: "copy what you need from that image in a build stage, or mount a volume filled from it".into(),
+        });
+    }
+    out
+}
+
+/// MAC addresses the engine cannot give as the file says, as Compose
+/// checks them: the service's `mac_address` is its main network's, so a
+/// different one there is a contradiction; before API 1.44 a container
+/// has one MAC address, on its main network, so one on any other network
+/// cannot be honoured (Compose drops it without a word).
+fn mac_addresses(name: &str, svc: &Service, engine: &crate::Capabilities) -> Vec<Blocker> {
+    let networks: Vec<(&String, Option<&str>, i64)> = (svc.networks.iter().flatten())
+        .map(|(key, cfg)| {
+            let cfg = cfg.as_ref();
+            let mac = cfg.and_then(|c| c.mac_address.as_deref());
+            (key, mac, cfg.and_then(|c| c.priority).unwrap_or(0))
+        })
+        .collect();
+    // The main network: the highest priority, the first of equals (as
+    // the spec orders them).
+    let top = networks.iter().map(|n| n.2).max();
+    let main = networks.iter().find(|n| Some(n.2) == top);
+    let mut out = Vec::new();
+    if let (Some(service_mac), Some((key, Some(mac), _))) = (&svc.mac_address, main) {
+        if service_mac != mac {
+            out.push(Blocker {
+                message: format!("service `{name}`: `mac_address` {service_mac} differs from network `{key}`'s {mac}, its main network's"),
+                hint: "give the same address in both places, or keep one of them".into(),
+            });
+        }
+    }
+    if !engine.api_at_least(1, 44) {
+        let elsewhere: Vec<&str> = (networks.iter())
+            .filter(|n| n.1.is_some() && main.map(|m| m.0) != Some(n.0))
+            .map(|n| n.0.as_str())
+            .collect();
+        if !elsewhere.is_empty() {
+            out.push(Blocker {
+                message: format!(
+                    "service `{name}`: a MAC address on network(s) {} needs Docker Engine API 1.44 (Docker 25) ({} here speaks API {}); before it, a container has one MAC address, on its main network",
+                    elsewhere.join(", "),
+                    engine.engine,
+                    engine.api_version
+                ),
+                hint: "set `mac_address` on the service (or its main network) only".into(),
+            });
+        }
     }
     out
 }

@@ -45,6 +45,10 @@ pub struct Attachment {
     /// Legacy `links:`, as the engine takes them: `container:alias`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub links: Vec<String>,
+    /// Static MAC address on that network (the service-level
+    /// `mac_address` is the first network's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mac_address: Option<String>,
 }
 
 /// How the container is networked.
@@ -352,13 +356,23 @@ pub fn container_spec(project: &Project, name: &str, svc: &Service, replica: u32
                             ipv4_address: cfg.as_ref().and_then(|c| c.ipv4_address.clone()),
                             ipv6_address: cfg.as_ref().and_then(|c| c.ipv6_address.clone()),
                             links: links.clone(),
+                            mac_address: cfg.as_ref().and_then(|c| c.mac_address.clone()),
                         },
                     )
                 })
                 .collect();
             // Higher priority first; ties keep name order.
             attachments.sort_by_key(|a| std::cmp::Reverse(a.0));
-            Networking::Networks(attachments.into_iter().map(|(_, a)| a).collect())
+            let mut attachments: Vec<Attachment> =
+                attachments.into_iter().map(|(_, a)| a).collect();
+            // The service's MAC address is its main (first) network's, as
+            // Compose has it.
+            if let Some(main) = attachments.first_mut() {
+                if main.mac_address.is_none() {
+                    main.mac_address = svc.mac_address.clone();
+                }
+            }
+            Networking::Networks(attachments)
         }
     };
 
@@ -526,6 +540,7 @@ mod tests {
                 ipv4_address: None,
                 ipv6_address: None,
                 links: vec![],
+                mac_address: None,
             }])
         );
     }

@@ -742,4 +742,63 @@ mod changed {
             "{out:?}"
         );
     }
+
+    #[test]
+    fn mac_addresses_are_refused_only_where_the_engine_cannot_give_them() {
+        let newer = Observed {
+            capabilities: crate::Capabilities {
+                api_version: crate::ApiVersion(1, 44),
+                ..crate::Capabilities::default()
+            },
+            ..Observed::default()
+        };
+        let refusals = |yaml: &str, observed: &Observed| -> Vec<String> {
+            let out = up(yaml, observed);
+            with(&out, "refused:")
+                .iter()
+                .map(|l| l.to_string())
+                .collect()
+        };
+        // The service's, or its main network's: one container MAC on 1.41.
+        let service =
+            "services:\n  web:\n    image: busybox:1.36\n    mac_address: 02:42:ac:11:00:99\n";
+        assert!(refusals(service, &Observed::default()).is_empty());
+        let main = "services:\n  web:\n    image: busybox:1.36\n    networks:\n      default: {mac_address: 02:42:ac:11:00:99}\n";
+        assert!(refusals(main, &Observed::default()).is_empty());
+        // On a second network: 1.44's per-network addresses.
+        let second = "services:\n  web:\n    image: busybox:1.36\n    networks:\n      a: {}\n      b: {mac_address: 02:42:ac:11:00:99}\nnetworks:\n  a: {}\n  b: {}\n";
+        let refused = refusals(second, &Observed::default());
+        assert!(
+            refused.len() == 1 && refused[0].contains("network(s) b needs Docker Engine API 1.44"),
+            "{refused:?}"
+        );
+        assert!(refusals(second, &newer).is_empty());
+        // Two different addresses for one endpoint: refused everywhere.
+        let both = "services:\n  web:\n    image: busybox:1.36\n    mac_address: 02:42:ac:11:00:01\n    networks:\n      default: {mac_address: 02:42:ac:11:00:02}\n";
+        let refused = refusals(both, &newer);
+        assert!(
+            refused.len() == 1 && refused[0].contains("differs from network `default`"),
+            "{refused:?}"
+        );
+    }
+
+    #[test]
+    fn an_image_volume_is_refused_before_api_1_47() {
+        let yaml = "services:\n  web:\n    image: busybox:1.36\n    volumes:\n      - {type: image, source: 'busybox:1.36', target: /img}\n";
+        let out = up(yaml, &Observed::default());
+        let refused = with(&out, "refused:");
+        assert!(
+            refused.len() == 1
+                && refused[0].contains("`type: image` (at /img) needs Docker Engine API 1.47"),
+            "{out:?}"
+        );
+        let newer = Observed {
+            capabilities: crate::Capabilities {
+                api_version: crate::ApiVersion(1, 47),
+                ..crate::Capabilities::default()
+            },
+            ..Observed::default()
+        };
+        assert!(with(&up(yaml, &newer), "refused:").is_empty());
+    }
 }

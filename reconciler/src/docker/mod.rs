@@ -32,7 +32,7 @@ use schema::MountType;
 
 use planner::{ApiVersion, Capabilities, EngineKind};
 
-mod registry_calls;
+mod raw_calls;
 
 use crate::engine::{
     Archives, Attach, AttachedIo, BuildRequest, ContainerListing, ContainerStats, ContainerStatus,
@@ -45,8 +45,8 @@ use crate::engine::{
 #[derive(Debug, Clone)]
 pub struct DockerEngine {
     docker: Docker,
-    /// The calls that carry registry credentials ([`registry_calls`]).
-    registry: registry_calls::RegistryCalls,
+    /// The calls made with hyper, not bollard ([`raw_calls`]).
+    raw: raw_calls::RawCalls,
     capabilities: Capabilities,
 }
 
@@ -111,11 +111,10 @@ impl DockerEngine {
         .map_err(|e| EngineError::Unreachable(e.to_string()))?;
         let docker = docker.negotiate_version().await.map_err(map_err)?;
         let capabilities = read_capabilities(&docker).await?;
-        let registry =
-            registry_calls::RegistryCalls::new(&host, &docker.client_version().to_string())?;
+        let raw = raw_calls::RawCalls::new(&host, &docker.client_version().to_string())?;
         Ok(DockerEngine {
             docker,
-            registry,
+            raw,
             capabilities,
         })
     }
@@ -390,7 +389,10 @@ fn namespace_mode(ns: &Namespace, refs: &BTreeMap<Ref, String>) -> String {
     }
 }
 
-fn endpoint(a: &Attachment) -> EndpointSettings {
+/// The endpoint of `a`; `macs`: the engine takes a MAC address per
+/// endpoint (API 1.44 and later; before, the container has one, see
+/// [`create_body`]).
+fn endpoint(a: &Attachment, macs: bool) -> EndpointSettings {
     let ipam = (a.ipv4_address.is_some() || a.ipv6_address.is_some()).then(|| EndpointIpamConfig {
         ipv4_address: a.ipv4_address.clone(),
         ipv6_address: a.ipv6_address.clone(),
@@ -400,12 +402,30 @@ fn endpoint(a: &Attachment) -> EndpointSettings {
         aliases: Some(a.aliases.clone()),
         ipam_config: ipam,
         links: (!a.links.is_empty()).then(|| a.links.clone()),
+        mac_address: a.mac_address.clone().filter(|_| macs),
         ..Default::default()
     }
 }
 
-/// The API's create body for a resolved request.
-pub fn create_body(req: &CreateRequest) -> ContainerCreateBody {
+/// Does an engine of `api` take MAC addresses per endpoint?
+fn endpoint_macs(api: ApiVersion) -> bool {
+    api >= ApiVersion(1, 44)
+}
+
+/// The container-wide MAC address an engine of `api` takes instead (API
+/// < 1.44): the first network's, the one it joins at create.
+fn container_mac(spec: &planner::ContainerSpec, api: ApiVersion) -> Option<String> {
+    match &spec.networking {
+        Networking::Networks(list) if !endpoint_macs(api) => {
+            list.first().and_then(|a| a.mac_address.clone())
+        }
+        _ => None,
+    }
+}
+
+/// The API's create body for a resolved request, for an engine of `api`.
+pub fn create_body(req: &CreateRequest, api: ApiVersion) -> ContainerCreateBody {
+    let macs = endpoint_macs(api);
     let spec = &req.spec;
     let svc = &spec.service;
     let mut labels: HashMap<String, String> = spec.labels.clone().into_iter().collect();
@@ -435,7 +455,7 @@ pub fn create_body(req: &CreateRequest) -> ContainerCreateBody {
                 Some(NetworkingConfig {
                     endpoints_config: Some(HashMap::from([(
                         first.network.clone(),
-                        endpoint(first),
+                        endpoint(first, macs),
                     )])),
                 }),
             ),
@@ -609,6 +629,7 @@ pub fn create_body(req: &CreateRequest) -> ContainerCreateBody {
         labels: Some(labels),
         hostname: svc.hostname.clone(),
         domainname: svc.domainname.clone(),
+
         user: svc.user.as_ref().map(|u| u.0.clone()),
         working_dir: svc.working_dir.clone(),
         tty: svc.tty,
@@ -691,11 +712,11 @@ impl Images for DockerEngine {
     }
 
     async fn pull_image(&self, reference: &str, auth: Option<&registry::Auth>) -> Result<()> {
-        self.registry.pull(reference, auth).await
+        self.raw.pull(reference, auth).await
     }
 
     async fn push_image(&self, reference: &str, auth: Option<&registry::Auth>) -> Result<()> {
-        self.registry.push(reference, auth).await
+        self.raw.push(reference, auth).await
     }
 
     async fn registry_digest(
@@ -703,15 +724,15 @@ impl Images for DockerEngine {
         reference: &str,
         auth: Option<&registry::Auth>,
     ) -> Result<String> {
-        self.registry.digest(reference, auth).await
+        self.raw.digest(reference, auth).await
     }
 
     async fn login(&self, auth: &registry::Auth) -> Result<Option<String>> {
-        self.registry.login(auth).await
+        self.raw.login(auth).await
     }
 
     async fn build_image(&self, request: BuildRequest) -> Result<()> {
-        self.registry.build(request).await
+        self.raw.build(request).await
     }
 
     async fn remove_image(&self, reference: &str) -> Result<()> {
@@ -945,18 +966,35 @@ impl Containers for DockerEngine {
     }
 
     async fn create_container(&self, request: CreateRequest) -> Result<String> {
-        let body = create_body(&request);
-        let created = self
-            .docker
-            .create_container(
-                Some(bollard::query_parameters::CreateContainerOptions {
-                    name: Some(request.spec.name.clone()),
-                    ..Default::default()
-                }),
-                body,
-            )
-            .await
-            .map_err(map_err)?;
+        let api = self.capabilities.api_version;
+        let body = create_body(&request, api);
+        let name = request.spec.name.clone();
+        let id = match container_mac(&request.spec, api) {
+            // bollard's models have no container-wide MAC address any more.
+            Some(mac) => {
+                let mut body =
+                    serde_json::to_value(&body).map_err(|e| EngineError::api(e.to_string()))?;
+                body["MacAddress"] = mac.into();
+                self.raw.create_container(&name, &body).await?
+            }
+            None => {
+                self.docker
+                    .create_container(
+                        Some(bollard::query_parameters::CreateContainerOptions {
+                            name: Some(name),
+                            ..Default::default()
+                        }),
+                        body,
+                    )
+                    .await
+                    .map_err(map_err)?
+                    .id
+            }
+        };
+        let created = bollard::models::ContainerCreateResponse {
+            id,
+            warnings: Vec::new(),
+        };
         // API < 1.44 takes one network at create; connect the others now,
         // before the container starts, so it starts on all of them.
         if let Networking::Networks(list) = &request.spec.networking {
@@ -984,7 +1022,10 @@ impl Containers for DockerEngine {
                 &attachment.network,
                 NetworkConnectRequest {
                     container: id.to_string(),
-                    endpoint_config: Some(endpoint(attachment)),
+                    endpoint_config: Some(endpoint(
+                        attachment,
+                        endpoint_macs(self.capabilities.api_version),
+                    )),
                 },
             )
             .await

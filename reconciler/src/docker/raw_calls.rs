@@ -1,8 +1,11 @@
-//! The engine calls that carry registry credentials: pull, push, build
-//! (base images), the registry's digest of an image, and login (`/auth`),
-//! made with hyper on the engine's socket rather than through bollard.
+//! The engine calls made with hyper on the engine's socket rather than
+//! through bollard: those that carry registry credentials (pull, push,
+//! build of base images, the registry's digest of an image, login with
+//! `/auth`), and a container create with a field of the older APIs that
+//! bollard's models no longer have (the container-wide `MacAddress` of
+//! API < 1.44).
 //!
-//! Two reasons. bollard has no `/auth`. And it encodes `X-Registry-Auth`
+//! For the registry calls, two reasons. bollard has no `/auth`. And it encodes `X-Registry-Auth`
 //! and `X-Registry-Config` in standard base64 where the engine decodes
 //! base64url: a password with `?`, `>` or `~` in the wrong place then
 //! reaches the engine as undecodable, which a pull silently treats as no
@@ -31,7 +34,7 @@ use crate::engine::{BuildRequest, EngineError, RegistryFailure, Result};
 
 /// The engine's HTTP endpoint, for the calls above.
 #[derive(Debug, Clone)]
-pub(super) struct RegistryCalls {
+pub(super) struct RawCalls {
     transport: Transport,
     /// `v1.41`: the API version negotiated when connecting.
     version: String,
@@ -53,10 +56,10 @@ struct Call<'a> {
     body: Option<(&'a str, Vec<u8>)>,
 }
 
-impl RegistryCalls {
+impl RawCalls {
     /// For the engine at `host` (`unix:///...` or `tcp://...`), speaking
     /// API `version` (`1.41`).
-    pub(super) fn new(host: &str, version: &str) -> Result<RegistryCalls> {
+    pub(super) fn new(host: &str, version: &str) -> Result<RawCalls> {
         let transport = match host.split_once("://") {
             Some(("unix", path)) => Transport::Unix(
                 Client::builder(TokioExecutor::new()).build(UnixConnector),
@@ -72,7 +75,7 @@ impl RegistryCalls {
                 )))
             }
         };
-        Ok(RegistryCalls {
+        Ok(RawCalls {
             transport,
             version: format!("v{version}"),
         })
@@ -176,6 +179,26 @@ impl RegistryCalls {
             .ok_or_else(|| EngineError::api(format!("the engine named no digest for {reference}")))
     }
 
+    /// Create container `name` from `body`, the create body as JSON
+    /// (with what bollard's models lack); its id.
+    pub(super) async fn create_container(&self, name: &str, body: &Value) -> Result<String> {
+        let query = serde_urlencoded::to_string([("name", name)])
+            .map_err(|e| EngineError::api(e.to_string()))?;
+        let created = self
+            .json(Call {
+                method: Method::POST,
+                path: format!("/containers/create?{query}"),
+                credentials: None,
+                body: Some(("application/json", json(body).into_bytes())),
+            })
+            .await?;
+        created
+            .get("Id")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .ok_or_else(|| EngineError::api(format!("the engine named no id for {name}")))
+    }
+
     /// Make `call`; the response once its status says it succeeded.
     async fn send(&self, call: Call<'_>) -> Result<Response<Incoming>> {
         let path = format!("/{}{}", self.version, call.path);
@@ -213,6 +236,7 @@ impl RegistryCalls {
             .unwrap_or_else(|| String::from_utf8_lossy(&body).trim().to_string());
         Err(match status.as_u16() {
             404 => EngineError::NotFound(message),
+            409 => EngineError::Conflict(message),
             code => EngineError::Api {
                 status: Some(code),
                 message,
