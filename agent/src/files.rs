@@ -67,6 +67,7 @@ impl AppliedRun {
             services: self.services.clone(),
             environment: self.environment.clone(),
             source: Some(Arc::new(self.sources.clone())),
+            ..schema::Options::default()
         }
     }
 }

@@ -50,8 +50,19 @@ impl Inputs {
     /// Load the stack; services named in `services` are enabled whatever
     /// their profiles.
     pub fn load(&self, services: &[String]) -> crate::Result<Loaded> {
+        self.load_with(services, |_| {})
+    }
+
+    /// The same, with the loader options `adjust`ed (`config`'s
+    /// `--no-interpolate`, `--no-normalize`).
+    pub fn load_with(
+        &self,
+        services: &[String],
+        adjust: impl FnOnce(&mut schema::Options),
+    ) -> crate::Result<Loaded> {
         let mut opts = self.options()?;
         opts.services = services.to_vec();
+        adjust(&mut opts);
         Ok(schema::load_guarded(&opts)?)
     }
 

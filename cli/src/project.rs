@@ -65,7 +65,16 @@ impl ProjectArgs {
     /// Load the stack for a command that needs no engine (`config`,
     /// `lint`), printing its warnings.
     pub fn load(&self, services: &[String]) -> app::Result<Loaded> {
-        let loaded = self.inputs().load(services)?;
+        self.load_with(services, |_| {})
+    }
+
+    /// As [`ProjectArgs::load`], with the loader options `adjust`ed.
+    pub fn load_with(
+        &self,
+        services: &[String],
+        adjust: impl FnOnce(&mut schema::Options),
+    ) -> app::Result<Loaded> {
+        let loaded = self.inputs().load_with(services, adjust)?;
         print_diagnostics(&loaded.warnings);
         Ok(loaded)
     }

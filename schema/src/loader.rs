@@ -19,7 +19,7 @@ use std::sync::Arc;
 
 use crate::de::from_node;
 use crate::diag::{did_you_mean, Diagnostic, Diagnostics};
-use crate::interpolate::{interpolate_tree, Lookup};
+use crate::interpolate::{interpolate_tree, interpolate_tree_quietly, Lookup};
 use crate::merge::{merge_files, merge_service};
 use crate::model::{FileObject, Network, Project, Service, Volume};
 use crate::read;
@@ -72,6 +72,15 @@ pub struct Options {
     pub environment: BTreeMap<String, String>,
     /// Where files are read from (default: the file system).
     pub source: Option<Arc<dyn read::Source>>,
+    /// Leave out what Compose's normalisation adds (`config
+    /// --no-normalize`): resource names, the default network, implied
+    /// dependencies, the default Dockerfile. Such a project is for
+    /// printing, not running.
+    pub no_normalize: bool,
+    /// Keep each value's text as written beside its interpolated one
+    /// ([`Loaded::written`], for `config --no-interpolate`), and report
+    /// nothing of variables: what cannot be interpolated stays as written.
+    pub no_interpolate: bool,
 }
 
 impl Options {
@@ -118,6 +127,9 @@ pub struct Loaded {
     /// it was then: with [`Loaded::variables`], loading from this gives
     /// the same model however the files change afterwards.
     pub sources: read::Memory,
+    /// With [`Options::no_interpolate`]: the values that held variables,
+    /// as written, by their path in the merged files.
+    pub written: Vec<(Vec<crate::interpolate::Step>, String)>,
 }
 
 /// Load a stack as described by `opts`.
@@ -198,6 +210,7 @@ fn load_inner(outer: &Options, diags: &mut Vec<Diagnostic>) -> Option<Loaded> {
         diags,
         including: Vec::new(),
         reported_cycles: BTreeSet::new(),
+        quiet_interpolation: opts.no_interpolate,
     };
     let mut merged: Option<Node> = None;
     for file in &files {
@@ -226,6 +239,9 @@ fn load_inner(outer: &Options, diags: &mut Vec<Diagnostic>) -> Option<Loaded> {
         config_files: files.clone(),
     };
     normalize::normalize(&mut project, &vars, &tree, recorder.as_ref(), loader.diags);
+    if !opts.no_normalize {
+        normalize::fill_defaults(&mut project);
+    }
     let active = profiles::active(&opts.profiles, &vars);
     profiles::select(&mut project, &active, &opts.services, &tree, loader.diags);
     validate::validate(&project, &tree, loader.diags);
@@ -247,6 +263,11 @@ fn load_inner(outer: &Options, diags: &mut Vec<Diagnostic>) -> Option<Loaded> {
         variables,
         environment: vars.clone(),
         sources: recorder.memory(),
+        written: if opts.no_interpolate {
+            crate::interpolate::written_texts(&tree)
+        } else {
+            Vec::new()
+        },
     })
 }
 
@@ -404,6 +425,8 @@ struct Loader<'a> {
     including: Vec<PathBuf>,
     /// `extends` cycles already reported (as sets of links), to report each once.
     reported_cycles: BTreeSet<Vec<String>>,
+    /// Interpolate without reporting ([`Options::no_interpolate`]).
+    quiet_interpolation: bool,
 }
 
 impl Loader<'_> {
@@ -446,7 +469,11 @@ impl Loader<'_> {
             ));
             return None;
         }
-        interpolate_tree(&mut tree, self.vars, self.diags);
+        if self.quiet_interpolation {
+            interpolate_tree_quietly(&mut tree, self.vars);
+        } else {
+            interpolate_tree(&mut tree, self.vars, self.diags);
+        }
         paths::resolve(&mut tree, base_dir, self.home.as_deref());
         Some(tree)
     }

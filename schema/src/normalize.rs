@@ -1,9 +1,12 @@
 //! Fill in what a stack file leaves implicit, the way Compose does, so the
-//! model says everything the engine will be asked for:
-//! `env_file` contents merged into `environment`, resource names
-//! (`<project>_<name>`), the `default` network, implied `depends_on` for
-//! borrowed namespaces and volumes, secret and config targets, and our
-//! `nfs:` volume shorthand expanded into the local driver's options.
+//! model says everything the engine will be asked for. In two parts, as
+//! Compose's `config --no-normalize` tells them apart:
+//! [`normalize`] resolves (`env_file` contents merged into `environment`,
+//! secret and config targets, our `nfs:` volume shorthand expanded into
+//! the local driver's options); [`fill_defaults`] adds what Compose's
+//! normalisation adds (resource names `<project>_<name>`, the `default`
+//! network, implied `depends_on` for links and borrowed namespaces and
+//! volumes, the default `Dockerfile`).
 
 use std::collections::BTreeMap;
 
@@ -21,7 +24,6 @@ pub fn normalize(
     source: &dyn crate::read::Source,
     diags: &mut Vec<Diagnostic>,
 ) {
-    let name = project.name.clone().unwrap_or_default();
     for (svc_name, svc) in project.services.iter_mut() {
         merge_env_files(svc_name, svc, vars, tree, source, diags);
         merge_label_files(svc_name, svc, tree, source, diags);
@@ -31,6 +33,36 @@ pub fn normalize(
                 if value.is_none() {
                     *value = vars.get(key).cloned();
                 }
+            }
+        }
+        for secret in svc.secrets.iter_mut().flatten() {
+            // A relative target stays relative, as Compose prints it; the
+            // engine mounts it under /run/secrets.
+            if secret.target.is_none() {
+                secret.target = Some(format!("/run/secrets/{}", secret.source));
+            }
+        }
+        for config in svc.configs.iter_mut().flatten() {
+            if config.target.is_none() {
+                config.target = Some(format!("/{}", config.source));
+            }
+        }
+    }
+    for vol in project.volumes.values_mut() {
+        expand_nfs(vol);
+    }
+}
+
+/// Add what Compose's normalisation adds: the `default` network, the
+/// dependencies links and borrowed namespaces imply, the default
+/// `Dockerfile`, and resource names. Skipped for `config --no-normalize`
+/// only: everything that runs a stack needs it.
+pub fn fill_defaults(project: &mut Project) {
+    let name = project.name.clone().unwrap_or_default();
+    for svc in project.services.values_mut() {
+        if let Some(b) = svc.build.as_mut() {
+            if b.dockerfile_inline.is_none() {
+                b.dockerfile.get_or_insert_with(|| "Dockerfile".into());
             }
         }
         let uses_own_network = svc.network_mode.is_none();
@@ -65,18 +97,6 @@ pub fn normalize(
                 entry.restart = true;
             }
         }
-        for secret in svc.secrets.iter_mut().flatten() {
-            // A relative target stays relative, as Compose prints it; the
-            // engine mounts it under /run/secrets.
-            if secret.target.is_none() {
-                secret.target = Some(format!("/run/secrets/{}", secret.source));
-            }
-        }
-        for config in svc.configs.iter_mut().flatten() {
-            if config.target.is_none() {
-                config.target = Some(format!("/{}", config.source));
-            }
-        }
     }
     let wants_default = project.services.values().any(|s| {
         s.networks
@@ -108,7 +128,6 @@ pub fn normalize(
                 format!("{name}_{key}")
             });
         }
-        expand_nfs(vol);
     }
     for (key, obj) in project.secrets.iter_mut().chain(project.configs.iter_mut()) {
         if obj.name.is_none() {

@@ -121,6 +121,9 @@ pub struct Scalar {
     /// Quoted and block scalars are always strings; plain ones may be
     /// numbers or booleans.
     pub quoted: bool,
+    /// The text as written, when interpolation changed it (what `config
+    /// --no-interpolate` prints).
+    pub raw: Option<String>,
 }
 
 /// A mapping entry: the key's position and the value.
@@ -175,6 +178,7 @@ impl Node {
             Value::Scalar(Scalar {
                 text: text.into(),
                 quoted: true,
+                raw: None,
             }),
             span,
         )
@@ -519,7 +523,11 @@ impl MarkedEventReceiver for Builder {
                     if !quoted && matches!(text.as_str(), "" | "~" | "null" | "Null" | "NULL") {
                         Value::Null
                     } else {
-                        Value::Scalar(Scalar { text, quoted })
+                        Value::Scalar(Scalar {
+                            text,
+                            quoted,
+                            raw: None,
+                        })
                     };
                 self.expanded += NODE_BYTES + text_len(&value);
                 let mut node = Node::new(value, span);

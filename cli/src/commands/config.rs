@@ -3,6 +3,8 @@
 
 use std::process::ExitCode;
 
+use schema::interpolate::Step;
+
 use clap::ValueEnum;
 
 use crate::project::ProjectArgs;
@@ -66,18 +68,32 @@ pub struct Args {
     /// Write to this file instead of stdout.
     #[arg(short, long, value_name = "FILE")]
     output: Option<std::path::PathBuf>,
+    /// Print values with variables as written, not interpolated (as
+    /// Compose: every profile's services and every resource, too).
+    #[arg(long)]
+    no_interpolate: bool,
+    /// Leave out what normalising adds: resource names, the default
+    /// network, implied dependencies, the default Dockerfile.
+    #[arg(long)]
+    no_normalize: bool,
     /// Services to enable explicitly (whatever their profiles).
     service: Vec<String>,
 }
 
 /// Run `stack config`.
 pub fn run(project: &ProjectArgs, args: &Args) -> anyhow::Result<ExitCode> {
-    let loaded = project.load(&args.service)?;
+    let loaded = project.load_with(&args.service, |opts| {
+        opts.no_normalize = args.no_normalize;
+        opts.no_interpolate = args.no_interpolate;
+        if args.no_interpolate {
+            opts.profiles = vec!["*".into()];
+        }
+    })?;
     if args.quiet {
         return Ok(ExitCode::SUCCESS);
     }
     let mut p = loaded.project.clone();
-    if !args.all_resources {
+    if !args.all_resources && !args.no_interpolate {
         drop_unused(&mut p);
     }
     if args.resolve_image_digests || args.lock_image_digests {
@@ -130,7 +146,11 @@ pub fn run(project: &ProjectArgs, args: &Args) -> anyhow::Result<ExitCode> {
         // Through serde_json::Value so every mapping comes out sorted, with
         // literal `$` escaped so the output loads back as it is.
         let mut value = serde_json::to_value(p)?;
-        escape_dollars(&mut value);
+        if args.no_interpolate {
+            restore_written(&mut value, &loaded.written);
+        } else {
+            escape_dollars(&mut value);
+        }
         match args.format {
             Format::Json => serde_json::to_string_pretty(&value)? + "\n",
             Format::Yaml => serde_yaml::to_string(&value)?,
@@ -141,6 +161,47 @@ pub fn run(project: &ProjectArgs, args: &Args) -> anyhow::Result<ExitCode> {
         None => print!("{text}"),
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Put back, in the printed model, the values that held variables as
+/// they were written (`--no-interpolate`). A value is found by its path in
+/// the files; where the model has expanded a short form there (a port
+/// `"${PORT}:80"` into a mapping), the short form comes back whole, as
+/// Compose, which cannot expand it, prints it. `KEY=${VALUE}` in a list
+/// the model holds as a mapping (`environment`, `labels`) is put back
+/// under its key.
+fn restore_written(model: &mut serde_json::Value, written: &[(Vec<Step>, String)]) {
+    for (path, raw) in written {
+        restore(model, path, raw);
+    }
+}
+
+/// Put `raw` at `path` under `node`, if the model has that place.
+fn restore(node: &mut serde_json::Value, path: &[Step], raw: &str) {
+    use serde_json::Value;
+    let Some((step, rest)) = path.split_first() else {
+        return;
+    };
+    match (step, node) {
+        (Step::Key(k), Value::Object(map)) => match map.get_mut(k) {
+            Some(child) if rest.is_empty() => *child = Value::String(raw.to_string()),
+            Some(child) => restore(child, rest, raw),
+            None => {}
+        },
+        (Step::Index(i), Value::Array(items)) => match items.get_mut(*i) {
+            Some(child) if rest.is_empty() => *child = Value::String(raw.to_string()),
+            Some(child) => restore(child, rest, raw),
+            None => {}
+        },
+        (Step::Index(_), Value::Object(map)) if rest.is_empty() => {
+            if let Some((key, value)) = raw.split_once('=') {
+                if let Some(child) = map.get_mut(key) {
+                    *child = Value::String(value.to_string());
+                }
+            }
+        }
+        _ => {}
+    }
 }
 
 /// Ask the registries for the digests (the one engine round trip of

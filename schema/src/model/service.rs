@@ -457,9 +457,6 @@ fn build<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Build>, D::Error> {
     }
     let mut b = d.deserialize_any(V)?;
     b.context.get_or_insert_with(|| ".".into());
-    if b.dockerfile_inline.is_none() {
-        b.dockerfile.get_or_insert_with(|| "Dockerfile".into());
-    }
     Ok(Some(b))
 }
 
