@@ -415,39 +415,64 @@ fn a_gateway_answers_only_the_stacks_own_containers() {
 }
 
 #[test]
-fn a_network_whose_subnet_changed_is_recreated_with_its_containers_reconnected() {
+fn a_network_whose_definition_changed_is_recreated_with_its_containers_reconnected() {
     let n = std::process::id() % 250;
-    let yaml = |subnet: &str| {
-        format!("services:\n  web:\n    image: busybox:1.36\n    init: true\n    command: [sh, -c, 'mkdir -p /www && echo up > /www/index.html && exec httpd -f -p 80 -h /www']\n    networks: [lan]\n  client:\n    image: busybox:1.36\n    init: true\n    command: [sleep, '3600']\n    networks: [lan]\nnetworks:\n  lan:\n    ipam:\n      config:\n        - subnet: {subnet}\n")
+    let yaml = |subnet: &str, labels: &str| {
+        format!("services:\n  web:\n    image: busybox:1.36\n    init: true\n    command: [sh, -c, 'mkdir -p /www && echo up > /www/index.html && exec httpd -f -p 80 -h /www']\n    networks: [lan]\n  client:\n    image: busybox:1.36\n    init: true\n    command: [sleep, '3600']\n    networks: [lan]\nnetworks:\n  lan:\n    labels: {{{labels}}}\n    ipam:\n      config:\n        - subnet: {subnet}\n")
     };
-    let s = TestStack::new("netrecreate", &yaml(&format!("10.215.{n}.0/25")));
+    let first = format!("10.215.{n}.0/25");
+    let s = TestStack::new("netrecreate", &yaml(&first, ""));
     s.ok(&["up", "-d", "--no-agent"]);
     let (web, client) = (name(&s, "web"), name(&s, "client"));
+    let lan = format!("{}_lan", s.project);
     let ids = s.containers();
-    s.write(&yaml(&format!("10.215.{n}.128/25")));
+    // New labels, same subnet: the containers are taken off and put back,
+    // as Compose does.
+    s.write(&yaml(&first, "tier: lan"));
     let plan = s.run(&["plan"]);
     let shown = String::from_utf8_lossy(&plan.stdout);
     assert!(
-        shown.contains(&format!("recreate network {}_lan", s.project))
+        shown.contains(&format!("recreate network {lan}"))
             && shown.contains("its definition changed"),
         "{shown}"
     );
+    s.ok(&["up", "-d", "--no-agent"]);
+    let labels = docker(&["network", "inspect", "-f", "{{json .Labels}}", &lan]);
+    assert!(labels.contains("\"tier\":\"lan\""), "{labels}");
+    assert_eq!(
+        s.containers(),
+        ids,
+        "containers are reconnected, not recreated"
+    );
+    assert_eq!(s.fetch(&client, "http://web/"), (0, "up\n".into()));
+    s.assert_converged();
+
+    // A new subnet moves the gateway, where the containers ask the
+    // stack's DNS: they are recreated, asking the new one.
+    s.write(&yaml(&format!("10.215.{n}.128/25"), "tier: lan"));
     s.ok(&["up", "-d", "--no-agent"]);
     let subnet = docker(&[
         "network",
         "inspect",
         "-f",
         "{{range .IPAM.Config}}{{.Subnet}}{{end}}",
-        &format!("{}_lan", s.project),
+        &lan,
     ]);
     assert_eq!(subnet.trim(), format!("10.215.{n}.128/25"));
-    // The same containers, on the new network, reaching each other by name.
-    assert_eq!(
-        s.containers(),
-        ids,
-        "containers are reconnected, not recreated"
+    let renewed = s.containers();
+    assert!(
+        renewed.keys().eq(ids.keys())
+            && renewed
+                .values()
+                .all(|id| !ids.values().any(|old| old == id)),
+        "{renewed:?}"
     );
-    let addr = address_of(&web, &format!("{}_lan", s.project));
+    let resolvers = docker(&["inspect", "-f", "{{json .HostConfig.Dns}}", &web]);
+    assert!(
+        resolvers.starts_with(&format!("[\"10.215.{n}.129\"")),
+        "{resolvers}"
+    );
+    let addr = address_of(&web, &lan);
     assert!(addr.starts_with(&format!("10.215.{n}.")), "{addr}");
     assert_eq!(s.fetch(&client, "http://web/"), (0, "up\n".into()));
     s.assert_converged();

@@ -193,6 +193,9 @@ pub struct Observed {
     /// The engine's networks that are not the project's, with their
     /// subnets (a new network must not overlap them).
     pub other_networks: Vec<NetworkAddresses>,
+    /// The IPv4 gateways of the project's networks, by engine name: where
+    /// their containers ask the stack's DNS.
+    pub gateways: BTreeMap<String, String>,
     /// Host ports that running containers of other projects (or of no
     /// project) publish.
     pub foreign_ports: Vec<PublishedPort>,

@@ -484,6 +484,9 @@ pub fn plan_up(desired: &Desired<'_>, observed: &Observed, opts: &UpOptions) -> 
     };
 
     let mut network_steps: BTreeMap<String, usize> = BTreeMap::new();
+    // Containers whose DNS server moves with a recreated network (by id),
+    // and that network's key.
+    let mut dns_moved: BTreeMap<String, String> = BTreeMap::new();
     for (key, net) in &project.networks {
         let name = net
             .name
@@ -534,6 +537,20 @@ pub fn plan_up(desired: &Desired<'_>, observed: &Observed, opts: &UpOptions) -> 
                     .collect();
                 plan.blockers.extend(overlaps(key, net, &others));
                 let users = network_users(project, observed, key, &name);
+                // The stack's DNS listens on the network's gateway, and a
+                // container's resolvers are fixed when it is created:
+                // where the gateway moves, those that ask there are
+                // recreated (after being taken off and put back).
+                let old_gateway = observed.gateways.get(&name).cloned();
+                if observed.capabilities.dns_on_gateways
+                    && (old_gateway.is_none() || old_gateway != expected_gateway(net))
+                {
+                    for u in &users {
+                        if asks_dns_on(project, &u.service, &name) {
+                            dns_moved.insert(u.id.clone(), key.clone());
+                        }
+                    }
+                }
                 let n = users.len();
                 let id = plan.push(
                     Action::RecreateNetwork {
@@ -728,9 +745,10 @@ pub fn plan_up(desired: &Desired<'_>, observed: &Observed, opts: &UpOptions) -> 
                         .into_iter()
                         .find(|(_, p)| renewed.contains(*p))
                         .map(|(f, p)| (f, p.clone()));
+                    let moved = dns_moved.get(&c.id);
                     let drift = c.config_hash != expected || renewed_parent.is_some();
                     let follows_parent = renewed_parent.is_some();
-                    if opts.force_recreate || (drift && !opts.no_recreate) {
+                    if opts.force_recreate || ((drift || moved.is_some()) && !opts.no_recreate) {
                         let reason = if let Some((field, p)) = renewed_parent {
                             format!(
                                 "its {field} parent {} gets a new container",
@@ -738,6 +756,10 @@ pub fn plan_up(desired: &Desired<'_>, observed: &Observed, opts: &UpOptions) -> 
                             )
                         } else if drift {
                             explain(c, svc, &image, &inputs)
+                        } else if let Some(key) = moved {
+                            format!(
+                                "network `{key}` gets a new gateway, where it asks the stack's DNS"
+                            )
                         } else {
                             "--force-recreate".into()
                         };
@@ -883,6 +905,47 @@ fn restarted_dependency<'a>(svc: &'a Service, replaced: &BTreeSet<String>) -> Op
 
 /// The project's containers on network `key` (engine name `name`), with
 /// how each joins it per its service's definition now.
+/// The gateway a network of this definition gets: the file's, or the
+/// first address of its first IPv4 subnet (as Docker picks it); `None`
+/// when the engine picks the subnet.
+fn expected_gateway(net: &schema::Network) -> Option<String> {
+    let pools = net.ipam.as_ref()?.config.as_ref()?;
+    let pool = pools
+        .iter()
+        .find(|p| p.subnet.as_deref().is_some_and(|s| !s.contains(':')))?;
+    if let Some(gateway) = &pool.gateway {
+        return Some(gateway.clone());
+    }
+    let subnet: ipnet::Ipv4Net = pool.subnet.as_deref()?.parse().ok()?;
+    subnet.hosts().next().map(|first| first.to_string())
+}
+
+/// Does `service` ask the stack's DNS on network `name`? The executor
+/// gives a container the gateway of its first network of the project,
+/// unless the service sets its own `dns:`.
+fn asks_dns_on(project: &Project, service: &str, name: &str) -> bool {
+    let Some(svc) = project.services.get(service) else {
+        return false;
+    };
+    if svc.dns.is_some() {
+        return false;
+    }
+    let Networking::Networks(list) = container_spec(project, service, svc, 1).networking else {
+        return false;
+    };
+    let project_name = project.name.clone().unwrap_or_default();
+    let ours = |a: &&crate::spec::Attachment| {
+        project.networks.iter().any(|(key, n)| {
+            !n.external
+                && n.name
+                    .clone()
+                    .unwrap_or_else(|| format!("{project_name}_{key}"))
+                    == a.network
+        })
+    };
+    list.iter().find(ours).is_some_and(|a| a.network == name)
+}
+
 fn network_users(
     project: &Project,
     observed: &Observed,

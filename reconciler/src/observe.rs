@@ -21,14 +21,18 @@ pub async fn observe(engine: &dyn Engine, project: &Project) -> Result<Observed>
         engine.list_network_addresses(),
         engine.list_published_ports(),
     )?;
+    let (ours, others): (Vec<_>, Vec<_>) = all_networks
+        .into_iter()
+        .partition(|n| n.project() == Some(name.as_str()));
     let mut observed = Observed {
         containers,
         networks,
         volumes,
-        other_networks: all_networks
+        gateways: ours
             .into_iter()
-            .filter(|n| n.project() != Some(name.as_str()))
+            .filter_map(|n| Some((n.name, n.gateway?)))
             .collect(),
+        other_networks: others,
         capabilities: engine.capabilities(),
         foreign_ports: ports
             .into_iter()

@@ -37,6 +37,11 @@ fn apply(project: &Project, observed: &mut Observed, plan: &Plan) {
                     key: key.clone(),
                     hash: network_hash(network),
                 });
+                // The gateway the engine picks.
+                observed.gateways.remove(name);
+                if let Some(gateway) = expected_gateway(network) {
+                    observed.gateways.insert(name.clone(), gateway);
+                }
             }
             Action::CreateVolume { key, name, volume }
             | Action::RecreateVolume {
@@ -581,11 +586,28 @@ mod changed {
 
     #[test]
     fn a_changed_network_is_recreated_with_its_containers_kept() {
-        let before = "services:\n  web:\n    image: busybox:1.36\n    networks: [back]\nnetworks:\n  back: {ipam: {config: [{subnet: 10.211.0.0/24}]}}\n";
-        let after = before.replace("10.211.0.0/24", "10.212.0.0/24");
+        let before = "services:\n  web:\n    image: busybox:1.36\n    networks: [back]\nnetworks:\n  back:\n    ipam: {config: [{subnet: 10.211.0.0/24}]}\n";
+        let after = before.replace("  back:\n", "  back:\n    labels: {tier: back}\n");
         let out = up(&after, &running(before));
         assert_eq!(with(&out, "recreate network test_back").len(), 1, "{out:?}");
         assert!(with(&out, "recreate test-web").is_empty(), "{out:?}");
+    }
+
+    #[test]
+    fn containers_that_ask_a_moved_gateway_for_names_are_recreated_with_it() {
+        let before = "services:\n  web:\n    image: busybox:1.36\n    networks: [back]\n  own:\n    image: busybox:1.36\n    dns: [192.0.2.53]\n    networks: [back]\nnetworks:\n  back: {ipam: {config: [{subnet: 10.211.0.0/24}]}}\n";
+        let after = before.replace("10.211.0.0/24", "10.212.0.0/24");
+        let out = up(&after, &running(before));
+        assert_eq!(with(&out, "recreate network test_back").len(), 1, "{out:?}");
+        same(
+            &with(&out, "recreate test-").iter().map(|l| l.to_string()).collect::<Vec<_>>(),
+            &["recreate test-web-1: network `back` gets a new gateway, where it asks the stack's DNS"],
+        );
+        // Converged afterwards.
+        let mut observed = running(before);
+        let plan = up_with(&project(&after), &observed, &UpOptions::default());
+        apply(&project(&after), &mut observed, &plan);
+        same(&up(&after, &observed), &[]);
     }
 
     #[test]
