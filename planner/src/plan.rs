@@ -196,6 +196,19 @@ impl Action {
         }
     }
 
+    /// Is it about a container (not a network or volume)?
+    pub fn is_container(&self) -> bool {
+        !matches!(
+            self,
+            Action::CreateNetwork { .. }
+                | Action::RecreateNetwork { .. }
+                | Action::RemoveNetwork { .. }
+                | Action::CreateVolume { .. }
+                | Action::RecreateVolume { .. }
+                | Action::RemoveVolume { .. }
+        )
+    }
+
     /// What the action is about, e.g. `network shop_default`, `web-1`.
     pub fn subject(&self) -> String {
         match self {

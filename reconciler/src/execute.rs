@@ -299,6 +299,7 @@ impl Executor {
         let n = ctx.plan.steps.len();
         let mut started = vec![false; n];
         let mut done = vec![false; n];
+        let mut failed = vec![false; n];
         let mut failure: Option<ExecError> = None;
         let mut tasks = JoinSet::new();
         loop {
@@ -314,7 +315,8 @@ impl Executor {
             match tasks.join_next().await {
                 None => break,
                 Some(Ok((i, Ok(())))) => done[i] = true,
-                Some(Ok((_, Err(e)))) => {
+                Some(Ok((i, Err(e)))) => {
+                    failed[i] = true;
                     failure.get_or_insert(e);
                 }
                 Some(Err(join)) => {
@@ -322,10 +324,48 @@ impl Executor {
                 }
             }
         }
+        if failure
+            .as_ref()
+            .is_some_and(|e| !matches!(e, ExecError::Cancelled))
+        {
+            leave_dependents_created(&ctx, &started, &done, &failed).await;
+        }
         match failure {
             Some(e) => Err(e),
             None if done.iter().all(|d| *d) => Ok(()),
             None => Err(ExecError::Cancelled),
+        }
+    }
+}
+
+/// After a failed step, the containers that were to be created after it
+/// are created, not started, as Compose leaves a dependency's dependents:
+/// the next `up` then has only to start them. Only those whose networks
+/// and volumes are there; one that cannot be created is left for the next
+/// run (the failure already reported is the one that matters).
+async fn leave_dependents_created(ctx: &Ctx, started: &[bool], done: &[bool], failed: &[bool]) {
+    let steps = &ctx.plan.steps;
+    // Steps come after what they wait for: one pass in order finds every
+    // step a failure held back, directly or through another.
+    let mut held = failed.to_vec();
+    for (i, step) in steps.iter().enumerate() {
+        if !started[i] && step.after.iter().any(|d| held[*d]) {
+            held[i] = true;
+        }
+    }
+    for (i, step) in steps.iter().enumerate() {
+        let Action::CreateContainer { spec } = &step.action else {
+            continue;
+        };
+        let resources_ready = step
+            .after
+            .iter()
+            .all(|d| done[*d] || steps[*d].action.is_container());
+        if started[i] || !held[i] || !resources_ready {
+            continue;
+        }
+        if let Err(e) = create(ctx, spec, BTreeMap::new()).await {
+            tracing::debug!("{}: left absent: {e}", spec.name);
         }
     }
 }

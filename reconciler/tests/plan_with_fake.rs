@@ -338,6 +338,32 @@ async fn an_engine_failure_stops_the_run_and_a_rerun_converges_without_duplicate
 }
 
 #[tokio::test]
+async fn a_dependency_that_cannot_start_leaves_its_dependents_created() {
+    let e = engine();
+    let p = project("services:\n  db:\n    image: busybox:1.36\n  api:\n    image: busybox:1.36\n    depends_on: [db]\n  web:\n    image: busybox:1.36\n    depends_on: [api]\n");
+    e.fail_next("start_container", "port is already allocated");
+    let pl = plan(&e, &p, &UpOptions::default(), &BTreeMap::new()).await;
+    let err = run(&e, &p, pl).await.unwrap_err();
+    assert!(err.to_string().contains("already allocated"), "{err}");
+    let containers = e.containers();
+    for name in ["p-db-1", "p-api-1", "p-web-1"] {
+        assert_eq!(
+            containers.get(name).map(|c| c.state.clone()),
+            Some(planner::RunState::Created),
+            "{name}: {containers:?}"
+        );
+    }
+    // The next run only starts them.
+    let next = plan(&e, &p, &UpOptions::default(), &BTreeMap::new()).await;
+    assert!(
+        lines(&next).iter().all(|l| l.starts_with("start ")),
+        "{:?}",
+        lines(&next)
+    );
+    run(&e, &p, next).await.unwrap();
+}
+
+#[tokio::test]
 async fn up_of_one_service_brings_its_dependencies_only() {
     let e = engine();
     let p = project(STACK);
