@@ -351,7 +351,14 @@ pub fn compose_binary() -> Option<PathBuf> {
 
 impl Drop for TestStack {
     fn drop(&mut self) {
-        let _ = self.run(&["down", "-v", "--timeout", "1", "--quiet"]);
+        let _ = self.run(&[
+            "down",
+            "-v",
+            "--remove-orphans",
+            "--timeout",
+            "1",
+            "--quiet",
+        ]);
         let filter = format!("label=io.stack.project={}", self.project);
         let one_offs = format!("label=io.stack.oneoff={}", self.project);
         let found = try_docker(&["ps", "-aq", "--filter", &one_offs]).unwrap_or_default();

@@ -1356,3 +1356,42 @@ fn watch_applies_the_develop_rules() {
         );
     }
 }
+
+#[test]
+fn down_of_one_file_keeps_the_other_files_services_unless_asked() {
+    let sleeper = "    image: busybox:1.36\n    init: true\n    command: [sleep, '3600']\n";
+    let s = TestStack::new("downfile", &format!("services:\n  web:\n{sleeper}"));
+    std::fs::write(
+        s.dir.join("extra.yaml"),
+        format!("services:\n  worker:\n{sleeper}"),
+    )
+    .expect("second file");
+    s.ok(&[
+        "-f",
+        "stack.yaml",
+        "-f",
+        "extra.yaml",
+        "up",
+        "-d",
+        "--no-agent",
+    ]);
+    let worker = format!("{}-worker-1", s.project);
+    // As Compose: the file's services go; worker is an orphan to this
+    // file, kept with its network, and named.
+    let out = s.run(&["-f", "stack.yaml", "down", "-t", "1"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("Found orphan containers") && stderr.contains(&worker),
+        "{stderr}"
+    );
+    assert_eq!(
+        s.states().keys().cloned().collect::<Vec<_>>(),
+        [worker.clone()]
+    );
+    assert_eq!(state(&worker), "running");
+    assert_eq!(s.networks().len(), 1, "the network worker is on stays");
+    s.ok(&["-f", "stack.yaml", "down", "-t", "1", "--remove-orphans"]);
+    assert!(s.states().is_empty());
+    assert!(s.networks().is_empty());
+}

@@ -27,6 +27,9 @@ pub struct DownRequest {
     pub timeout: Option<Duration>,
     /// Remove the services' images too.
     pub images: RemoveImages,
+    /// Also the containers of services the file no longer has (by
+    /// default they are kept, with a warning, as Compose keeps them).
+    pub remove_orphans: bool,
 }
 
 /// `--rmi`: which images `down` removes.
@@ -65,6 +68,33 @@ async fn remove_one_offs(session: &Session, services: &[String], sink: &dyn Sink
     Ok(())
 }
 
+/// Leave out of `observed` what `down` keeps without `--remove-orphans`:
+/// the containers of services the file does not have (those of services
+/// no active profile enables are the file's, and go), and the networks
+/// they are still on; say so, as Compose does.
+fn keep_orphans(project: &schema::Project, observed: &mut planner::Observed, sink: &dyn Sink) {
+    let orphan = |service: &String| {
+        !project.services.contains_key(service) && !project.disabled_services.contains(service)
+    };
+    let (orphans, taken): (Vec<_>, Vec<_>) = std::mem::take(&mut observed.containers)
+        .into_iter()
+        .partition(|c| orphan(&c.service));
+    observed.containers = taken;
+    if orphans.is_empty() {
+        return;
+    }
+    let names: Vec<&str> = orphans.iter().map(|c| c.name.as_str()).collect();
+    sink.note(&format!(
+        "Found orphan containers ({}) for this project: kept, with the networks they are on. If you removed or renamed their service in the stack file, `stack down --remove-orphans` removes them.",
+        names.join(", ")
+    ));
+    observed.networks.retain(|n| {
+        !orphans
+            .iter()
+            .any(|c| c.addresses.contains_key(&n.name) || c.addresses_v6.contains_key(&n.name))
+    });
+}
+
 /// Take the stack down.
 pub async fn run(session: &Session, request: &DownRequest, sink: &Arc<dyn Sink>) -> Result<()> {
     let _lock = session.lock("down", sink.as_ref()).await?;
@@ -96,6 +126,8 @@ pub async fn run(session: &Session, request: &DownRequest, sink: &Arc<dyn Sink>)
             .retain(|c| request.services.contains(&c.service));
         observed.networks.clear();
         observed.volumes.clear();
+    } else if !request.remove_orphans {
+        keep_orphans(&session.project, &mut observed, sink.as_ref());
     }
     let plan = plan_down(&session.project, &observed, request.volumes && !partial);
     if plan.is_empty() {

@@ -135,6 +135,10 @@ pub fn select(
         }
     }
 
+    project.disabled_services = (project.services.keys())
+        .filter(|name| !enabled.contains(*name))
+        .cloned()
+        .collect();
     project.services.retain(|name, _| enabled.contains(name));
     for svc in project.services.values_mut() {
         if let Some(deps) = svc.depends_on.as_mut() {

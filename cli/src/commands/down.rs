@@ -16,10 +16,10 @@ pub struct Args {
     /// Also remove the stack's named volumes (their data is lost).
     #[arg(short, long)]
     volumes: bool,
-    /// Accepted for Compose compatibility: down always removes every
-    /// container of the project, orphans included.
-    #[arg(long = "remove-orphans")]
-    _remove_orphans: bool,
+    /// Also remove the containers of services the stack file no longer
+    /// has (kept by default, with a warning, as Compose keeps them).
+    #[arg(long)]
+    remove_orphans: bool,
     /// Seconds to wait for containers to stop before killing them
     /// (default: each service's `stop_grace_period`, else 10).
     #[arg(short, long)]
@@ -58,6 +58,8 @@ pub async fn run(project: &ProjectArgs, args: &Args) -> anyhow::Result<ExitCode>
             Some(Rmi::Local) => RemoveImages::Local,
             Some(Rmi::All) => RemoveImages::All,
         },
+        remove_orphans: args.remove_orphans
+            || crate::settings::flag(&["STACK_REMOVE_ORPHANS", "COMPOSE_REMOVE_ORPHANS"]),
     };
     app::down::run(&session, &request, &sink).await?;
     Ok(ExitCode::SUCCESS)

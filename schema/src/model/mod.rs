@@ -69,6 +69,10 @@ pub struct Project {
     /// loader.
     #[serde(skip)]
     pub origin: Origin,
+    /// Services of the file that no active profile enables (set by the
+    /// loader): not in `services`, and yet not orphans either.
+    #[serde(skip)]
+    pub disabled_services: std::collections::BTreeSet<String>,
 }
 
 /// Where a project was loaded from. Containers carry it in Compose's
