@@ -1385,10 +1385,8 @@ fn down_of_one_file_keeps_the_other_files_services_unless_asked() {
         stderr.contains("Found orphan containers") && stderr.contains(&worker),
         "{stderr}"
     );
-    assert_eq!(
-        s.states().keys().cloned().collect::<Vec<_>>(),
-        [worker.clone()]
-    );
+    let left: Vec<String> = s.states().into_keys().collect();
+    assert_eq!(left, std::slice::from_ref(&worker));
     assert_eq!(state(&worker), "running");
     assert_eq!(s.networks().len(), 1, "the network worker is on stays");
     s.ok(&["-f", "stack.yaml", "down", "-t", "1", "--remove-orphans"]);
