@@ -875,7 +875,11 @@ pub fn plan_up(desired: &Desired<'_>, observed: &Observed, opts: &UpOptions) -> 
     }
 
     for c in &observed.containers {
-        if project.services.contains_key(&c.service) {
+        // A service no active profile enables is still the file's: its
+        // containers are left alone, as Compose leaves them.
+        if project.services.contains_key(&c.service)
+            || project.disabled_services.contains(&c.service)
+        {
             continue;
         }
         if opts.remove_orphans {

@@ -823,4 +823,21 @@ mod changed {
         };
         assert!(with(&up(yaml, &newer), "refused:").is_empty());
     }
+
+    #[test]
+    fn a_service_no_profile_enables_is_no_orphan() {
+        let both =
+            "services:\n  web:\n    image: busybox:1.36\n  debug:\n    image: busybox:1.36\n";
+        let profiled = "services:\n  web:\n    image: busybox:1.36\n  debug:\n    image: busybox:1.36\n    profiles: [debug]\n";
+        let gone = "services:\n  web:\n    image: busybox:1.36\n";
+        let opts = || UpOptions {
+            remove_orphans: true,
+            ..UpOptions::default()
+        };
+        same(&up_opts(profiled, &running(both), opts()), &[]);
+        same(
+            &up_opts(gone, &running(both), opts()),
+            &["remove test-debug-1: orphan (service `debug` is no longer in the stack file)"],
+        );
+    }
 }
