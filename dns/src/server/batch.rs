@@ -53,6 +53,7 @@ impl Batch {
     /// (an ICMP error of an earlier reply, say) and leave it usable.
     pub async fn receive(&mut self, socket: &UdpSocket) -> std::io::Result<usize> {
         self.received = 0;
+        self.queued = 0;
         loop {
             socket.readable().await?;
             match socket.try_io(Interest::READABLE, || self.recvmmsg(socket)) {
@@ -114,9 +115,10 @@ impl Batch {
 
     /// Send the queued replies, with one `sendmmsg` when the socket takes
     /// them all at once and one by one for whatever it did not; failures
-    /// are per reply (a client gone) and only logged.
+    /// are per reply (a client gone) and only logged. They stay queued
+    /// (for [`Batch::queued`]) until the next [`Batch::receive`].
     pub async fn send(&mut self, socket: &UdpSocket) {
-        let queued = std::mem::take(&mut self.queued);
+        let queued = self.queued;
         let sent = socket
             .try_io(Interest::WRITABLE, || self.sendmmsg(socket, queued))
             .unwrap_or(0);

@@ -293,3 +293,36 @@ async fn a_gateway_refuses_askers_outside_the_stack_and_forwards_nothing_for_the
     server.shutdown().await;
     office.shutdown().await;
 }
+
+#[tokio::test]
+async fn the_query_log_shows_prepared_and_general_answers_alike() {
+    let (server, addr) = serving(lab(), no_upstream(), Arrival::Loopback).await;
+    let mut log = server.query_log().follow();
+    let resolver = client(addr);
+    // Prepared (in the book) and general (NXDOMAIN) answers.
+    assert_eq!(
+        a(&resolver, "web-1.lab.stack.").await,
+        Ok(vec!["10.9.1.2".into()])
+    );
+    assert_eq!(
+        a(&resolver, "nothing.lab.stack.").await,
+        Err("NXDOMAIN".into())
+    );
+    let mut seen = Vec::new();
+    while seen.len() < 2 {
+        let entry = tokio::time::timeout(Duration::from_secs(5), log.recv())
+            .await
+            .expect("logged in time")
+            .expect("entry");
+        seen.push(format!("{} {}", entry.question, entry.outcome));
+    }
+    assert!(
+        seen.contains(&"web-1.lab.stack. A NOERROR 10.9.1.2".to_string()),
+        "{seen:?}"
+    );
+    assert!(
+        seen.contains(&"nothing.lab.stack. A NXDOMAIN".to_string()),
+        "{seen:?}"
+    );
+    server.shutdown().await;
+}
