@@ -64,8 +64,13 @@ fn a_missing_external_volume_is_refused_before_anything_changes() {
     let s = TestStack::new("volextmissing", yaml);
     let out = s.run(&["up", "-d"]);
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr)
-        .contains("external volume `test-no-such-volume-anywhere` does not exist"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("external volume `test-no-such-volume-anywhere` does not exist"));
+    // The advice names the command of the engine in use.
+    assert!(
+        stderr.contains("`docker volume create test-no-such-volume-anywhere`"),
+        "{stderr}"
+    );
     assert!(s.containers().is_empty() && s.networks().is_empty());
 }
 

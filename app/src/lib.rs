@@ -101,8 +101,13 @@ pub enum AppError {
     #[error(transparent)]
     Execute(#[from] reconciler::ExecError),
     /// The plan has problems; nothing was changed.
-    #[error("{} problem(s) must be fixed before anything changes", .0.len())]
-    Refused(Vec<planner::Blocker>),
+    #[error("{} problem(s) must be fixed before anything changes", .blockers.len())]
+    Refused {
+        /// What is wrong.
+        blockers: Vec<planner::Blocker>,
+        /// The engine the plan was for (what advice names).
+        engine: planner::EngineKind,
+    },
     /// The user said no; nothing was changed.
     #[error("Nothing changed.")]
     Declined,

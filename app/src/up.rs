@@ -215,7 +215,10 @@ pub async fn converge(
         sink.note(&format!("warning: {w}"));
     }
     if !plan.blockers.is_empty() {
-        return Err(AppError::Refused(plan.blockers));
+        return Err(AppError::Refused {
+            blockers: plan.blockers,
+            engine: plan.engine,
+        });
     }
     let lost = volumes_lost(&plan);
     if !lost.is_empty()

@@ -2,7 +2,7 @@
 //! Terraform prints them) and the application layer's errors.
 
 use app::AppError;
-use planner::{Action, Plan};
+use planner::{Action, Blocker, BlockerKind, EngineKind, Plan};
 
 /// The marker and the counting word of an action.
 fn marker(action: &Action) -> (&'static str, &'static str) {
@@ -42,7 +42,7 @@ pub fn plan_text(plan: &Plan) -> String {
         out.push_str(&format!("! {w}\n"));
     }
     for b in &plan.blockers {
-        out.push_str(&format!("✘ {}\n  = help: {}\n", b.message, b.hint));
+        out.push_str(&format!("✘ {}\n{}", b.message, help(b, plan.engine)));
     }
     if !plan.blockers.is_empty() {
         let n = plan.blockers.len();
@@ -62,14 +62,36 @@ pub fn plan_text(plan: &Plan) -> String {
     out
 }
 
+/// A blocker's hint, and the command of the engine in use that does
+/// what it says, where there is one: `  = help: ...` lines.
+fn help(b: &Blocker, engine: EngineKind) -> String {
+    let mut out = format!("  = help: {}\n", b.hint);
+    let tool = match engine {
+        EngineKind::Docker => "docker",
+        EngineKind::Podman => "podman",
+        EngineKind::Fake => return out,
+    };
+    let name = &b.subject;
+    let command = match b.kind {
+        BlockerKind::MissingNetwork => format!("{tool} network create {name}"),
+        BlockerKind::MissingVolume => format!("{tool} volume create {name}"),
+        BlockerKind::VolumeChanged => format!(
+            "{tool} run --rm -v {name}:/from -v \"$PWD/{name}-backup\":/to busybox:1.36 cp -a /from/. /to/"
+        ),
+        _ => return out,
+    };
+    out.push_str(&format!("  = e.g.: `{command}`\n"));
+    out
+}
+
 /// Print an error of the application layer: load reports as they are,
 /// each blocker with its hint, the rest as `error: ...`.
 pub fn error(e: &AppError) {
     match e {
         AppError::Load(report) => eprintln!("{report}"),
-        AppError::Refused(blockers) => {
+        AppError::Refused { blockers, engine } => {
             for b in blockers {
-                eprintln!("error: {}\n  = help: {}", b.message, b.hint);
+                eprint!("error: {}\n{}", b.message, help(b, *engine));
             }
         }
         AppError::Declined => eprintln!("{e}"),
@@ -81,18 +103,32 @@ pub fn error(e: &AppError) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use planner::Blocker;
 
     #[test]
     fn a_refused_plan_never_says_no_changes() {
         let mut plan = Plan::default();
         assert!(plan_text(&plan).contains("No changes"));
         plan.blockers.push(Blocker {
+            kind: BlockerKind::VolumeChanged,
+            subject: "p_data".into(),
             message: "volume `p_data` exists with another definition".into(),
             hint: "keep the old definition".into(),
         });
         let text = plan_text(&plan);
         assert!(!text.contains("No changes"), "{text}");
         assert!(text.contains("Refused: 1 problem above"), "{text}");
+    }
+
+    #[test]
+    fn advice_names_the_command_of_the_engine_in_use() {
+        let missing = Blocker {
+            kind: BlockerKind::MissingNetwork,
+            subject: "proxy".into(),
+            message: "external network `proxy` does not exist".into(),
+            hint: "create it first".into(),
+        };
+        assert!(help(&missing, EngineKind::Docker).contains("`docker network create proxy`"));
+        assert!(help(&missing, EngineKind::Podman).contains("`podman network create proxy`"));
+        assert!(!help(&missing, EngineKind::Fake).contains("e.g."));
     }
 }

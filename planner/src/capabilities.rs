@@ -5,9 +5,10 @@
 use serde::{Deserialize, Serialize};
 
 /// Which engine answers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub enum EngineKind {
     /// Docker Engine.
+    #[default]
     Docker,
     /// Podman serving the Docker API.
     Podman,

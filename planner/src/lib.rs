@@ -29,7 +29,8 @@ pub use observed::{
 };
 pub use plan::{
     hash_inputs, plan_down, plan_up, previous_definition, ref_name, state_labels, with_sidecars,
-    Action, Blocker, Desired, FailureAction, NetworkUser, Plan, Rolling, Step, UpOptions, Wait,
+    Action, Blocker, BlockerKind, Desired, FailureAction, NetworkUser, Plan, Rolling, Step,
+    UpOptions, Wait,
 };
 pub use spec::{
     container_spec, replicas_of, Attachment, ContainerSpec, Mount, Namespace, Networking, Ref,

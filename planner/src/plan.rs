@@ -321,13 +321,43 @@ pub struct Step {
     pub waits: Vec<Wait>,
 }
 
-/// Something that stops a plan from being applied.
+/// Something that stops a plan from being applied: its kind and subject
+/// for programs (the CLI adds the engine's own command where one helps),
+/// its message and hint for people. The hint names no engine's command.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Blocker {
+    /// What kind of problem.
+    pub kind: BlockerKind,
+    /// What it is about, by its name on the engine: the network, the
+    /// volume, the image, or the service.
+    pub subject: String,
     /// What is wrong.
     pub message: String,
     /// What to do.
     pub hint: String,
+}
+
+/// The kinds of [`Blocker`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BlockerKind {
+    /// A network's subnet overlaps one the engine has (subject: the
+    /// stack's network key).
+    SubnetOverlap,
+    /// An external network is not on the engine (subject: its name).
+    MissingNetwork,
+    /// An external volume is not on the engine (subject: its name).
+    MissingVolume,
+    /// A volume's definition changed; recreating it loses its data
+    /// (subject: its name).
+    VolumeChanged,
+    /// A service's image is not on the engine (subject: the image).
+    MissingImage,
+    /// A field the engine in use cannot give (subject: the service).
+    Unsupported,
+    /// A host port another project's container publishes (subject: the
+    /// service).
+    PortTaken,
 }
 
 /// An ordered plan.
@@ -339,6 +369,8 @@ pub struct Plan {
     pub warnings: Vec<String>,
     /// Reasons the plan must not run.
     pub blockers: Vec<Blocker>,
+    /// The engine it was made for (what advice on its blockers names).
+    pub engine: crate::EngineKind,
 }
 
 impl Plan {
@@ -385,6 +417,8 @@ fn overlaps(key: &str, net: &schema::Network, others: &[NetworkAddresses]) -> Ve
                     .map(|p| format!(" (project `{p}`)"))
                     .unwrap_or_default();
                 out.push(Blocker {
+                    kind: BlockerKind::SubnetOverlap,
+                    subject: key.to_string(),
                     message: format!(
                         "network `{key}`: subnet {subnet} overlaps {theirs} of the engine's network `{}`{owner}",
                         other.name
@@ -489,7 +523,10 @@ pub fn state_labels(spec: &ContainerSpec, inputs: &HashInputs) -> BTreeMap<Strin
 pub fn plan_up(desired: &Desired<'_>, observed: &Observed, opts: &UpOptions) -> Plan {
     let project = desired.project;
     let project_name = project.name.clone().unwrap_or_default();
-    let mut plan = Plan::default();
+    let mut plan = Plan {
+        engine: observed.capabilities.engine,
+        ..Plan::default()
+    };
     let services = if opts.no_deps && !opts.services.is_empty() {
         opts.services.iter().cloned().collect()
     } else {
@@ -519,8 +556,10 @@ pub fn plan_up(desired: &Desired<'_>, observed: &Observed, opts: &UpOptions) -> 
                 && !observed.networks.iter().any(|n| n.name == name)
             {
                 plan.blockers.push(Blocker {
+                    kind: BlockerKind::MissingNetwork,
+                    subject: name.clone(),
                     message: format!("external network `{name}` does not exist"),
-                    hint: format!("create it first (`docker network create {name}`), or drop `external: true` to let stack create it"),
+                    hint: "create it first, or drop `external: true` to let stack create it".into(),
                 });
             }
             continue;
@@ -597,10 +636,10 @@ pub fn plan_up(desired: &Desired<'_>, observed: &Observed, opts: &UpOptions) -> 
                 && !observed.volumes.iter().any(|v| v.name == name)
             {
                 plan.blockers.push(Blocker {
+                    kind: BlockerKind::MissingVolume,
+                    subject: name.clone(),
                     message: format!("external volume `{name}` does not exist"),
-                    hint: format!(
-                        "create it first (`docker volume create {name}`), or drop `external: true`"
-                    ),
+                    hint: "create it first, or drop `external: true`".into(),
                 });
             }
             continue;
@@ -641,10 +680,10 @@ pub fn plan_up(desired: &Desired<'_>, observed: &Observed, opts: &UpOptions) -> 
                 recreated_volumes.insert(name);
             }
             Some(o) if !volume_matches(&o.hash, vol) => plan.blockers.push(Blocker {
+                kind: BlockerKind::VolumeChanged,
+                subject: name.clone(),
                 message: format!("volume `{name}` exists with another definition (driver, options or labels changed); recreating it would lose its data"),
-                hint: format!(
-                    "keep the old definition in the file, or copy the data out first (e.g. `docker run --rm -v {name}:/from -v $PWD/{name}-backup:/to busybox:1.36 cp -a /from/. /to/`) and only then run `stack up --recreate-volumes`, which DELETES the volume and all its data"
-                ),
+                hint: "keep the old definition in the file, or copy the data out first and only then run `stack up --recreate-volumes`, which DELETES the volume and all its data".into(),
             }),
             Some(_) => {}
         }
@@ -672,6 +711,8 @@ pub fn plan_up(desired: &Desired<'_>, observed: &Observed, opts: &UpOptions) -> 
         let image = project.image_of(&name, svc);
         let Some(image_id) = observed.images.get(&image).cloned() else {
             plan.blockers.push(Blocker {
+                kind: BlockerKind::MissingImage,
+                subject: image.clone(),
                 message: format!("service `{name}`: image `{image}` is not on the engine"),
                 hint: "pull or build it first (`stack pull`, `stack build`, or `stack up --pull missing`)".into(),
             });
@@ -1001,6 +1042,8 @@ fn unsupported(name: &str, svc: &Service, engine: &crate::Capabilities) -> Vec<B
     // `speaks`: what the engine in use speaks, when that is too old too.
     let mut refuse = |field: &str, needs: &str, speaks: &str, hint: &str| {
         out.push(Blocker {
+            kind: BlockerKind::Unsupported,
+            subject: name.to_string(),
             message: format!(
                 "service `{name}`: `{field}` needs {needs}, which stack does not drive{speaks}"
             ),
@@ -1076,6 +1119,8 @@ fn unsupported(name: &str, svc: &Service, engine: &crate::Capabilities) -> Vec<B
         .collect();
     if !images.is_empty() && !engine.api_at_least(1, 47) {
         out.push(Blocker {
+            kind: BlockerKind::Unsupported,
+            subject: name.to_string(),
             message: format!(
                 "service `{name}`: a volume of `type: image` (at {}) needs Docker Engine API 1.47 (Docker 28) ({} here speaks API {})",
                 images.join(", "),
@@ -1109,6 +1154,8 @@ fn mac_addresses(name: &str, svc: &Service, engine: &crate::Capabilities) -> Vec
     if let (Some(service_mac), Some((key, Some(mac), _))) = (&svc.mac_address, main) {
         if service_mac != mac {
             out.push(Blocker {
+                kind: BlockerKind::Unsupported,
+                subject: name.to_string(),
                 message: format!("service `{name}`: `mac_address` {service_mac} differs from network `{key}`'s {mac}, its main network's"),
                 hint: "give the same address in both places, or keep one of them".into(),
             });
@@ -1121,6 +1168,8 @@ fn mac_addresses(name: &str, svc: &Service, engine: &crate::Capabilities) -> Vec
             .collect();
         if !elsewhere.is_empty() {
             out.push(Blocker {
+                kind: BlockerKind::Unsupported,
+                subject: name.to_string(),
                 message: format!(
                     "service `{name}`: a MAC address on network(s) {} needs Docker Engine API 1.44 (Docker 25) ({} here speaks API {}); before it, a container has one MAC address, on its main network",
                     elsewhere.join(", "),
@@ -1163,6 +1212,8 @@ fn port_conflicts(plan: &Plan, taken: &[PublishedPort]) -> Vec<Blocker> {
                     .map(|p| format!(" (project `{p}`)"))
                     .unwrap_or_default();
                 out.push(Blocker {
+                    kind: BlockerKind::PortTaken,
+                    subject: spec.of.service.clone(),
                     message: format!(
                         "service `{}`: host port {port}/{} is already published by container `{}`{owner}",
                         spec.of.service, binding.protocol, holder.container
@@ -1225,7 +1276,10 @@ pub fn plan_down(project: &Project, observed: &Observed, remove_volumes: bool) -
     let kept = |set: &BTreeSet<&str>, r: &ObservedResource| {
         set.contains(r.key.as_str()) || set.contains(r.name.as_str())
     };
-    let mut plan = Plan::default();
+    let mut plan = Plan {
+        engine: observed.capabilities.engine,
+        ..Plan::default()
+    };
     let mut containers = Vec::new();
     let mut sorted: Vec<&ObservedContainer> = observed.containers.iter().collect();
     sorted.sort_by(|a, b| (&a.service, b.replica).cmp(&(&b.service, a.replica)));
