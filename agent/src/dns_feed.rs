@@ -109,16 +109,18 @@ pub fn zone_data(
                 .get(labels::CONFIG)
                 .and_then(|d| serde_json::from_str(d).ok())
                 .unwrap_or(Value::Null);
-            let mode = definition.get("network_mode").and_then(Value::as_str);
+            let mode: Option<schema::NamespaceRef> = definition
+                .get("network_mode")
+                .and_then(|m| serde_json::from_value(m.clone()).ok());
             let mut networks = service_networks(&definition);
             match mode {
-                Some(BRIDGE) => networks = vec![BRIDGE.to_string()],
-                Some(m) => {
-                    if let Some(parent) = m.strip_prefix("service:") {
-                        sidecars.insert(c.service.clone(), parent.to_string());
-                    }
+                Some(schema::NamespaceRef::Mode(m)) if m == BRIDGE => {
+                    networks = vec![BRIDGE.to_string()];
                 }
-                None => {}
+                Some(schema::NamespaceRef::Service(parent)) => {
+                    sidecars.insert(c.service.clone(), parent);
+                }
+                _ => {}
             }
             ZoneService {
                 name: c.service.clone(),

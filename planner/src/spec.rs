@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use schema::{MountType, Project, Service};
+use schema::{MountType, NamespaceRef, Project, Service};
 use serde::{Deserialize, Serialize};
 
 use crate::observed::labels;
@@ -211,7 +211,7 @@ pub fn replicas_of(project: &Project, name: &str) -> u32 {
             svc.scale.is_some() || svc.deploy.as_ref().is_some_and(|d| d.replicas.is_some());
         let parent = [&svc.network_mode, &svc.pid, &svc.ipc]
             .into_iter()
-            .find_map(|v| v.as_deref().and_then(|v| v.strip_prefix("service:")));
+            .find_map(|v| v.as_ref().and_then(|v| v.service()));
         match parent {
             Some(p) if !explicit => current = p,
             _ => return svc.replicas(),
@@ -251,13 +251,13 @@ fn parent_ref(project: &Project, parent: &str, replica: u32) -> Ref {
     }
 }
 
-fn namespace(project: &Project, value: &str, replica: u32) -> Namespace {
-    if let Some(s) = value.strip_prefix("service:") {
-        Namespace::Service(parent_ref(project, s, replica))
-    } else if let Some(c) = value.strip_prefix("container:") {
-        Namespace::Container(c.to_string())
-    } else {
-        Namespace::Mode(value.to_string())
+/// The file's namespace reference for `replica`: another service's is
+/// the replica of the same number (see [`parent_ref`]).
+fn namespace(project: &Project, value: &NamespaceRef, replica: u32) -> Namespace {
+    match value {
+        NamespaceRef::Service(s) => Namespace::Service(parent_ref(project, s, replica)),
+        NamespaceRef::Container(c) => Namespace::Container(c.clone()),
+        NamespaceRef::Mode(m) => Namespace::Mode(m.clone()),
     }
 }
 
@@ -324,11 +324,9 @@ pub fn container_spec(project: &Project, name: &str, svc: &Service, replica: u32
         .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}={v}")))
         .collect();
 
-    let networking = match svc.network_mode.as_deref() {
-        Some(mode) if mode.starts_with("service:") || mode.starts_with("container:") => {
-            Networking::Shared(namespace(project, mode, replica))
-        }
-        Some(mode) => Networking::Mode(mode.to_string()),
+    let networking = match &svc.network_mode {
+        Some(NamespaceRef::Mode(mode)) => Networking::Mode(mode.clone()),
+        Some(shared) => Networking::Shared(namespace(project, shared, replica)),
         None => {
             let links = links(project, &project_name, svc);
             let mut attachments: Vec<(i64, Attachment)> = svc
@@ -412,20 +410,7 @@ pub fn container_spec(project: &Project, name: &str, svc: &Service, replica: u32
         .volumes_from
         .iter()
         .flatten()
-        .map(|entry| {
-            let (target, ro) = match entry.rsplit_once(':') {
-                Some((t, "ro")) => (t, true),
-                Some((t, "rw")) => (t, false),
-                _ => (entry.as_str(), false),
-            };
-            let ns = if target.starts_with("container:") {
-                namespace(project, target, replica)
-            } else {
-                let service = target.strip_prefix("service:").unwrap_or(target);
-                Namespace::Service(parent_ref(project, service, replica))
-            };
-            (ns, ro)
-        })
+        .map(|entry| (namespace(project, &entry.source, replica), entry.read_only))
         .collect();
 
     let ports = svc
@@ -489,8 +474,8 @@ pub fn container_spec(project: &Project, name: &str, svc: &Service, replica: u32
         env,
         labels,
         networking,
-        pid: svc.pid.as_deref().map(|p| namespace(project, p, replica)),
-        ipc: svc.ipc.as_deref().map(|p| namespace(project, p, replica)),
+        pid: svc.pid.as_ref().map(|p| namespace(project, p, replica)),
+        ipc: svc.ipc.as_ref().map(|p| namespace(project, p, replica)),
         mounts,
         volumes_from,
         ports,

@@ -41,4 +41,6 @@ pub use loader::{
 };
 pub use model::ScaleError;
 pub use model::*;
-pub use policy::{FailureAction, PullPolicy, RestartPolicy, UpdateOrder};
+pub use policy::{
+    FailureAction, NamespaceRef, PullPolicy, RestartPolicy, UpdateOrder, VolumesFrom,
+};

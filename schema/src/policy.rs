@@ -1,6 +1,7 @@
 //! Policies of the stack file as types, parsed once when the file loads:
-//! `restart`, `pull_policy`, `deploy.update_config.order` and
-//! `failure_action`. Each
+//! `restart`, `pull_policy`, `deploy.update_config.order`,
+//! `failure_action`, and the namespace references of `network_mode`,
+//! `pid`, `ipc` and `volumes_from`. Each
 //! reads and writes the exact words Compose uses, so printed files and
 //! the config hash are what they were as strings.
 
@@ -275,6 +276,127 @@ impl fmt::Display for FailureAction {
     }
 }
 
+/// Whose namespace a container joins (`network_mode`, `pid`, `ipc`):
+/// another service's replica, a container outside the stack, or a mode
+/// of the engine (`host`, `none`, `bridge`, `shareable`...).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub enum NamespaceRef {
+    /// `service:<name>`.
+    Service(String),
+    /// `container:<name>`.
+    Container(String),
+    /// Anything else, as written.
+    Mode(String),
+}
+
+impl NamespaceRef {
+    /// The service it borrows from, for `service:<name>`.
+    pub fn service(&self) -> Option<&str> {
+        match self {
+            NamespaceRef::Service(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// Does it share another's namespace (a service's or a container's)?
+    pub fn shares(&self) -> bool {
+        !matches!(self, NamespaceRef::Mode(_))
+    }
+
+    /// The engine's mode, for anything but a reference.
+    pub fn mode(&self) -> Option<&str> {
+        match self {
+            NamespaceRef::Mode(m) => Some(m),
+            _ => None,
+        }
+    }
+}
+
+impl FromStr for NamespaceRef {
+    type Err = PolicyError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let named = |prefix: &'static str, valid: &'static str| {
+            let name = s.strip_prefix(prefix)?;
+            Some(if name.is_empty() {
+                Err(PolicyError {
+                    given: s.to_string(),
+                    what: "a namespace reference",
+                    valid,
+                    words: &[],
+                })
+            } else {
+                Ok(name.to_string())
+            })
+        };
+        if let Some(name) = named("service:", "`service:<name>` with the name of a service") {
+            return name.map(NamespaceRef::Service);
+        }
+        if let Some(name) = named("container:", "`container:<name>` with a container's name") {
+            return name.map(NamespaceRef::Container);
+        }
+        Ok(NamespaceRef::Mode(s.to_string()))
+    }
+}
+
+impl fmt::Display for NamespaceRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            NamespaceRef::Service(name) => write!(f, "service:{name}"),
+            NamespaceRef::Container(name) => write!(f, "container:{name}"),
+            NamespaceRef::Mode(mode) => f.write_str(mode),
+        }
+    }
+}
+
+/// One `volumes_from` entry: `<service>[:ro|rw]`, `service:<name>[:..]`
+/// or `container:<name>[:..]`, kept as written.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct VolumesFrom {
+    /// Whose volumes: a service's or a container's (never a mode).
+    pub source: NamespaceRef,
+    /// Mounted read-only (`:ro`).
+    pub read_only: bool,
+    /// The entry as written (printed back as it was).
+    written: String,
+}
+
+impl FromStr for VolumesFrom {
+    type Err = PolicyError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let (rest, access) = match s.rsplit_once(':') {
+            Some((rest, a @ ("ro" | "rw"))) => (rest, Some(a)),
+            _ => (s, None),
+        };
+        let source = match rest.parse()? {
+            NamespaceRef::Mode(name) => NamespaceRef::Service(name),
+            named => named,
+        };
+        if source.service() == Some("") {
+            return Err(PolicyError {
+                given: s.to_string(),
+                what: "a `volumes_from` entry",
+                valid: "<service>, <service>:ro or container:<name>[:ro]",
+                words: &[],
+            });
+        }
+        Ok(VolumesFrom {
+            source,
+            read_only: access == Some("ro"),
+            written: s.to_string(),
+        })
+    }
+}
+
+impl fmt::Display for VolumesFrom {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.written)
+    }
+}
+
 macro_rules! string_forms {
     ($($t:ty),*) => {$(
         impl TryFrom<String> for $t {
@@ -291,7 +413,14 @@ macro_rules! string_forms {
     )*};
 }
 
-string_forms!(RestartPolicy, PullPolicy, UpdateOrder, FailureAction);
+string_forms!(
+    RestartPolicy,
+    PullPolicy,
+    UpdateOrder,
+    FailureAction,
+    NamespaceRef,
+    VolumesFrom
+);
 
 #[cfg(test)]
 mod tests {
@@ -353,5 +482,23 @@ mod tests {
             max_retries: Some(5),
         });
         assert_eq!(json.unwrap(), "\"on-failure:5\"");
+    }
+
+    #[test]
+    fn namespace_references_read_and_print_as_written() {
+        let web: NamespaceRef = "service:web".parse().unwrap();
+        assert_eq!(web, NamespaceRef::Service("web".into()));
+        assert_eq!(web.to_string(), "service:web");
+        assert!(web.shares());
+        let host: NamespaceRef = "host".parse().unwrap();
+        assert_eq!((host.mode(), host.shares()), (Some("host"), false));
+        assert!("container:".parse::<NamespaceRef>().is_err());
+        let from: VolumesFrom = "data:ro".parse().unwrap();
+        assert_eq!(from.source, NamespaceRef::Service("data".into()));
+        assert!(from.read_only);
+        assert_eq!(from.to_string(), "data:ro");
+        let outside: VolumesFrom = "container:backup".parse().unwrap();
+        assert_eq!(outside.source, NamespaceRef::Container("backup".into()));
+        assert!(!outside.read_only);
     }
 }

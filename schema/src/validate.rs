@@ -13,6 +13,7 @@ use crate::graph::ServiceGraph;
 use crate::locate::span_of;
 use crate::model::{MountType, Project, Service};
 use crate::yaml::Node;
+use crate::NamespaceRef;
 
 /// Validate `project`; findings go to `diags`.
 pub fn validate(project: &Project, tree: &Node, diags: &mut Vec<Diagnostic>) {
@@ -115,7 +116,7 @@ impl Validator<'_> {
             ("ipc", &svc.ipc),
         ] {
             let Some(value) = value else { continue };
-            if let Some(other) = value.strip_prefix("service:") {
+            if let Some(other) = value.service() {
                 if !services.contains_key(other) {
                     self.err(
                         "unknown-service",
@@ -136,9 +137,8 @@ impl Validator<'_> {
             }
         }
         if let Some(mode) = &svc.network_mode {
-            let known = matches!(mode.as_str(), "none" | "host" | "bridge" | "default")
-                || mode.starts_with("service:")
-                || mode.starts_with("container:");
+            let known = mode.shares()
+                || matches!(mode.mode(), Some("none" | "host" | "bridge" | "default"));
             if !known {
                 self.err(
                     "network-mode",
@@ -148,14 +148,17 @@ impl Validator<'_> {
                     Some("use none, host, bridge, service:<name> or container:<name>; to join a network use `networks:`".into()),
                 );
             }
-            let shares = mode.starts_with("service:") || mode.starts_with("container:");
+            let shares = mode.shares();
             if shares && svc.ports.as_ref().is_some_and(|p| !p.is_empty()) {
                 self.err(
                     "sidecar-ports",
                     name,
                     &at(name, &["ports"]),
                     format!("shares the network namespace of `{mode}` and cannot publish ports of its own"),
-                    Some(format!("publish the ports on `{}` instead", mode.split_once(':').map_or("", |m| m.1))),
+                    Some(format!("publish the ports on `{}` instead", match mode {
+                        NamespaceRef::Service(n) | NamespaceRef::Container(n) => n.as_str(),
+                        NamespaceRef::Mode(m) => m.as_str(),
+                    })),
                 );
             }
             if shares && svc.networks.is_some() {
@@ -167,7 +170,7 @@ impl Validator<'_> {
                     Some("remove `networks:` here; the sidecar is on its parent's networks".into()),
                 );
             }
-            if matches!(mode.as_str(), "host" | "none") && svc.networks.is_some() {
+            if matches!(mode.mode(), Some("host" | "none")) && svc.networks.is_some() {
                 self.err(
                     "network-mode",
                     name,
@@ -177,17 +180,15 @@ impl Validator<'_> {
                 );
             }
         }
-        for entry in svc.volumes_from.iter().flatten() {
-            if entry.starts_with("container:") {
+        for (i, entry) in svc.volumes_from.iter().flatten().enumerate() {
+            let Some(other) = entry.source.service() else {
                 continue;
-            }
-            let other = entry.strip_prefix("service:").unwrap_or(entry);
-            let other = other.split(':').next().unwrap_or(other);
+            };
             if !services.contains_key(other) {
                 self.err(
                     "unknown-service",
                     name,
-                    &at(name, &["volumes_from", entry]),
+                    &at(name, &["volumes_from", &i.to_string()]),
                     format!("`volumes_from` names `{other}`, which is not a service of this stack"),
                     suggest(other, services.keys()).map(|h| {
                         format!("{h} (for a container outside the stack write `container:{other}`)")

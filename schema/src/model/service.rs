@@ -137,7 +137,7 @@ pub struct Service {
     pub networks: Option<BTreeMap<String, Option<ServiceNetwork>>>,
     /// `none`, `host`, `bridge`, `service:<name>`, `container:<name>`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub network_mode: Option<String>,
+    pub network_mode: Option<crate::NamespaceRef>,
     /// DNS servers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dns: Option<Strings>,
@@ -167,10 +167,10 @@ pub struct Service {
     // --- namespaces ---
     /// PID namespace: `host`, `service:<name>`, `container:<name>`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pid: Option<String>,
+    pub pid: Option<crate::NamespaceRef>,
     /// IPC namespace: `host`, `shareable`, `private`, `service:<name>`...
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ipc: Option<String>,
+    pub ipc: Option<crate::NamespaceRef>,
     /// UTS namespace.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub uts: Option<String>,
@@ -191,7 +191,7 @@ pub struct Service {
     pub volumes: Option<Vec<ServiceVolume>>,
     /// Mount all volumes of another service or container (`name[:ro]`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub volumes_from: Option<Vec<String>>,
+    pub volumes_from: Option<Vec<crate::VolumesFrom>>,
     /// Tmpfs mounts (`/run` or `/run:size=64m`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tmpfs: Option<Strings>,
@@ -952,17 +952,14 @@ impl Service {
             ("pid", &self.pid),
             ("ipc", &self.ipc),
         ] {
-            if let Some(name) = value.as_deref().and_then(|v| v.strip_prefix("service:")) {
+            if let Some(name) = value.as_ref().and_then(|v| v.service()) {
                 out.push((field, name));
             }
         }
         for entry in self.volumes_from.iter().flatten() {
-            if entry.starts_with("container:") {
-                continue;
+            if let Some(name) = entry.source.service() {
+                out.push(("volumes_from", name));
             }
-            let name = entry.strip_prefix("service:").unwrap_or(entry);
-            let name = name.split(':').next().unwrap_or(name);
-            out.push(("volumes_from", name));
         }
         out
     }
