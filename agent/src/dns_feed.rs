@@ -439,23 +439,27 @@ impl Feed {
                 );
             }
         }
-        self.failed = failed
-            .into_iter()
-            .map(|(addr, e)| {
-                let who = (e.kind() == std::io::ErrorKind::AddrInUse)
-                    .then(|| {
-                        reconciler::host_ports::holder(
-                            addr.port(),
-                            reconciler::host_ports::Proto::Udp,
-                        )
-                    })
-                    .flatten()
-                    .map_or_else(String::new, |h| format!("; held by {h}"));
-                (addr, format!("{e}{who}"))
-            })
-            .collect();
+        // Who holds a taken port is read from /proc: on the blocking pool.
+        let named = tokio::task::spawn_blocking(move || {
+            failed
+                .into_iter()
+                .map(|(addr, e)| {
+                    let who = (e.kind() == std::io::ErrorKind::AddrInUse)
+                        .then(|| {
+                            reconciler::host_ports::holder(
+                                addr.port(),
+                                reconciler::host_ports::Proto::Udp,
+                            )
+                        })
+                        .flatten()
+                        .map_or_else(String::new, |h| format!("; held by {h}"));
+                    (addr, format!("{e}{who}"))
+                })
+                .collect()
+        });
+        self.failed = named.await.unwrap_or_default();
         if let Some((dir, name)) = &self.options.status_file {
-            write_status(dir, name, &self.server, &self.failed);
+            write_status(dir, name, &self.server, &self.failed).await;
         }
     }
 }
@@ -527,7 +531,7 @@ pub async fn serve(
 
 /// Write where `server` listens, one `address view` line each, and where
 /// it could not.
-fn write_status(
+async fn write_status(
     dir: &StateDir,
     name: &str,
     server: &DnsServer,
@@ -541,10 +545,18 @@ fn write_status(
         .iter()
         .map(|(addr, why)| format!("{addr} not listening: {why}\n"));
     let text: String = listening.chain(not).collect();
-    if dir.read_text(name) != text {
-        if let Err(e) = dir.write(name, text.as_bytes()) {
-            tracing::warn!("dns: {e}");
+    // A state file: read and written on the blocking pool.
+    let (dir, name) = (dir.clone(), name.to_string());
+    let written = tokio::task::spawn_blocking(move || {
+        if dir.read_text(&name) != text {
+            dir.write(&name, text.as_bytes())?;
         }
+        Ok::<_, reconciler::state::StateError>(())
+    });
+    match written.await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::warn!("dns: {e}"),
+        Err(e) => tracing::warn!("dns: {e}"),
     }
 }
 

@@ -361,6 +361,49 @@ async fn the_loop_heals_on_events_and_survives_a_broken_event_stream() {
 }
 
 #[tokio::test]
+async fn shutdown_drops_a_pass_stuck_on_a_silent_engine() {
+    let w = World::new(ALWAYS).await;
+    let mut host = TestHost {
+        project: w.project.clone(),
+        log: Arc::new(Mutex::new(Vec::new())),
+    };
+    let no_backoff = Backoff {
+        initial: Duration::ZERO,
+        ..Backoff::default()
+    };
+    let healer = Healer::new(
+        Arc::new(w.engine.clone()),
+        no_backoff,
+        Arc::new(agent::heal::SystemClock),
+    );
+    let timing = agent::runtime::LoopTiming {
+        resync: Duration::from_millis(20),
+        debounce: Duration::from_millis(5),
+        reconnect: Duration::from_millis(10),
+        follow_up: Duration::from_millis(10),
+    };
+    // The restart the pass makes never comes back.
+    w.engine.hang_next("start_container");
+    w.engine.kill("p-w-1", 137);
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let engine: Arc<dyn Engine> = Arc::new(w.engine.clone());
+    let stop = shutdown.clone();
+    let agent =
+        tokio::spawn(
+            async move { agent::runtime::run(engine, healer, &mut host, timing, stop).await },
+        );
+    until("the pass to hang on the engine", || {
+        w.engine.hung_calls() == 1
+    })
+    .await;
+    shutdown.cancel();
+    tokio::time::timeout(Duration::from_secs(5), agent)
+        .await
+        .expect("the loop ends at shutdown, its pass dropped")
+        .expect("no panic");
+}
+
+#[tokio::test]
 async fn an_unhealthy_replica_within_its_grace_period_is_left_alone_until_it_ends() {
     let mut w = World::new(CHECKED_WEB).await;
     w.healer = Healer::new(

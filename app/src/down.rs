@@ -158,7 +158,7 @@ pub async fn run(session: &Session, request: &DownRequest, sink: &Arc<dyn Sink>)
     .with_progress(crate::sink::steps(sink))
     .execute(plan)
     .await?;
-    let (name, files) = (session.name(), session.agent_files()?);
+    let (name, files) = (session.name(), session.agent_files().await?);
     blocking(move || {
         stops::end(&StateDir::runtime()?, &name)?;
         if !partial {

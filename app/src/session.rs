@@ -99,8 +99,9 @@ impl Session {
     }
 
     /// The files of the project's agent.
-    pub fn agent_files(&self) -> Result<AgentFiles> {
-        Ok(AgentFiles::open(&self.name())?)
+    pub async fn agent_files(&self) -> Result<AgentFiles> {
+        let name = self.name();
+        blocking(move || Ok(AgentFiles::open(&name)?)).await
     }
 
     /// Mark `services` (all when empty) as stopped by the user, or back in
@@ -111,7 +112,7 @@ impl Session {
         } else {
             services.to_vec()
         };
-        let files = self.agent_files()?;
+        let files = self.agent_files().await?;
         blocking(move || Ok(files.mark_stopped(&named, stopped)?)).await
     }
 

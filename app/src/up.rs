@@ -277,7 +277,7 @@ pub async fn converge(
         return Err(e.into());
     }
     // The agent heals what this run applied from now on.
-    let files = session.agent_files()?;
+    let files = session.agent_files().await?;
     blocking(move || Ok(files.save_applied(&applied)?)).await?;
     // An interrupted `down` may still have stops in flight: once they have
     // landed, look again.

@@ -110,7 +110,8 @@ pub async fn run(
         sink.diagnostics(&session.warnings);
         // Services the user stopped stay stopped: an edit of the file is
         // not a `stack start`.
-        let stopped = session.agent_files()?.stopped();
+        let files = session.agent_files().await?;
+        let stopped = crate::blocking(move || Ok(files.stopped())).await?;
         let mut this = request.clone();
         if this.plan.services.is_empty() && !stopped.is_empty() {
             this.plan.services = session

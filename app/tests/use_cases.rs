@@ -70,7 +70,12 @@ async fn up_plan_stop_start_scale_down_on_the_fake() {
         "{:?}",
         states(&engine)
     );
-    assert!(session.agent_files().unwrap().stopped().contains("db"));
+    assert!(session
+        .agent_files()
+        .await
+        .unwrap()
+        .stopped()
+        .contains("db"));
     app::lifecycle::run(&session, &["web".into()], Verb::Start, timeout, &sink)
         .await
         .expect("start starts what web depends on too");

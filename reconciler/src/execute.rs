@@ -205,7 +205,7 @@ struct Ctx {
     /// whether the network is the project's.
     gateways: tokio::sync::Mutex<BTreeMap<String, (Option<String>, bool)>>,
     /// The host's resolvers as containers can use them, read once per run.
-    host_resolvers: std::sync::OnceLock<Vec<String>>,
+    host_resolvers: tokio::sync::OnceCell<Vec<String>>,
 }
 
 /// Runs plans against an engine.
@@ -841,13 +841,21 @@ async fn resolvers(ctx: &Ctx, spec: &ContainerSpec) -> Result<Vec<String>, Engin
     let Some(gateway) = gateway(ctx, attachments).await? else {
         return Ok(Vec::new());
     };
-    let fallback = ctx.host_resolvers.get_or_init(|| {
-        let host = dns::resolv::host_nameservers();
-        dns::resolv::for_containers(&host)
-            .iter()
-            .map(ToString::to_string)
-            .collect()
-    });
+    // `/etc/resolv.conf`, read on the blocking pool.
+    let fallback = ctx
+        .host_resolvers
+        .get_or_init(|| async {
+            tokio::task::spawn_blocking(|| {
+                let host = dns::resolv::host_nameservers();
+                dns::resolv::for_containers(&host)
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect()
+            })
+            .await
+            .unwrap_or_default()
+        })
+        .await;
     Ok(std::iter::once(gateway)
         .chain(fallback.iter().cloned())
         .collect())

@@ -7,7 +7,7 @@
 //! `die`, `stop`, `rename`, `destroy`) on the events streams whose project
 //! filter the container matches.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -140,6 +140,9 @@ struct State {
     logins: BTreeMap<String, (String, String)>,
     exit_codes: BTreeMap<String, i64>,
     failures: BTreeMap<String, String>,
+    /// Operations whose next call never answers, and how many calls hung.
+    hangs: BTreeSet<String>,
+    hung: usize,
     mutations: Vec<String>,
     capabilities: planner::Capabilities,
 }
@@ -223,6 +226,30 @@ impl FakeEngine {
         self.lock()
             .failures
             .insert(operation.into(), message.into());
+    }
+
+    /// The next call of `operation` (`start_container`) never answers,
+    /// as an engine that took the request and went silent.
+    pub fn hang_next(&self, operation: &str) {
+        self.lock().hangs.insert(operation.into());
+    }
+
+    /// How many calls hung so far (see [`FakeEngine::hang_next`]).
+    pub fn hung_calls(&self) -> usize {
+        self.lock().hung
+    }
+
+    /// Hang here forever when `operation` was told to.
+    async fn maybe_hang(&self, operation: &str) {
+        let hang = {
+            let mut s = self.lock();
+            let hang = s.hangs.remove(operation);
+            s.hung += usize::from(hang);
+            hang
+        };
+        if hang {
+            std::future::pending::<()>().await;
+        }
     }
 
     /// Set the health of the container named `name`.
@@ -672,6 +699,7 @@ impl Containers for FakeEngine {
     }
 
     async fn start_container(&self, id: &str) -> Result<()> {
+        self.maybe_hang("start_container").await;
         let mut s = self.lock();
         Self::mutate(&mut s, "start_container", id)?;
         let exit_codes = s.exit_codes.clone();

@@ -36,6 +36,9 @@ pub enum PreflightError {
     /// An NFS server does not answer.
     #[error(transparent)]
     Nfs(#[from] nfs::PreflightError),
+    /// The checks of this host did not run to their end.
+    #[error("the checks before any change did not finish: {0}")]
+    Interrupted(String),
 }
 
 /// What the checks may look at.
@@ -89,6 +92,20 @@ fn check_port(spec: &planner::ContainerSpec) -> Result<(), PreflightError> {
 
 /// Check `plan` before it runs.
 pub async fn check(project: &Project, plan: &Plan, checks: Checks) -> Result<(), PreflightError> {
+    // Ports bound and /proc and paths read: on the blocking pool.
+    let local = plan.clone();
+    let nfs_keys = tokio::task::spawn_blocking(move || host_checks(&local, checks))
+        .await
+        .map_err(|e| PreflightError::Interrupted(e.to_string()))??;
+    if checks.network {
+        nfs::check_servers(project, nfs_keys).await?;
+    }
+    Ok(())
+}
+
+/// The checks of this host (ports, bind sources); the NFS volumes the
+/// plan makes or mounts, whose servers are asked next.
+fn host_checks(plan: &Plan, checks: Checks) -> Result<Vec<String>, PreflightError> {
     let mut nfs_keys = Vec::new();
     for step in &plan.steps {
         match &step.action {
@@ -120,8 +137,5 @@ pub async fn check(project: &Project, plan: &Plan, checks: Checks) -> Result<(),
             _ => {}
         }
     }
-    if checks.network {
-        nfs::check_servers(project, nfs_keys).await?;
-    }
-    Ok(())
+    Ok(nfs_keys)
 }

@@ -71,7 +71,7 @@ pub async fn run(project_args: &ProjectArgs, args: &Args) -> anyhow::Result<Exit
             let pid = app::agent::start(&session, &options, args.watch, &sink).await?;
             println!(
                 "agent for `{project}` runs (pid {pid}); its output: {}",
-                session.agent_files()?.log_path().display()
+                session.agent_files().await?.log_path().display()
             );
         }
         Some(Action::Status) => {
