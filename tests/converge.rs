@@ -812,3 +812,43 @@ fn restart_true_dependents_follow_their_dependency() {
     assert_ne!(started(), after_restart);
     s.assert_converged();
 }
+
+#[test]
+fn limits_and_host_settings_reach_the_engine() {
+    let yaml = "services:\n  app:\n    image: busybox:1.36\n    init: true\n    command: [sleep, '3600']\n    mem_limit: 64m\n    shm_size: 8m\n    pids_limit: 50\n    tmpfs: ['/scratch:size=1m']\n    extra_hosts: ['db.local=10.1.2.3']\n    ulimits: {nofile: {soft: 1000, hard: 2000}}\n    devices: ['/dev/null:/dev/nothing:r']\n    deploy:\n      resources:\n        limits: {memory: 128m, cpus: '0.5'}\n";
+    let s = TestStack::new("limits", yaml);
+    s.ok(&["up", "-d", "--no-agent"]);
+    let inspect = |format: &str| {
+        docker(&["inspect", "-f", format, &name(&s, "app")])
+            .trim()
+            .to_string()
+    };
+    assert_eq!(
+        inspect("{{.HostConfig.Memory}}"),
+        (64 * 1024 * 1024).to_string(),
+        "mem_limit over deploy's"
+    );
+    assert_eq!(inspect("{{.HostConfig.NanoCpus}}"), "500000000");
+    assert_eq!(inspect("{{.HostConfig.PidsLimit}}"), "50");
+    assert_eq!(
+        inspect("{{.HostConfig.ShmSize}}"),
+        (8 * 1024 * 1024).to_string()
+    );
+    assert_eq!(
+        inspect("{{json .HostConfig.Tmpfs}}"),
+        r#"{"/scratch":"size=1m"}"#
+    );
+    assert_eq!(
+        inspect("{{json .HostConfig.ExtraHosts}}"),
+        r#"["db.local:10.1.2.3"]"#
+    );
+    assert_eq!(
+        inspect("{{range .HostConfig.Ulimits}}{{.Name}} {{.Soft}} {{.Hard}}{{end}}"),
+        "nofile 1000 2000"
+    );
+    assert_eq!(
+        inspect("{{range .HostConfig.Devices}}{{.PathOnHost}} {{.PathInContainer}} {{.CgroupPermissions}}{{end}}"),
+        "/dev/null /dev/nothing r"
+    );
+    s.assert_converged();
+}

@@ -84,6 +84,43 @@ pub struct Mount {
     pub tmpfs_mode: Option<u32>,
 }
 
+/// What a container may use, with the file's precedence settled: a
+/// service-level `mem_limit`, `mem_reservation`, `cpus` or `pids_limit`
+/// over its `deploy.resources` counterpart, as Compose has it. Sizes in
+/// bytes, CPUs in billionths.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Resources {
+    /// Memory limit.
+    pub memory: Option<i64>,
+    /// Memory reservation (soft limit).
+    pub memory_reservation: Option<i64>,
+    /// Memory plus swap limit.
+    pub memory_swap: Option<i64>,
+    /// CPU limit, in billionths of a CPU.
+    pub nano_cpus: Option<i64>,
+    /// Relative CPU weight.
+    pub cpu_shares: Option<i64>,
+    /// CPUs it may run on (`0-3`).
+    pub cpuset: Option<String>,
+    /// Process count limit.
+    pub pids: Option<i64>,
+    /// `/dev/shm` size.
+    pub shm_size: Option<i64>,
+    /// `ulimits`: name, soft, hard.
+    pub ulimits: Vec<(String, i64, i64)>,
+}
+
+/// A host device made available in the container.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceMapping {
+    /// Path on the host.
+    pub host: String,
+    /// Path in the container.
+    pub container: String,
+    /// cgroup permissions (`rwm`).
+    pub permissions: String,
+}
+
 /// One published port.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PortBinding {
@@ -162,6 +199,18 @@ pub struct ContainerSpec {
     /// never attached.
     #[serde(default)]
     pub stdin_once: bool,
+    /// What it may use.
+    #[serde(default)]
+    pub resources: Resources,
+    /// tmpfs mounts of the short `tmpfs:` form: path -> mount options.
+    #[serde(default)]
+    pub tmpfs: BTreeMap<String, String>,
+    /// Extra `/etc/hosts` entries, as the engine takes them (`host:ip`).
+    #[serde(default)]
+    pub extra_hosts: Vec<String>,
+    /// Host devices.
+    #[serde(default)]
+    pub devices: Vec<DeviceMapping>,
     /// The service definition itself, for every other setting
     /// (user, working_dir, capabilities, limits...).
     pub service: Service,
@@ -483,7 +532,56 @@ pub fn container_spec(project: &Project, name: &str, svc: &Service, replica: u32
         restart,
         healthcheck,
         stdin_once: false,
+        resources: resources(svc),
+        tmpfs: svc
+            .tmpfs
+            .iter()
+            .flat_map(|t| t.0.iter())
+            .map(|t| match t.split_once(':') {
+                Some((path, opts)) => (path.to_string(), opts.to_string()),
+                None => (t.clone(), String::new()),
+            })
+            .collect(),
+        // Compose takes `host=ip` too; the engine only `host:ip`.
+        extra_hosts: (svc.extra_hosts.iter().flatten())
+            .map(|e| e.replacen('=', ":", 1))
+            .collect(),
+        devices: (svc.devices.iter().flatten())
+            .map(|d| DeviceMapping {
+                host: d.source.clone(),
+                container: d.target.clone(),
+                permissions: d.permissions.clone(),
+            })
+            .collect(),
         service: svc.clone(),
+    }
+}
+
+/// The service's [`Resources`]: its own settings first, then
+/// `deploy.resources`.
+fn resources(svc: &Service) -> Resources {
+    let resources = svc.deploy.as_ref().and_then(|d| d.resources.as_ref());
+    let limits = resources.and_then(|r| r.limits.as_ref());
+    let reservations = resources.and_then(|r| r.reservations.as_ref());
+    let bytes = |b: Option<schema::units::ByteSize>| b.and_then(|b| i64::try_from(b.0).ok());
+    Resources {
+        memory: bytes(svc.mem_limit.or(limits.and_then(|l| l.memory))),
+        memory_reservation: bytes(svc.mem_reservation.or(reservations.and_then(|r| r.memory))),
+        memory_swap: bytes(svc.memswap_limit),
+        nano_cpus: svc
+            .cpus
+            .or(limits.and_then(|l| l.cpus))
+            .map(|c| (c * 1e9) as i64),
+        cpu_shares: svc.cpu_shares,
+        cpuset: svc.cpuset.clone(),
+        pids: svc.pids_limit.or(limits.and_then(|l| l.pids)),
+        shm_size: bytes(svc.shm_size),
+        ulimits: (svc.ulimits.iter().flatten())
+            .map(|(name, l)| {
+                let (soft, hard) = l.limits();
+                (name.clone(), soft, hard)
+            })
+            .collect(),
     }
 }
 
@@ -528,6 +626,30 @@ mod tests {
                 mac_address: None,
             }])
         );
+    }
+
+    #[test]
+    fn limits_take_the_services_own_settings_over_deploy_resources() {
+        let p = project("services:\n  web:\n    image: busybox:1.36\n    mem_limit: 64m\n    pids_limit: 50\n    tmpfs: ['/run:size=1m', /tmp]\n    extra_hosts: ['db=10.0.0.5']\n    ulimits: {nofile: {soft: 10, hard: 20}, nproc: 5}\n    devices: ['/dev/null:/dev/nul:r']\n    deploy:\n      resources:\n        limits: {memory: 128m, cpus: '0.5', pids: 99}\n        reservations: {memory: 32m}\n");
+        let s = container_spec(&p, "web", &p.services["web"], 1);
+        let r = &s.resources;
+        assert_eq!(r.memory, Some(64 * 1024 * 1024), "mem_limit over deploy's");
+        assert_eq!(r.pids, Some(50));
+        assert_eq!(
+            r.nano_cpus,
+            Some(500_000_000),
+            "deploy's when the service sets none"
+        );
+        assert_eq!(r.memory_reservation, Some(32 * 1024 * 1024));
+        assert_eq!(
+            r.ulimits,
+            [("nofile".to_string(), 10, 20), ("nproc".to_string(), 5, 5)]
+        );
+        assert_eq!(s.tmpfs["/run"], "size=1m");
+        assert_eq!(s.tmpfs["/tmp"], "");
+        assert_eq!(s.extra_hosts, ["db:10.0.0.5"]);
+        assert_eq!(s.devices[0].container, "/dev/nul");
+        assert_eq!(s.devices[0].permissions, "r");
     }
 
     #[test]

@@ -513,30 +513,8 @@ pub fn create_body(req: &CreateRequest, api: ApiVersion) -> ContainerCreateBody 
         })
         .collect();
 
-    let limits = svc
-        .deploy
-        .as_ref()
-        .and_then(|d| d.resources.as_ref())
-        .and_then(|r| r.limits.as_ref());
-    let reservations = svc
-        .deploy
-        .as_ref()
-        .and_then(|d| d.resources.as_ref())
-        .and_then(|r| r.reservations.as_ref());
-    let memory = svc
-        .mem_limit
-        .or(limits.and_then(|l| l.memory))
-        .and_then(|m| i64::try_from(m.0).ok());
-    let cpus = svc.cpus.or(limits.and_then(|l| l.cpus));
-    let tmpfs: HashMap<String, String> = svc
-        .tmpfs
-        .iter()
-        .flat_map(|t| t.0.iter())
-        .map(|t| match t.split_once(':') {
-            Some((path, opts)) => (path.to_string(), opts.to_string()),
-            None => (t.clone(), String::new()),
-        })
-        .collect();
+    let tmpfs: HashMap<String, String> = spec.tmpfs.clone().into_iter().collect();
+    let resources = &spec.resources;
 
     let host_config = HostConfig {
         network_mode,
@@ -569,35 +547,26 @@ pub fn create_body(req: &CreateRequest, api: ApiVersion) -> ContainerCreateBody 
         },
         dns_search: svc.dns_search.as_ref().map(|d| d.0.clone()),
         dns_options: svc.dns_opt.clone(),
-        extra_hosts: svc
-            .extra_hosts
-            .as_ref()
-            .map(|h| h.iter().map(|e| e.replacen('=', ":", 1)).collect()),
+        extra_hosts: (!spec.extra_hosts.is_empty()).then(|| spec.extra_hosts.clone()),
         sysctls: svc.sysctls.clone().map(|s| s.into_iter().collect()),
-        ulimits: svc.ulimits.as_ref().map(|u| {
-            u.iter()
-                .map(|(name, l)| {
-                    let (soft, hard) = l.limits();
-                    ResourcesUlimits {
-                        name: Some(name.clone()),
-                        soft: Some(soft),
-                        hard: Some(hard),
-                    }
+        ulimits: (!resources.ulimits.is_empty()).then(|| {
+            (resources.ulimits.iter())
+                .map(|(name, soft, hard)| ResourcesUlimits {
+                    name: Some(name.clone()),
+                    soft: Some(*soft),
+                    hard: Some(*hard),
                 })
                 .collect()
         }),
         tmpfs: (!tmpfs.is_empty()).then_some(tmpfs),
-        shm_size: svc.shm_size.and_then(|s| i64::try_from(s.0).ok()),
-        memory,
-        memory_reservation: svc
-            .mem_reservation
-            .or(reservations.and_then(|r| r.memory))
-            .and_then(|m| i64::try_from(m.0).ok()),
-        memory_swap: svc.memswap_limit.and_then(|m| i64::try_from(m.0).ok()),
-        nano_cpus: cpus.map(|c| (c * 1e9) as i64),
-        cpu_shares: svc.cpu_shares,
-        cpuset_cpus: svc.cpuset.clone(),
-        pids_limit: svc.pids_limit.or(limits.and_then(|l| l.pids)),
+        shm_size: resources.shm_size,
+        memory: resources.memory,
+        memory_reservation: resources.memory_reservation,
+        memory_swap: resources.memory_swap,
+        nano_cpus: resources.nano_cpus,
+        cpu_shares: resources.cpu_shares,
+        cpuset_cpus: resources.cpuset.clone(),
+        pids_limit: resources.pids,
         oom_score_adj: svc.oom_score_adj,
         group_add: svc
             .group_add
@@ -605,11 +574,11 @@ pub fn create_body(req: &CreateRequest, api: ApiVersion) -> ContainerCreateBody 
             .map(|g| g.iter().map(|t| t.0.clone()).collect()),
         runtime: svc.runtime.clone(),
         cgroup_parent: svc.cgroup_parent.clone(),
-        devices: svc.devices.as_ref().map(|d| {
-            d.iter()
+        devices: (!spec.devices.is_empty()).then(|| {
+            (spec.devices.iter())
                 .map(|d| DeviceMapping {
-                    path_on_host: Some(d.source.clone()),
-                    path_in_container: Some(d.target.clone()),
+                    path_on_host: Some(d.host.clone()),
+                    path_in_container: Some(d.container.clone()),
                     cgroup_permissions: Some(d.permissions.clone()),
                 })
                 .collect()
