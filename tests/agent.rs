@@ -28,15 +28,17 @@ fn a_killed_replica_runs_again_and_a_removed_one_is_recreated() {
     let w2 = format!("{}-w-2", s.project);
     let w3 = format!("{}-w-3", s.project);
     docker(&["kill", &w2]);
+    // Deadlines with room for a loaded engine (the full suite runs the
+    // kill loops beside this).
     wait_until(
-        Duration::from_secs(10),
+        Duration::from_secs(30),
         "the killed replica to run again",
         || running(&w2),
     );
     let old = s.containers()[&w3].clone();
     docker(&["rm", "-f", &w3]);
     wait_until(
-        Duration::from_secs(10),
+        Duration::from_secs(30),
         "the removed replica to be recreated",
         || s.containers().get(&w3).is_some_and(|id| id != &old) && running(&w3),
     );
