@@ -432,32 +432,52 @@ impl Feed {
         }
         let wanted = listeners(&self.server.zone(), &self.options);
         let failed = self.server.sync(&wanted).await;
-        for (addr, e) in &failed {
-            if !self.failed.contains_key(addr) {
-                tracing::warn!(
-                    "dns: cannot listen on {addr}: {e}; names there resolve through the engine only"
-                );
-            }
-        }
         // Who holds a taken port is read from /proc: on the blocking pool.
-        let named = tokio::task::spawn_blocking(move || {
+        let named: Vec<(
+            SocketAddr,
+            String,
+            Option<reconciler::host_ports::PortHolder>,
+        )> = tokio::task::spawn_blocking(move || {
             failed
                 .into_iter()
                 .map(|(addr, e)| {
-                    let who = (e.kind() == std::io::ErrorKind::AddrInUse)
+                    let holder = (e.kind() == std::io::ErrorKind::AddrInUse)
                         .then(|| {
                             reconciler::host_ports::holder(
                                 addr.port(),
                                 reconciler::host_ports::Proto::Udp,
                             )
                         })
-                        .flatten()
-                        .map_or_else(String::new, |h| format!("; held by {h}"));
-                    (addr, format!("{e}{who}"))
+                        .flatten();
+                    (addr, e.to_string(), holder)
                 })
                 .collect()
-        });
-        self.failed = named.await.unwrap_or_default();
+        })
+        .await
+        .unwrap_or_default();
+        for (addr, e, holder) in &named {
+            if self.failed.contains_key(addr) {
+                continue;
+            }
+            match (wanted.get(addr), holder) {
+                // Another stack's agent holds the host's port: it answers
+                // for every stack, this one included. Nothing is wrong.
+                (Some(Arrival::Loopback), Some(h)) if h.command == "stack" => tracing::info!(
+                    "dns: {addr} is served by another stack's agent ({h}), which answers for this stack too"
+                ),
+                (_, holder) => {
+                    let who = holder.as_ref().map_or_else(String::new, |h| format!(" (held by {h})"));
+                    tracing::warn!("dns: cannot listen on {addr}: {e}{who}");
+                }
+            }
+        }
+        self.failed = named
+            .into_iter()
+            .map(|(addr, e, holder)| {
+                let who = holder.map_or_else(String::new, |h| format!("; held by {h}"));
+                (addr, format!("{e}{who}"))
+            })
+            .collect();
         if let Some((dir, name)) = &self.options.status_file {
             write_status(dir, name, &self.server, &self.failed).await;
         }

@@ -242,6 +242,13 @@ impl Words {
 impl Progress for Reporter {
     fn update(&self, index: usize, step: &Step, status: StepStatus) {
         let Words { id, working, done } = Words::of(&step.action, self.no_start);
+        // "waiting for db" after the word `Waiting`: "for db".
+        let status = match status {
+            StepStatus::Waiting(m) => {
+                StepStatus::Waiting(m.strip_prefix("waiting ").unwrap_or(&m).to_string())
+            }
+            other => other,
+        };
         match self.mode {
             Mode::Quiet => {}
             Mode::Json => {
