@@ -347,7 +347,7 @@ impl Healer {
                     // whose parent was replaced (or a secret that changed).
                     let old = observed.containers.iter().find(|c| &c.id == old_id);
                     let unchanged = old.is_some_and(|c| {
-                        same_definition(c, &spec.service)
+                        hash::runs_definition(c.labels.get(labels::CONFIG), &spec.definition)
                             && c.image_id == image_id(&observed, &spec.image)
                     });
                     let parent_left = spec.refs().iter().any(|(_, r)| left.contains(*r));
@@ -694,13 +694,6 @@ impl Healer {
 
 fn image_id(observed: &Observed, image: &str) -> String {
     observed.images.get(image).cloned().unwrap_or_default()
-}
-
-fn same_definition(c: &ObservedContainer, svc: &Service) -> bool {
-    c.labels
-        .get(labels::CONFIG)
-        .and_then(|s| serde_json::from_str::<serde_json::Value>(s).ok())
-        .is_some_and(|old| hash::changed_fields(&old, &hash::definition(svc)).is_empty())
 }
 
 fn step_service(step: &Step) -> Option<String> {

@@ -8,10 +8,7 @@ use crate::{AppError, Result, Session};
 
 /// Whether container `c` runs `svc`'s definition as the file has it now.
 pub fn is_updated(c: &ObservedContainer, svc: &Service) -> bool {
-    c.labels
-        .get(labels::CONFIG)
-        .and_then(|s| serde_json::from_str::<serde_json::Value>(s).ok())
-        .is_some_and(|old| hash::changed_fields(&old, &hash::definition(svc)).is_empty())
+    hash::runs_definition(c.labels.get(labels::CONFIG), &hash::definition(svc))
 }
 
 /// The project with `name` returned to the definition its replicas ran

@@ -47,6 +47,15 @@ pub fn definition(svc: &Service) -> Value {
     v
 }
 
+/// Does the definition recorded in a container's `io.stack.config` label
+/// (`recorded`) say what `definition` says, field by field (key order and
+/// spelling aside)?
+pub fn runs_definition(recorded: Option<&String>, definition: &Value) -> bool {
+    recorded
+        .and_then(|s| serde_json::from_str::<Value>(s).ok())
+        .is_some_and(|old| changed_fields(&old, definition).is_empty())
+}
+
 /// The config hash of a container: hex SHA-256 over the definition and
 /// the inputs, in a canonical (sorted-key) JSON encoding.
 pub fn config_hash(definition: &Value, inputs: &HashInputs) -> String {

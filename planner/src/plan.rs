@@ -502,9 +502,9 @@ pub fn ref_name(project: &Project, project_name: &str, r: &Ref) -> String {
 
 /// Labels a container carries so the next plan can read it back.
 pub fn state_labels(spec: &ContainerSpec, inputs: &HashInputs) -> BTreeMap<String, String> {
-    let def = definition(&spec.service);
+    let def = &spec.definition;
     let mut out = BTreeMap::new();
-    let hash = config_hash(&def, inputs);
+    let hash = config_hash(def, inputs);
     out.insert(labels::compose::CONFIG_HASH.to_string(), hash.clone());
     out.insert(labels::CONFIG_HASH.to_string(), hash);
     out.insert(labels::CONFIG.to_string(), def.to_string());
@@ -1391,9 +1391,7 @@ fn resource_steps(
 /// or, when that is the same as the new one, the one `c` could roll back to.
 pub fn previous_definition(c: &ObservedContainer, svc: &Service) -> Option<String> {
     let current = c.labels.get(labels::CONFIG)?;
-    let unchanged = serde_json::from_str::<Value>(current)
-        .is_ok_and(|old| changed_fields(&old, &definition(svc)).is_empty());
-    if unchanged {
+    if crate::hash::runs_definition(Some(current), &definition(svc)) {
         c.labels.get(labels::PREVIOUS_CONFIG).cloned()
     } else {
         Some(current.clone())

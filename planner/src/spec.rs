@@ -211,6 +211,10 @@ pub struct ContainerSpec {
     /// Host devices.
     #[serde(default)]
     pub devices: Vec<DeviceMapping>,
+    /// The part of the service definition that defines its containers
+    /// ([`crate::hash::definition`]): what the config hash and the
+    /// `io.stack.config` label are made of.
+    pub definition: serde_json::Value,
     /// The service definition itself, for every other setting
     /// (user, working_dir, capabilities, limits...).
     pub service: Service,
@@ -553,6 +557,7 @@ pub fn container_spec(project: &Project, name: &str, svc: &Service, replica: u32
                 permissions: d.permissions.clone(),
             })
             .collect(),
+        definition: crate::hash::definition(svc),
         service: svc.clone(),
     }
 }
