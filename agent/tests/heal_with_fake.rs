@@ -315,11 +315,14 @@ async fn the_loop_heals_on_events_and_survives_a_broken_event_stream() {
         no_backoff,
         Arc::new(agent::heal::SystemClock),
     );
+    // No resync and no follow-up look: only events, and the reopened
+    // stream's pass, can heal (a follow-up 10 ms after p-w-1's pass could
+    // otherwise catch p-w-2 before the stream is back).
     let timing = agent::runtime::LoopTiming {
         resync: Duration::from_secs(3600),
         debounce: Duration::from_millis(5),
         reconnect: Duration::from_millis(10),
-        follow_up: Duration::from_millis(10),
+        follow_up: Duration::from_secs(3600),
     };
     let shutdown = tokio_util::sync::CancellationToken::new();
     let engine: Arc<dyn Engine> = Arc::new(w.engine.clone());

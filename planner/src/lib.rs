@@ -33,5 +33,6 @@ pub use plan::{
     UpOptions, Wait,
 };
 pub use spec::{
-    container_spec, replicas_of, Attachment, ContainerSpec, Mount, Namespace, Networking, Ref,
+    container_spec, file_uses, replicas_of, Attachment, ContainerSpec, FileKind, FileUse, Mount,
+    Namespace, Networking, Ref,
 };

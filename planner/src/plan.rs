@@ -475,14 +475,11 @@ pub fn hash_inputs(
         let name = ref_name(project, &project_name, r);
         parents.insert(format!("{field}:{name}"), parent_id(r).unwrap_or_default());
     }
-    let svc = &spec.service;
     let mut file_digests = BTreeMap::new();
-    for (kind, refs) in [("secret", &svc.secrets), ("config", &svc.configs)] {
-        for r in refs.iter().flatten() {
-            let key = format!("{kind}:{}", r.source);
-            if let Some(d) = files.get(&key) {
-                file_digests.insert(key, d.clone());
-            }
+    for u in &spec.files {
+        let key = format!("{}:{}", u.kind.as_str(), u.name);
+        if let Some(d) = files.get(&key) {
+            file_digests.insert(key, d.clone());
         }
     }
     HashInputs {

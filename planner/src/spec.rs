@@ -110,6 +110,78 @@ pub struct Resources {
     pub ulimits: Vec<(String, i64, i64)>,
 }
 
+/// Whether a [`FileUse`] is a secret or a config.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FileKind {
+    /// Under `secrets:`.
+    Secret,
+    /// Under `configs:`.
+    Config,
+}
+
+impl FileKind {
+    /// `secret` or `config`, as the file and the digests' keys say it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FileKind::Secret => "secret",
+            FileKind::Config => "config",
+        }
+    }
+}
+
+/// One use of a secret or config by a service: what to mount, where.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileUse {
+    /// A secret or a config.
+    pub kind: FileKind,
+    /// The top-level name.
+    pub name: String,
+    /// Path in the container.
+    pub target: String,
+    /// Owner in the container (numeric).
+    pub uid: Option<u32>,
+    /// Group in the container (numeric).
+    pub gid: Option<u32>,
+    /// Permission bits.
+    pub mode: u32,
+}
+
+/// The secrets and configs `svc` mounts, where Compose mounts them: a
+/// secret under `/run/secrets` unless its target is absolute, a config at
+/// its target or `/<name>`; mode 0444 unless given.
+pub fn file_uses(svc: &Service) -> Vec<FileUse> {
+    let one = |kind: FileKind, r: &schema::FileRef| {
+        let target = match (kind, r.target.as_deref()) {
+            (FileKind::Secret, Some(t)) if t.starts_with('/') => t.to_string(),
+            (FileKind::Secret, Some(t)) => format!("/run/secrets/{t}"),
+            (FileKind::Secret, None) => format!("/run/secrets/{}", r.source),
+            (FileKind::Config, Some(t)) => t.to_string(),
+            (FileKind::Config, None) => format!("/{}", r.source),
+        };
+        let number = |t: &Option<schema::Text>| t.as_ref().and_then(|t| t.0.parse().ok());
+        FileUse {
+            kind,
+            name: r.source.clone(),
+            target,
+            uid: number(&r.uid),
+            gid: number(&r.gid),
+            mode: r.mode.as_ref().map_or(0o444, |m| m.0),
+        }
+    };
+    let secrets = svc
+        .secrets
+        .iter()
+        .flatten()
+        .map(|r| one(FileKind::Secret, r));
+    let configs = svc
+        .configs
+        .iter()
+        .flatten()
+        .map(|r| one(FileKind::Config, r));
+    secrets.chain(configs).collect()
+}
+
 /// A host device made available in the container.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeviceMapping {
@@ -211,6 +283,12 @@ pub struct ContainerSpec {
     /// Host devices.
     #[serde(default)]
     pub devices: Vec<DeviceMapping>,
+    /// The secrets and configs it mounts.
+    #[serde(default)]
+    pub files: Vec<FileUse>,
+    /// How long it gets to stop before it is killed (`stop_grace_period`).
+    #[serde(default)]
+    pub stop_grace: Option<Duration>,
     /// The part of the service definition that defines its containers
     /// ([`crate::hash::definition`]): what the config hash and the
     /// `io.stack.config` label are made of.
@@ -557,6 +635,8 @@ pub fn container_spec(project: &Project, name: &str, svc: &Service, replica: u32
                 permissions: d.permissions.clone(),
             })
             .collect(),
+        files: file_uses(svc),
+        stop_grace: svc.stop_grace_period.map(|d| d.0),
         definition: crate::hash::definition(svc),
         service: svc.clone(),
     }
@@ -733,5 +813,40 @@ mod tests {
         assert_eq!(s.mounts[0].source.as_deref(), Some("test_data"));
         assert!(s.mounts[0].read_only);
         assert_eq!(s.mounts[1].source, None);
+    }
+
+    #[test]
+    fn targets_follow_compose() {
+        let r = |source: &str, target: Option<&str>| schema::FileRef {
+            source: source.into(),
+            target: target.map(Into::into),
+            uid: None,
+            gid: None,
+            mode: None,
+        };
+        let owned = schema::FileRef {
+            mode: Some(schema::units::FileMode(0o400)),
+            uid: Some(schema::Text("100".into())),
+            ..r("abs", Some("/etc/abs"))
+        };
+        let svc = Service {
+            secrets: Some(vec![r("db", None), r("api", Some("key")), owned]),
+            configs: Some(vec![r("conf", None), r("nginx", Some("/etc/nginx.conf"))]),
+            ..Default::default()
+        };
+        let got: Vec<(String, u32, Option<u32>)> = file_uses(&svc)
+            .into_iter()
+            .map(|u| (u.target, u.mode, u.uid))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("/run/secrets/db".into(), 0o444, None),
+                ("/run/secrets/key".into(), 0o444, None),
+                ("/etc/abs".into(), 0o400, Some(100)),
+                ("/conf".into(), 0o444, None),
+                ("/etc/nginx.conf".into(), 0o444, None),
+            ]
+        );
     }
 }

@@ -558,7 +558,7 @@ async fn apply(ctx: &Ctx, action: &Action) -> Result<(), ExecError> {
         } => roll(ctx, old_id, spec, rolling).await,
         Action::StartContainer { id, name, service } => start(ctx, id, name, service).await,
         Action::RestartContainer { id, name, service } => {
-            let timeout = stop_timeout(ctx, ctx.project.services.get(service));
+            let timeout = stop_timeout(ctx, grace_of(ctx.project.services.get(service)));
             stop(ctx, id, timeout).await.map_err(&err)?;
             start(ctx, id, name, service).await
         }
@@ -569,7 +569,7 @@ async fn apply(ctx: &Ctx, action: &Action) -> Result<(), ExecError> {
             ..
         } => {
             let svc = ctx.project.services.get(service);
-            let timeout = stop_timeout(ctx, svc);
+            let timeout = stop_timeout(ctx, grace_of(svc));
             // Anonymous volumes a recreate carried over are mounted by
             // name, so the engine no longer counts them as the
             // container's own: removed here, by the paths the service
@@ -598,13 +598,18 @@ async fn apply(ctx: &Ctx, action: &Action) -> Result<(), ExecError> {
     }
 }
 
-fn stop_timeout(ctx: &Ctx, svc: Option<&schema::Service>) -> Duration {
+/// How long a container gets to stop: `-t` when given, else its own
+/// `stop_grace_period`, else the default.
+fn stop_timeout(ctx: &Ctx, grace: Option<Duration>) -> Duration {
     if ctx.opts.timeout_given {
         return ctx.opts.stop_timeout;
     }
-    svc.and_then(|s| s.stop_grace_period)
-        .map(|d| d.0)
-        .unwrap_or(ctx.opts.stop_timeout)
+    grace.unwrap_or(ctx.opts.stop_timeout)
+}
+
+/// A service's `stop_grace_period`.
+fn grace_of(svc: Option<&schema::Service>) -> Option<Duration> {
+    svc.and_then(|s| s.stop_grace_period).map(|d| d.0)
 }
 
 /// The anonymous volumes of `old_id` that the replacement mounts at the
@@ -690,7 +695,7 @@ async fn replace(ctx: &Ctx, old_id: &str, spec: &ContainerSpec) -> Result<String
     let mut next = spec.clone();
     next.name = temporary_name(spec);
     let id = create(ctx, &next, keep).await?;
-    let timeout = stop_timeout(ctx, Some(&spec.service));
+    let timeout = stop_timeout(ctx, spec.stop_grace);
     stop_and_remove(ctx, old_id, timeout, false, &spec.name).await?;
     ctx.engine
         .rename_container(&id, &spec.name)
@@ -802,15 +807,15 @@ async fn runtime_parts(
 /// container uses (written by [`crate::files::prepare`] before the run).
 fn file_mounts(project: &Project, spec: &ContainerSpec) -> Result<Vec<Mount>, EngineError> {
     let name = project.name.clone().unwrap_or_default();
-    crate::files::uses(&spec.service)
-        .into_iter()
+    spec.files
+        .iter()
         .map(|u| {
             let source =
-                crate::files::copy_path(&name, &u).map_err(|e| EngineError::api(e.to_string()))?;
+                crate::files::copy_path(&name, u).map_err(|e| EngineError::api(e.to_string()))?;
             Ok(Mount {
                 kind: MountType::Bind,
                 source: Some(source.to_string_lossy().into_owned()),
-                target: u.target,
+                target: u.target.clone(),
                 read_only: true,
                 create_host_path: false,
                 nocopy: false,
@@ -920,7 +925,7 @@ async fn roll(
     }
     // Start first: the new replica runs beside the old one until it is ready.
     let keep = anonymous_volumes(ctx, old_id, spec).await.map_err(&err)?;
-    let timeout = stop_timeout(ctx, Some(&spec.service));
+    let timeout = stop_timeout(ctx, spec.stop_grace);
     let mut next = spec.clone();
     next.name = temporary_name(spec);
     // Not under the service's name until it is ready: lookups of the name

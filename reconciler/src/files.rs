@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use hmac::{Hmac, Mac};
-use schema::{FileRef, Project, Service};
+use schema::Project;
 use sha2::Sha256;
 
 use crate::state::{StateDir, StateError};
@@ -65,71 +65,29 @@ pub enum FilesError {
     State(#[from] StateError),
 }
 
-/// One use of a secret or config by a service: what to mount, where.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FileUse {
-    /// `secret` or `config`.
-    pub kind: &'static str,
-    /// The top-level name.
-    pub name: String,
-    /// Path in the container.
-    pub target: String,
-    /// Owner in the container (numeric).
-    pub uid: Option<u32>,
-    /// Group in the container (numeric).
-    pub gid: Option<u32>,
-    /// Permission bits.
-    pub mode: u32,
-}
+pub use planner::{file_uses as uses, FileUse};
 
-impl FileUse {
-    /// The copy's file name: one per content source and permissions.
-    fn copy_name(&self) -> String {
-        let safe: String = self
-            .name
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || "._-".contains(c) {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .collect();
-        let id = |v: Option<u32>| v.map_or_else(|| "-".to_string(), |v| v.to_string());
-        format!(
-            "{}-{safe}-{}-{}-{:o}",
-            self.kind,
-            id(self.uid),
-            id(self.gid),
-            self.mode
-        )
-    }
-}
-
-/// The secrets and configs `svc` mounts.
-pub fn uses(svc: &Service) -> Vec<FileUse> {
-    let one = |kind: &'static str, r: &FileRef| {
-        let target = match (kind, r.target.as_deref()) {
-            ("secret", Some(t)) if t.starts_with('/') => t.to_string(),
-            ("secret", Some(t)) => format!("/run/secrets/{t}"),
-            ("secret", None) => format!("/run/secrets/{}", r.source),
-            (_, Some(t)) => t.to_string(),
-            (_, None) => format!("/{}", r.source),
-        };
-        let number = |t: &Option<schema::Text>| t.as_ref().and_then(|t| t.0.parse().ok());
-        FileUse {
-            kind,
-            name: r.source.clone(),
-            target,
-            uid: number(&r.uid),
-            gid: number(&r.gid),
-            mode: r.mode.as_ref().map_or(0o444, |m| m.0),
-        }
-    };
-    let secrets = svc.secrets.iter().flatten().map(|r| one("secret", r));
-    let configs = svc.configs.iter().flatten().map(|r| one("config", r));
-    secrets.chain(configs).collect()
+/// The copy's file name of `u`: one per content source and permissions.
+fn copy_name(u: &FileUse) -> String {
+    let safe: String = u
+        .name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "._-".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let id = |v: Option<u32>| v.map_or_else(|| "-".to_string(), |v| v.to_string());
+    format!(
+        "{}-{safe}-{}-{}-{:o}",
+        u.kind.as_str(),
+        id(u.uid),
+        id(u.gid),
+        u.mode
+    )
 }
 
 /// The directory holding a project's copies.
@@ -139,7 +97,7 @@ pub fn copies_dir(project: &str) -> Result<StateDir, StateError> {
 
 /// The host path of the copy a container mounts for `file`.
 pub fn copy_path(project: &str, file: &FileUse) -> Result<PathBuf, StateError> {
-    copies_dir(project)?.file(&file.copy_name())
+    copies_dir(project)?.file(&copy_name(file))
 }
 
 /// The content of every secret and config with a source, keyed
@@ -202,20 +160,20 @@ pub fn prepare(
     for (service, svc) in &project.services {
         for u in uses(svc) {
             let objects = match u.kind {
-                "secret" => &project.secrets,
-                _ => &project.configs,
+                planner::FileKind::Secret => &project.secrets,
+                planner::FileKind::Config => &project.configs,
             };
             match objects.get(&u.name) {
                 None => {
                     return Err(FilesError::Undefined {
                         service: service.clone(),
-                        kind: u.kind,
+                        kind: u.kind.as_str(),
                         name: u.name,
                     })
                 }
                 Some(obj) if obj.external => {
                     return Err(FilesError::External {
-                        kind: u.kind,
+                        kind: u.kind.as_str(),
                         name: u.name,
                     })
                 }
@@ -232,7 +190,7 @@ pub fn prepare(
         let dir = copies_dir(&name)?;
         for u in &used {
             let content = contents
-                .get(&format!("{}:{}", u.kind, u.name))
+                .get(&format!("{}:{}", u.kind.as_str(), u.name))
                 .map_or(&[][..], Vec::as_slice);
             write_copy(&dir, u, content)?;
         }
@@ -248,7 +206,7 @@ pub fn prepare(
 /// what they mounted until they are recreated, which the digest makes
 /// happen.
 fn write_copy(dir: &StateDir, u: &FileUse, content: &[u8]) -> Result<(), FilesError> {
-    let name = u.copy_name();
+    let name = copy_name(u);
     if dir.read(&name)?.as_deref() == Some(content) {
         return Ok(());
     }
@@ -260,7 +218,7 @@ fn write_copy(dir: &StateDir, u: &FileUse, content: &[u8]) -> Result<(), FilesEr
         if let Err(e) = nix::unistd::chown(&path, uid, gid) {
             tracing::warn!(
                 "{} `{}`: cannot give {} to uid {:?} gid {:?} ({e}); it keeps your ownership",
-                u.kind,
+                u.kind.as_str(),
                 u.name,
                 path.display(),
                 u.uid,
@@ -282,40 +240,5 @@ mod tests {
         assert_ne!(a, b);
         assert_eq!(a.len(), 32);
         assert_eq!(a, digest(b"key one, 32 bytes long, or so..", b"hunter2"));
-    }
-
-    #[test]
-    fn targets_follow_compose() {
-        let r = |source: &str, target: Option<&str>| FileRef {
-            source: source.into(),
-            target: target.map(Into::into),
-            uid: None,
-            gid: None,
-            mode: None,
-        };
-        let owned = FileRef {
-            mode: Some(schema::units::FileMode(0o400)),
-            uid: Some(schema::Text("100".into())),
-            ..r("abs", Some("/etc/abs"))
-        };
-        let svc = Service {
-            secrets: Some(vec![r("db", None), r("api", Some("key")), owned]),
-            configs: Some(vec![r("conf", None), r("nginx", Some("/etc/nginx.conf"))]),
-            ..Default::default()
-        };
-        let got: Vec<(String, u32, Option<u32>)> = uses(&svc)
-            .into_iter()
-            .map(|u| (u.target, u.mode, u.uid))
-            .collect();
-        assert_eq!(
-            got,
-            vec![
-                ("/run/secrets/db".into(), 0o444, None),
-                ("/run/secrets/key".into(), 0o444, None),
-                ("/etc/abs".into(), 0o400, Some(100)),
-                ("/conf".into(), 0o444, None),
-                ("/etc/nginx.conf".into(), 0o444, None),
-            ]
-        );
     }
 }
