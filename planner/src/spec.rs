@@ -110,6 +110,97 @@ pub struct Resources {
     pub ulimits: Vec<(String, i64, i64)>,
 }
 
+/// The container's settings the engine takes as the file gives them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContainerOptions {
+    /// `user`.
+    pub user: Option<String>,
+    /// `working_dir`.
+    pub working_dir: Option<String>,
+    /// `hostname`.
+    pub hostname: Option<String>,
+    /// `domainname`.
+    pub domainname: Option<String>,
+    /// `tty`.
+    pub tty: Option<bool>,
+    /// `stdin_open`.
+    pub stdin_open: Option<bool>,
+    /// `stop_signal`.
+    pub stop_signal: Option<String>,
+    /// `init`.
+    pub init: Option<bool>,
+    /// `privileged`.
+    pub privileged: Option<bool>,
+    /// `read_only`.
+    pub read_only: Option<bool>,
+    /// `cap_add`.
+    pub cap_add: Option<Vec<String>>,
+    /// `cap_drop`.
+    pub cap_drop: Option<Vec<String>>,
+    /// `security_opt`.
+    pub security_opt: Option<Vec<String>>,
+    /// `dns`: the service's own resolvers (then the stack's DNS is not
+    /// added before them).
+    pub dns: Option<Vec<String>>,
+    /// `dns_search`.
+    pub dns_search: Option<Vec<String>>,
+    /// `dns_opt`.
+    pub dns_options: Option<Vec<String>>,
+    /// `sysctls`.
+    pub sysctls: Option<BTreeMap<String, String>>,
+    /// `group_add`.
+    pub group_add: Option<Vec<String>>,
+    /// `runtime`.
+    pub runtime: Option<String>,
+    /// `cgroup_parent`.
+    pub cgroup_parent: Option<String>,
+    /// `uts`.
+    pub uts: Option<String>,
+    /// `userns_mode`.
+    pub userns_mode: Option<String>,
+    /// `oom_score_adj`.
+    pub oom_score_adj: Option<i64>,
+    /// `logging`: driver and options.
+    pub log_driver: Option<String>,
+    /// `logging.options`.
+    pub log_options: Option<BTreeMap<String, String>>,
+}
+
+impl ContainerOptions {
+    fn of(svc: &Service) -> ContainerOptions {
+        ContainerOptions {
+            user: svc.user.as_ref().map(|u| u.0.clone()),
+            working_dir: svc.working_dir.clone(),
+            hostname: svc.hostname.clone(),
+            domainname: svc.domainname.clone(),
+            tty: svc.tty,
+            stdin_open: svc.stdin_open,
+            stop_signal: svc.stop_signal.clone(),
+            init: svc.init,
+            privileged: svc.privileged,
+            read_only: svc.read_only,
+            cap_add: svc.cap_add.clone(),
+            cap_drop: svc.cap_drop.clone(),
+            security_opt: svc.security_opt.clone(),
+            dns: svc.dns.as_ref().map(|d| d.0.clone()),
+            dns_search: svc.dns_search.as_ref().map(|d| d.0.clone()),
+            dns_options: svc.dns_opt.clone(),
+            sysctls: svc.sysctls.clone(),
+            group_add: svc
+                .group_add
+                .as_ref()
+                .map(|g| g.iter().map(|t| t.0.clone()).collect()),
+            runtime: svc.runtime.clone(),
+            cgroup_parent: svc.cgroup_parent.clone(),
+            uts: svc.uts.clone(),
+            userns_mode: svc.userns_mode.clone(),
+            oom_score_adj: svc.oom_score_adj,
+            log_driver: svc.logging.as_ref().and_then(|l| l.driver.clone()),
+            log_options: svc.logging.as_ref().and_then(|l| l.options.clone()),
+        }
+    }
+}
+
 /// Whether a [`FileUse`] is a secret or a config.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -293,9 +384,8 @@ pub struct ContainerSpec {
     /// ([`crate::hash::definition`]): what the config hash and the
     /// `io.stack.config` label are made of.
     pub definition: serde_json::Value,
-    /// The service definition itself, for every other setting
-    /// (user, working_dir, capabilities, limits...).
-    pub service: Service,
+    /// The settings taken as the file gives them.
+    pub options: ContainerOptions,
 }
 
 impl ContainerSpec {
@@ -638,7 +728,7 @@ pub fn container_spec(project: &Project, name: &str, svc: &Service, replica: u32
         files: file_uses(svc),
         stop_grace: svc.stop_grace_period.map(|d| d.0),
         definition: crate::hash::definition(svc),
-        service: svc.clone(),
+        options: ContainerOptions::of(svc),
     }
 }
 

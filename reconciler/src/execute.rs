@@ -837,7 +837,7 @@ async fn resolvers(ctx: &Ctx, spec: &ContainerSpec) -> Result<Vec<String>, Engin
     };
     // A rootless engine's gateways are not the host's: the stack's DNS
     // cannot listen there, so containers keep the engine's resolver.
-    if spec.service.dns.is_some()
+    if spec.options.dns.is_some()
         || attachments.is_empty()
         || !ctx.engine.capabilities().dns_on_gateways
     {

@@ -98,13 +98,22 @@ pub async fn check(project: &Project, plan: &Plan, checks: Checks) -> Result<(),
         .await
         .map_err(|e| PreflightError::Interrupted(e.to_string()))??;
     if checks.network {
-        nfs::check_servers(project, nfs_keys).await?;
+        // Engine names back to the file's keys.
+        let keys = nfs_keys
+            .iter()
+            .filter_map(|n| {
+                (project.volumes.iter())
+                    .find(|(k, v)| *k == n || v.name.as_ref() == Some(n))
+                    .map(|(k, _)| k.clone())
+            })
+            .collect();
+        nfs::check_servers(project, keys).await?;
     }
     Ok(())
 }
 
-/// The checks of this host (ports, bind sources); the NFS volumes the
-/// plan makes or mounts, whose servers are asked next.
+/// The checks of this host (ports, bind sources); the volumes the plan
+/// makes (by key) or mounts (by name), whose NFS servers are asked next.
 fn host_checks(plan: &Plan, checks: Checks) -> Result<Vec<String>, PreflightError> {
     let mut nfs_keys = Vec::new();
     for step in &plan.steps {
@@ -116,11 +125,12 @@ fn host_checks(plan: &Plan, checks: Checks) -> Result<Vec<String>, PreflightErro
                 if checks.local_engine && matches!(step.action, Action::CreateContainer { .. }) {
                     check_port(spec)?;
                 }
-                for v in spec.service.volumes.iter().flatten() {
-                    if v.kind == MountType::Volume {
-                        nfs_keys.extend(v.source.clone());
-                    }
-                }
+                // Named volumes it mounts, by their name on the engine.
+                nfs_keys.extend(
+                    (spec.mounts.iter())
+                        .filter(|m| m.kind == MountType::Volume)
+                        .filter_map(|m| m.source.clone()),
+                );
                 for m in spec
                     .mounts
                     .iter()

@@ -427,7 +427,7 @@ fn container_mac(spec: &planner::ContainerSpec, api: ApiVersion) -> Option<Strin
 pub fn create_body(req: &CreateRequest, api: ApiVersion) -> ContainerCreateBody {
     let macs = endpoint_macs(api);
     let spec = &req.spec;
-    let svc = &spec.service;
+    let o = &spec.options;
     let mut labels: HashMap<String, String> = spec.labels.clone().into_iter().collect();
     labels.extend(req.state_labels.clone());
 
@@ -520,8 +520,8 @@ pub fn create_body(req: &CreateRequest, api: ApiVersion) -> ContainerCreateBody 
         network_mode,
         pid_mode: spec.pid.as_ref().map(|ns| namespace_mode(ns, &req.refs)),
         ipc_mode: spec.ipc.as_ref().map(|ns| namespace_mode(ns, &req.refs)),
-        uts_mode: svc.uts.clone(),
-        userns_mode: svc.userns_mode.clone(),
+        uts_mode: o.uts.clone(),
+        userns_mode: o.userns_mode.clone(),
         mounts: (!mounts.is_empty()).then_some(mounts),
         volumes_from: (!volumes_from.is_empty()).then_some(volumes_from),
         port_bindings: (!bindings.is_empty()).then_some(bindings),
@@ -534,21 +534,21 @@ pub fn create_body(req: &CreateRequest, api: ApiVersion) -> ContainerCreateBody 
             }),
             maximum_retry_count: max.map(i64::from),
         }),
-        init: svc.init,
-        privileged: svc.privileged,
-        readonly_rootfs: svc.read_only,
-        cap_add: svc.cap_add.clone(),
-        cap_drop: svc.cap_drop.clone(),
-        security_opt: svc.security_opt.clone(),
+        init: o.init,
+        privileged: o.privileged,
+        readonly_rootfs: o.read_only,
+        cap_add: o.cap_add.clone(),
+        cap_drop: o.cap_drop.clone(),
+        security_opt: o.security_opt.clone(),
         dns: if req.resolvers.is_empty() {
-            svc.dns.as_ref().map(|d| d.0.clone())
+            o.dns.clone()
         } else {
             Some(req.resolvers.clone())
         },
-        dns_search: svc.dns_search.as_ref().map(|d| d.0.clone()),
-        dns_options: svc.dns_opt.clone(),
+        dns_search: o.dns_search.clone(),
+        dns_options: o.dns_options.clone(),
         extra_hosts: (!spec.extra_hosts.is_empty()).then(|| spec.extra_hosts.clone()),
-        sysctls: svc.sysctls.clone().map(|s| s.into_iter().collect()),
+        sysctls: o.sysctls.clone().map(|s| s.into_iter().collect()),
         ulimits: (!resources.ulimits.is_empty()).then(|| {
             (resources.ulimits.iter())
                 .map(|(name, soft, hard)| ResourcesUlimits {
@@ -567,13 +567,10 @@ pub fn create_body(req: &CreateRequest, api: ApiVersion) -> ContainerCreateBody 
         cpu_shares: resources.cpu_shares,
         cpuset_cpus: resources.cpuset.clone(),
         pids_limit: resources.pids,
-        oom_score_adj: svc.oom_score_adj,
-        group_add: svc
-            .group_add
-            .as_ref()
-            .map(|g| g.iter().map(|t| t.0.clone()).collect()),
-        runtime: svc.runtime.clone(),
-        cgroup_parent: svc.cgroup_parent.clone(),
+        oom_score_adj: o.oom_score_adj,
+        group_add: o.group_add.clone(),
+        runtime: o.runtime.clone(),
+        cgroup_parent: o.cgroup_parent.clone(),
         devices: (!spec.devices.is_empty()).then(|| {
             (spec.devices.iter())
                 .map(|d| DeviceMapping {
@@ -583,9 +580,11 @@ pub fn create_body(req: &CreateRequest, api: ApiVersion) -> ContainerCreateBody 
                 })
                 .collect()
         }),
-        log_config: svc.logging.as_ref().map(|l| HostConfigLogConfig {
-            typ: l.driver.clone(),
-            config: l.options.clone().map(|o| o.into_iter().collect()),
+        log_config: (o.log_driver.is_some() || o.log_options.is_some()).then(|| {
+            HostConfigLogConfig {
+                typ: o.log_driver.clone(),
+                config: o.log_options.clone().map(|o| o.into_iter().collect()),
+            }
         }),
         ..Default::default()
     };
@@ -596,19 +595,19 @@ pub fn create_body(req: &CreateRequest, api: ApiVersion) -> ContainerCreateBody 
         entrypoint: spec.entrypoint.clone(),
         env: Some(spec.env.clone()),
         labels: Some(labels),
-        hostname: svc.hostname.clone(),
-        domainname: svc.domainname.clone(),
+        hostname: o.hostname.clone(),
+        domainname: o.domainname.clone(),
 
-        user: svc.user.as_ref().map(|u| u.0.clone()),
-        working_dir: svc.working_dir.clone(),
-        tty: svc.tty,
-        open_stdin: svc.stdin_open,
+        user: o.user.clone(),
+        working_dir: o.working_dir.clone(),
+        tty: o.tty,
+        open_stdin: o.stdin_open,
         attach_stdin: spec.stdin_once.then_some(true),
         stdin_once: spec.stdin_once.then_some(true),
-        stop_signal: svc.stop_signal.clone(),
-        stop_timeout: svc
-            .stop_grace_period
-            .and_then(|d| i64::try_from(d.0.as_secs()).ok()),
+        stop_signal: o.stop_signal.clone(),
+        stop_timeout: spec
+            .stop_grace
+            .and_then(|d| i64::try_from(d.as_secs()).ok()),
         exposed_ports: (!exposed.is_empty()).then_some(exposed),
         healthcheck: spec.healthcheck.as_ref().map(|h| HealthConfig {
             test: Some(h.test.clone()),
