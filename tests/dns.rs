@@ -7,7 +7,8 @@ use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
 use stack_e2e::{
-    ask_dns, ask_dns_at, docker, free_port, try_docker, wait_until, DockerCleanup, TestStack,
+    ask_dns, ask_dns_at, docker, free_port, network_gateway, try_docker, wait_until, DockerCleanup,
+    TestStack,
 };
 
 const LAB: &str = include_str!("../examples/isolation-lab/stack.yaml");
@@ -367,15 +368,7 @@ fn the_host_port_answers_for_every_stack_on_the_engine() {
 
 /// The gateway address of one of the stack's networks.
 fn gateway_of(s: &TestStack, network: &str) -> String {
-    docker(&[
-        "network",
-        "inspect",
-        "-f",
-        "{{range .IPAM.Config}}{{.Gateway}}{{end}}",
-        &format!("{}_{network}", s.project),
-    ])
-    .trim()
-    .to_string()
+    network_gateway(&format!("{}_{network}", s.project))
 }
 
 #[test]
@@ -687,15 +680,9 @@ fn stacks_on_a_shared_external_network_reach_each_other_by_qualified_name() {
     // front is on the shared network only: it asks the stack's DNS on
     // that network's gateway, which both stacks' agents serve.
     let resolvers = docker(&["inspect", "-f", "{{json .HostConfig.Dns}}", &front]);
-    let gateway = docker(&[
-        "network",
-        "inspect",
-        "-f",
-        "{{range .IPAM.Config}}{{.Gateway}}{{end}}",
-        &shared,
-    ]);
+    let gateway = network_gateway(&shared);
     assert!(
-        resolvers.starts_with(&format!("[\"{}\"", gateway.trim())),
+        resolvers.starts_with(&format!("[\"{gateway}\"")),
         "{resolvers}"
     );
     let web_name = format!("web.{}.stack", shop.project);

@@ -311,6 +311,19 @@ pub fn ask_dns_at(
     })
 }
 
+/// The IPv4 gateway of the engine's network `name` (its first pool's).
+pub fn network_gateway(name: &str) -> String {
+    docker(&[
+        "network",
+        "inspect",
+        "-f",
+        "{{(index .IPAM.Config 0).Gateway}}",
+        name,
+    ])
+    .trim()
+    .to_string()
+}
+
 /// The engine's clock, as `docker events` wants it (unix seconds with nanos).
 pub fn engine_now() -> String {
     let now = std::time::SystemTime::now()

@@ -484,14 +484,7 @@ fn an_untrusted_certificate_names_the_file_to_put_the_ca_in() {
     let network = format!("test-regtls-{}", std::process::id());
     docker(&["network", "create", &network]);
     let _network = DockerCleanup::remove("network", &network);
-    let gateway = docker(&[
-        "network",
-        "inspect",
-        "-f",
-        "{{(index .IPAM.Config 0).Gateway}}",
-        &network,
-    ]);
-    let gateway = gateway.trim().to_string();
+    let gateway = stack_e2e::network_gateway(&network);
     let certs = std::env::temp_dir().join(format!("{network}-certs"));
     let _certs = RemoveDir(certs.clone());
     let (ca, cert, key) = certificates(&certs, &gateway);

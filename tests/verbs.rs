@@ -527,13 +527,7 @@ fn one_offs_get_the_services_files_dns_and_aliases_when_asked() {
         "cat /run/secrets/token; echo; cat /etc/settings",
     ]);
     let network = format!("{}_back", s.project);
-    let gateway = docker(&[
-        "network",
-        "inspect",
-        "-f",
-        "{{(index .IPAM.Config 0).Gateway}}",
-        &network,
-    ]);
+    let gateway = stack_e2e::network_gateway(&network);
     let lines: Vec<&str> = out.lines().map(str::trim).collect();
     assert_eq!(lines, ["s3cret", "debug=1"], "the secret and the config");
 
@@ -559,10 +553,7 @@ fn one_offs_get_the_services_files_dns_and_aliases_when_asked() {
         &format!("label=io.stack.oneoff={}", s.project),
     ]);
     let dns = docker(&["inspect", "-f", "{{json .HostConfig.Dns}}", one_off.trim()]);
-    assert!(
-        dns.starts_with(&format!("[\"{}\"", gateway.trim())),
-        "{dns}"
-    );
+    assert!(dns.starts_with(&format!("[\"{gateway}\"")), "{dns}");
     let aliased = aliases(&["--use-aliases"]);
     assert!(
         aliased.contains("\"database\"") && aliased.contains("\"db\""),

@@ -298,9 +298,16 @@ async fn until(what: &str, mut check: impl FnMut() -> bool) {
     }
 }
 
-#[tokio::test]
-async fn the_loop_heals_on_events_and_survives_a_broken_event_stream() {
-    let w = World::new(ALWAYS).await;
+/// The agent's loop on `w`'s engine with no backoff and `timing`, in a
+/// task of its own: its handle, its shutdown, and the log of what it did.
+fn spawn_loop(
+    w: &World,
+    timing: agent::runtime::LoopTiming,
+) -> (
+    tokio::task::JoinHandle<()>,
+    tokio_util::sync::CancellationToken,
+    Arc<Mutex<Vec<String>>>,
+) {
     let log = Arc::new(Mutex::new(Vec::new()));
     let mut host = TestHost {
         project: w.project.clone(),
@@ -315,6 +322,19 @@ async fn the_loop_heals_on_events_and_survives_a_broken_event_stream() {
         no_backoff,
         Arc::new(agent::heal::SystemClock),
     );
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let engine: Arc<dyn Engine> = Arc::new(w.engine.clone());
+    let stop = shutdown.clone();
+    let agent =
+        tokio::spawn(
+            async move { agent::runtime::run(engine, healer, &mut host, timing, stop).await },
+        );
+    (agent, shutdown, log)
+}
+
+#[tokio::test]
+async fn the_loop_heals_on_events_and_survives_a_broken_event_stream() {
+    let w = World::new(ALWAYS).await;
     // No resync and no follow-up look: only events, and the reopened
     // stream's pass, can heal (a follow-up 10 ms after p-w-1's pass could
     // otherwise catch p-w-2 before the stream is back).
@@ -324,13 +344,7 @@ async fn the_loop_heals_on_events_and_survives_a_broken_event_stream() {
         reconnect: Duration::from_millis(10),
         follow_up: Duration::from_secs(3600),
     };
-    let shutdown = tokio_util::sync::CancellationToken::new();
-    let engine: Arc<dyn Engine> = Arc::new(w.engine.clone());
-    let stop = shutdown.clone();
-    let agent =
-        tokio::spawn(
-            async move { agent::runtime::run(engine, healer, &mut host, timing, stop).await },
-        );
+    let (agent, shutdown, log) = spawn_loop(&w, timing);
 
     until("the first subscription", || {
         w.engine.event_subscriptions() >= 1
@@ -366,35 +380,16 @@ async fn the_loop_heals_on_events_and_survives_a_broken_event_stream() {
 #[tokio::test]
 async fn shutdown_drops_a_pass_stuck_on_a_silent_engine() {
     let w = World::new(ALWAYS).await;
-    let mut host = TestHost {
-        project: w.project.clone(),
-        log: Arc::new(Mutex::new(Vec::new())),
-    };
-    let no_backoff = Backoff {
-        initial: Duration::ZERO,
-        ..Backoff::default()
-    };
-    let healer = Healer::new(
-        Arc::new(w.engine.clone()),
-        no_backoff,
-        Arc::new(agent::heal::SystemClock),
-    );
+    // The restart the pass makes never comes back.
+    w.engine.hang_next("start_container");
+    w.engine.kill("p-w-1", 137);
     let timing = agent::runtime::LoopTiming {
         resync: Duration::from_millis(20),
         debounce: Duration::from_millis(5),
         reconnect: Duration::from_millis(10),
         follow_up: Duration::from_millis(10),
     };
-    // The restart the pass makes never comes back.
-    w.engine.hang_next("start_container");
-    w.engine.kill("p-w-1", 137);
-    let shutdown = tokio_util::sync::CancellationToken::new();
-    let engine: Arc<dyn Engine> = Arc::new(w.engine.clone());
-    let stop = shutdown.clone();
-    let agent =
-        tokio::spawn(
-            async move { agent::runtime::run(engine, healer, &mut host, timing, stop).await },
-        );
+    let (agent, shutdown, _) = spawn_loop(&w, timing);
     until("the pass to hang on the engine", || {
         w.engine.hung_calls() == 1
     })

@@ -61,6 +61,29 @@ fn config_json_with(program: &Path, dir: &Path, flags: &[&str]) -> Result<Value,
     serde_json::from_slice(&out.stdout).map_err(|e| format!("{}: bad JSON: {e}", program.display()))
 }
 
+/// The valid corpus cases Compose can load too, by name.
+fn comparable_cases() -> Vec<(String, PathBuf)> {
+    case::cases("valid")
+        .into_iter()
+        .filter(|dir| !dir.join("stack-only").exists())
+        .map(|dir| {
+            let name = dir
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or_default()
+                .to_string();
+            (name, dir)
+        })
+        .collect()
+}
+
+/// Whether `found` (a difference) is one the README lists for case `name`.
+fn intended(name: &str, found: &str) -> bool {
+    INTENDED
+        .iter()
+        .any(|(case, prefix, _)| (case.is_empty() || *case == name) && found.starts_with(prefix))
+}
+
 /// Differences on shared keys; `null` and missing count as the same.
 fn diff(ours: &Value, theirs: &Value, path: &str, out: &mut Vec<String>) {
     match (ours, theirs) {
@@ -90,15 +113,7 @@ fn config_matches_docker_compose_on_shared_fields() {
     let stack = PathBuf::from(env!("CARGO_BIN_EXE_stack"));
     let mut unexpected = Vec::new();
     let mut compared = 0;
-    for dir in case::cases("valid") {
-        if dir.join("stack-only").exists() {
-            continue;
-        }
-        let name = dir
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or_default()
-            .to_string();
+    for (name, dir) in comparable_cases() {
         let theirs = match config_json(&compose, &dir) {
             Ok(v) => v,
             Err(e) => {
@@ -127,10 +142,7 @@ fn config_matches_docker_compose_on_shared_fields() {
             }
         }
         for d in found {
-            let intended = INTENDED.iter().any(|(case, prefix, _)| {
-                (case.is_empty() || *case == name) && d.starts_with(prefix)
-            });
-            if !intended {
+            if !intended(&name, &d) {
                 unexpected.push(format!("{name}: {d}"));
             }
         }
@@ -172,15 +184,7 @@ fn config_without_normalising_or_interpolating_matches_docker_compose() {
     let stack = PathBuf::from(env!("CARGO_BIN_EXE_stack"));
     let mut unexpected = Vec::new();
     let mut compared = 0;
-    for dir in case::cases("valid") {
-        if dir.join("stack-only").exists() {
-            continue;
-        }
-        let name = dir
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or_default()
-            .to_string();
+    for (name, dir) in comparable_cases() {
         let uses_variables = std::fs::read_dir(&dir)
             .into_iter()
             .flatten()
@@ -205,12 +209,9 @@ fn config_without_normalising_or_interpolating_matches_docker_compose() {
             let mut found = Vec::new();
             diff(&ours, &theirs, "", &mut found);
             found.retain(|d| {
-                let intended = INTENDED.iter().any(|(case, prefix, _)| {
-                    (case.is_empty() || *case == name) && d.starts_with(prefix)
-                });
                 let as_written =
                     flag == "--no-interpolate" && AS_WRITTEN.iter().any(|f| d.contains(f));
-                !intended && !as_written
+                !intended(&name, d) && !as_written
             });
             unexpected.extend(found.into_iter().map(|d| format!("{name} {flag}: {d}")));
         }

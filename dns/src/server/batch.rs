@@ -136,14 +136,11 @@ impl Batch {
             iov_base: self.packets[i].as_mut_ptr().cast(),
             iov_len: self.packets[i].len(),
         });
-        // SAFETY: mmsghdr is plain data; zeroed is its empty value.
-        let mut headers: [libc::mmsghdr; BATCH] = unsafe { std::mem::zeroed() };
-        for (i, h) in headers.iter_mut().enumerate() {
-            h.msg_hdr.msg_name = std::ptr::addr_of_mut!(self.sources[i]).cast();
-            h.msg_hdr.msg_namelen = std::mem::size_of::<libc::sockaddr_storage>() as u32;
-            h.msg_hdr.msg_iov = &mut iovecs[i];
-            h.msg_hdr.msg_iovlen = 1;
-        }
+        let storage = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+        let sources = &mut self.sources;
+        let mut headers = headers(&mut iovecs, BATCH, |i| {
+            (std::ptr::addr_of_mut!(sources[i]).cast(), storage)
+        });
         // SAFETY: every header points at a live buffer of the length it
         // gives (the packets, and the sources' sockaddr_storage), for the
         // duration of the call; the socket is non-blocking.
@@ -172,15 +169,14 @@ impl Batch {
             iov_base: self.replies[i].as_mut_ptr().cast(),
             iov_len: self.replies[i].len(),
         });
-        // SAFETY: as in `recvmmsg`.
-        let mut headers: [libc::mmsghdr; BATCH] = unsafe { std::mem::zeroed() };
-        for (i, h) in headers.iter_mut().enumerate().take(queued) {
-            // The kernel only reads the destination.
-            h.msg_hdr.msg_name = self.destinations[i].as_ptr() as *mut libc::c_void;
-            h.msg_hdr.msg_namelen = self.destinations[i].len();
-            h.msg_hdr.msg_iov = &mut iovecs[i];
-            h.msg_hdr.msg_iovlen = 1;
-        }
+        let destinations = &self.destinations;
+        // The kernel only reads a destination.
+        let mut headers = headers(&mut iovecs, queued, |i| {
+            (
+                destinations[i].as_ptr() as *mut libc::c_void,
+                destinations[i].len(),
+            )
+        });
         // SAFETY: the first `queued` headers point at live replies and
         // destinations of the lengths they give, for the call's duration.
         let n = unsafe {
@@ -193,4 +189,23 @@ impl Batch {
         };
         usize::try_from(n).map_err(|_| std::io::Error::last_os_error())
     }
+}
+
+/// The message headers of the first `n` of `iovecs`, each with the address
+/// `name(i)` gives (where it is, and its length).
+fn headers(
+    iovecs: &mut [libc::iovec; BATCH],
+    n: usize,
+    mut name: impl FnMut(usize) -> (*mut libc::c_void, libc::socklen_t),
+) -> [libc::mmsghdr; BATCH] {
+    // SAFETY: mmsghdr is plain data; zeroed is its empty value.
+    let mut headers: [libc::mmsghdr; BATCH] = unsafe { std::mem::zeroed() };
+    for (i, h) in headers.iter_mut().enumerate().take(n) {
+        let (address, length) = name(i);
+        h.msg_hdr.msg_name = address;
+        h.msg_hdr.msg_namelen = length;
+        h.msg_hdr.msg_iov = &mut iovecs[i];
+        h.msg_hdr.msg_iovlen = 1;
+    }
+    headers
 }
