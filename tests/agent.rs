@@ -267,6 +267,8 @@ fn the_agent_heals_what_the_last_up_applied() {
     };
     up("one", &["up", "-d", "--backoff", "0"]);
     up("one", &["scale", "w=1"]);
+    // A one-off applies nothing the agent follows: the scale stays.
+    up("one", &["run", "--rm", "--no-deps", "w", "true"]);
     let w1 = format!("{}-w-1", s.project);
     let w2 = format!("{}-w-2", s.project);
     assert!(!s.containers().contains_key(&w2));

@@ -276,9 +276,13 @@ pub async fn converge(
         }
         return Err(e.into());
     }
-    // The agent heals what this run applied from now on.
-    let files = session.agent_files().await?;
-    blocking(move || Ok(files.save_applied(&applied)?)).await?;
+    // The agent heals what this run applied from now on; making ready
+    // for a one-off changes nothing it should follow (an earlier `--scale`
+    // stays as it was).
+    if request.plan.one_off.is_none() {
+        let files = session.agent_files().await?;
+        blocking(move || Ok(files.save_applied(&applied)?)).await?;
+    }
     // An interrupted `down` may still have stops in flight: once they have
     // landed, look again.
     let name = session.name();
