@@ -124,17 +124,15 @@ pub async fn run(
         subject: name.clone(),
         source,
     };
-    // The one-off mounts the secret and config copies its service uses:
-    // written here too, since with `--no-deps` no `up` wrote them.
-    let environment: BTreeMap<String, String> = std::env::vars().collect();
-    let runs = session.project.clone();
-    let files = {
-        let runs = runs.clone();
-        crate::blocking(move || Ok(reconciler::files::prepare(&runs, &environment)?)).await?
-    };
-    let id = Executor::new(session.engine.clone(), runs, files)
-        .create_one_off(&spec, refs)
-        .await?;
+    // The secret and config copies it mounts were written by the
+    // converge above; a one-off has no config hash, so no digests.
+    let id = Executor::new(
+        session.engine.clone(),
+        session.project.clone(),
+        BTreeMap::new(),
+    )
+    .create_one_off(&spec, refs)
+    .await?;
     if request.detach {
         session.engine.start_container(&id).await.map_err(on)?;
         return Ok(RunOutcome {
