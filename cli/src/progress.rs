@@ -242,13 +242,6 @@ impl Words {
 impl Progress for Reporter {
     fn update(&self, index: usize, step: &Step, status: StepStatus) {
         let Words { id, working, done } = Words::of(&step.action, self.no_start);
-        // "waiting for db" after the word `Waiting`: "for db".
-        let status = match status {
-            StepStatus::Waiting(m) => {
-                StepStatus::Waiting(m.strip_prefix("waiting ").unwrap_or(&m).to_string())
-            }
-            other => other,
-        };
         match self.mode {
             Mode::Quiet => {}
             Mode::Json => {
@@ -260,14 +253,14 @@ impl Progress for Reporter {
                     eprintln!("{event}");
                 };
                 match &status {
-                    StepStatus::Waiting(m) => event("Waiting", m),
+                    StepStatus::Waiting(on) => event("Waiting", &format!("for {on}")),
                     StepStatus::Running => event(working, &step.reason),
                     StepStatus::Done(_) => done.iter().for_each(|d| event(d, "")),
                     StepStatus::Failed(e) => event("Error", e),
                 }
             }
             Mode::Plain => match &status {
-                StepStatus::Waiting(m) => eprintln!(" {id}  Waiting ({m})"),
+                StepStatus::Waiting(on) => eprintln!(" {id}  Waiting (for {on})"),
                 StepStatus::Running => eprintln!(" {id}  {working} ({})", step.reason),
                 StepStatus::Done(_) => done.iter().for_each(|d| eprintln!(" {id}  {d}")),
                 StepStatus::Failed(e) => eprintln!(" {id}  Error {e}"),
@@ -276,7 +269,7 @@ impl Progress for Reporter {
                 let bar = self.bar(index);
                 let last = done.last().copied().unwrap_or_default();
                 match &status {
-                    StepStatus::Waiting(m) => bar.set_message(format!("{id}  Waiting ({m})")),
+                    StepStatus::Waiting(on) => bar.set_message(format!("{id}  Waiting (for {on})")),
                     StepStatus::Running => {
                         bar.set_message(format!("{id}  {working} ({})", step.reason))
                     }

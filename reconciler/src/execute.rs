@@ -130,7 +130,7 @@ pub enum ExecError {
 /// How a step is doing, for progress output.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StepStatus {
-    /// Waiting for a dependency condition.
+    /// Waiting for the condition of this dependency (a service).
     Waiting(String),
     /// Engine calls in progress.
     Running,
@@ -381,11 +381,8 @@ async fn run_step(ctx: &Ctx, index: usize) -> Result<(), ExecError> {
             &step.waits[..]
         };
         for wait in waits {
-            ctx.progress.update(
-                index,
-                step,
-                StepStatus::Waiting(format!("waiting for {}", wait.service)),
-            );
+            ctx.progress
+                .update(index, step, StepStatus::Waiting(wait.service.clone()));
             match wait_for(ctx, wait).await {
                 Err(e) if !wait.required && !matches!(e, ExecError::Cancelled) => {
                     tracing::warn!(
