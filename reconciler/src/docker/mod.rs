@@ -959,22 +959,18 @@ impl Containers for DockerEngine {
                     .id
             }
         };
-        let created = bollard::models::ContainerCreateResponse {
-            id,
-            warnings: Vec::new(),
-        };
         // API < 1.44 takes one network at create; connect the others now,
         // before the container starts, so it starts on all of them.
         if let Networking::Networks(list) = &request.spec.networking {
             for a in list.iter().skip(1) {
-                if let Err(e) = self.connect_network(&created.id, a).await {
+                if let Err(e) = self.connect_network(&id, a).await {
                     // Do not leave a half-attached container behind.
-                    let _ = self.remove_container(&created.id, true).await;
+                    let _ = self.remove_container(&id, true).await;
                     return Err(e);
                 }
             }
         }
-        Ok(created.id)
+        Ok(id)
     }
 
     async fn start_container(&self, id: &str) -> Result<()> {
