@@ -147,6 +147,22 @@ fn pure_crates_depend_on_no_runtime_and_no_engine() {
     }
 }
 
+#[test]
+fn the_engine_api_and_its_adapters_speak_no_stack_file_types() {
+    // What an engine is asked is lowered by the planner: the trait and
+    // the adapters translate it, and never read the stack file's model.
+    let reconciler = workspace().join("reconciler/src");
+    let mut files = vec![reconciler.join("engine.rs"), reconciler.join("fake.rs")];
+    files.extend(sources(&reconciler.join("docker")));
+    for file in files {
+        assert!(
+            !code(&file).contains("schema::"),
+            "{} uses the stack file's types: lower what it needs in the planner instead",
+            file.display()
+        );
+    }
+}
+
 /// The top-level module a source file belongs to (`src/a.rs` and
 /// `src/a/b.rs` are both `a`); `None` for the crate root.
 fn module_of(src: &Path, file: &Path) -> Option<String> {

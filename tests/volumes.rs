@@ -161,6 +161,47 @@ fn a_missing_bind_source_with_create_host_path_false_is_refused() {
 }
 
 #[test]
+fn bind_options_reach_the_engine_and_newer_ones_are_refused_by_its_api() {
+    let yaml = "services:\n  app:\n    image: busybox:1.36\n    init: true\n    command: [sleep, '3600']\n    volumes:\n      - ./labelled:/labelled:ro,z\n      - type: bind\n        source: ./private\n        target: /private\n        bind: {propagation: private, recursive: disabled}\n";
+    let s = TestStack::new("volbindopts", yaml);
+    s.ok(&["up", "-d"]);
+    let c = name(&s, "app");
+    // SELinux relabelling only exists in the engine's older `Binds` form.
+    let binds = docker(&["inspect", "-f", "{{json .HostConfig.Binds}}", &c]);
+    assert!(binds.contains("/labelled:/labelled:ro,z"), "{binds}");
+    let mounts = docker(&["inspect", "-f", "{{json .HostConfig.Mounts}}", &c]);
+    assert!(
+        mounts.contains(r#""Propagation":"private""#) && mounts.contains(r#""NonRecursive":true"#),
+        "{mounts}"
+    );
+    assert_ne!(s.exec(&c, &["touch", "/labelled/x"]).0, 0, "ro");
+    assert_eq!(s.exec(&c, &["touch", "/private/x"]).0, 0);
+    s.assert_converged();
+
+    // What API 1.41 cannot do is refused before anything changes, naming
+    // the API it needs.
+    let newer = "services:\n  app:\n    image: busybox:1.36\n    volumes:\n      - type: volume\n        source: data\n        target: /data\n        volume: {subpath: sub}\n      - type: bind\n        source: ./ro\n        target: /ro\n        read_only: true\n        bind: {recursive: readonly}\nvolumes:\n  data: {}\n";
+    let api = docker(&["version", "-f", "{{.Server.APIVersion}}"]);
+    let minor: u32 = api.trim().trim_start_matches("1.").parse().unwrap_or(0);
+    if minor >= 44 {
+        eprintln!("the engine speaks API {api}: nothing here to refuse");
+        return;
+    }
+    let t = TestStack::new("volbindnew", newer);
+    let out = t.run(&["up", "-d"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains("`volume.subpath` (at /data) needs Docker Engine API 1.45")
+            && err.contains(
+                "`bind.recursive: writable` or `readonly` (at /ro) needs Docker Engine API 1.44"
+            ),
+        "{err}"
+    );
+    assert!(t.containers().is_empty() && t.volumes().is_empty());
+}
+
+#[test]
 fn tmpfs_is_empty_after_a_restart() {
     let yaml = "services:\n  app:\n    image: busybox:1.36\n    init: true\n    command: [sleep, '3600']\n    volumes:\n      - type: tmpfs\n        target: /scratch\n        tmpfs: {size: 1m}\n";
     let s = TestStack::new("voltmpfs", yaml);

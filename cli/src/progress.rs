@@ -187,19 +187,25 @@ struct Words {
 impl Words {
     fn of(action: &Action, no_start: bool) -> Words {
         let (id, working, done): (String, &'static str, &'static [&'static str]) = match action {
-            Action::CreateNetwork { name, .. } => {
-                (format!("Network {name}"), "Creating", &["Created"])
-            }
-            Action::RecreateNetwork { name, .. } => {
-                (format!("Network {name}"), "Recreate", &["Recreated"])
-            }
+            Action::CreateNetwork { network, .. } => (
+                format!("Network {}", network.name),
+                "Creating",
+                &["Created"],
+            ),
+            Action::RecreateNetwork { network, .. } => (
+                format!("Network {}", network.name),
+                "Recreate",
+                &["Recreated"],
+            ),
             Action::RemoveNetwork { name } => (format!("Network {name}"), "Removing", &["Removed"]),
-            Action::CreateVolume { name, .. } => {
-                (format!("Volume {name}"), "Creating", &["Created"])
+            Action::CreateVolume { volume, .. } => {
+                (format!("Volume {}", volume.name), "Creating", &["Created"])
             }
-            Action::RecreateVolume { name, .. } => {
-                (format!("Volume {name}"), "Recreate", &["Recreated"])
-            }
+            Action::RecreateVolume { volume, .. } => (
+                format!("Volume {}", volume.name),
+                "Recreate",
+                &["Recreated"],
+            ),
             Action::RemoveVolume { name } => (format!("Volume {name}"), "Removing", &["Removed"]),
             Action::CreateContainer { spec } if no_start => {
                 (format!("Container {}", spec.name), "Creating", &["Created"])

@@ -8,6 +8,7 @@
 //!
 //! - [`capabilities`]: what the engine in use can do.
 //! - [`spec`]: the engine-neutral container to create for a replica.
+//! - [`resource`]: the networks and volumes to create, and their fingerprints.
 //! - [`hash`]: what makes a container "the same" (the config hash).
 //! - [`plan`]: the diff, with a reason for every step.
 //! - [`observed`]: what the engine runs, read from labels.
@@ -32,7 +33,8 @@ pub use plan::{
     Action, Blocker, BlockerKind, Desired, FailureAction, NetworkUser, Plan, Rolling, Step,
     UpOptions, Wait,
 };
+pub use resource::{AddressPool, IpamSpec, NetworkSpec, VolumeSpec};
 pub use spec::{
     container_spec, file_uses, replicas_of, Attachment, ContainerSpec, FileKind, FileUse, Mount,
-    Namespace, Networking, Ref,
+    MountKind, Namespace, Networking, Recursion, Ref,
 };

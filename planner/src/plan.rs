@@ -19,7 +19,9 @@ use crate::observed::{
     labels, NetworkAddresses, Observed, ObservedContainer, ObservedResource, PublishedPort,
     RunState,
 };
-use crate::resource::{network_hash, volume_matches};
+use crate::resource::{
+    network_hash, network_spec, volume_matches, volume_spec, NetworkSpec, VolumeSpec,
+};
 use crate::spec::{container_name, container_spec, ContainerSpec, Mount, Networking, Ref};
 
 /// What the user wants, with what the planner cannot read itself.
@@ -63,11 +65,9 @@ pub enum Action {
     CreateNetwork {
         /// Key in the stack file.
         key: String,
-        /// Engine-side name.
-        name: String,
-        /// Its definition.
-        #[serde(skip)]
-        network: schema::Network,
+        /// What to create (shown by its engine-side name).
+        #[serde(rename = "name", serialize_with = "by_name")]
+        network: NetworkSpec,
     },
     /// A network whose definition changed, as Compose v2 does it: stop its
     /// containers and take them off it, remove it, create it with the new
@@ -75,11 +75,9 @@ pub enum Action {
     RecreateNetwork {
         /// Key in the stack file.
         key: String,
-        /// Engine-side name.
-        name: String,
-        /// Its new definition.
-        #[serde(skip)]
-        network: schema::Network,
+        /// What to create again (shown by its engine-side name).
+        #[serde(rename = "name", serialize_with = "by_name")]
+        network: NetworkSpec,
         /// The project's containers on it: id, name, whether it runs, and
         /// how it joins the network again.
         #[serde(skip)]
@@ -90,11 +88,9 @@ pub enum Action {
     RecreateVolume {
         /// Key in the stack file.
         key: String,
-        /// Engine-side name.
-        name: String,
-        /// Its new definition.
-        #[serde(skip)]
-        volume: schema::Volume,
+        /// What to create again (shown by its engine-side name).
+        #[serde(rename = "name", serialize_with = "by_name")]
+        volume: VolumeSpec,
         /// Ids of the containers that mount it.
         users: Vec<String>,
     },
@@ -102,11 +98,9 @@ pub enum Action {
     CreateVolume {
         /// Key in the stack file.
         key: String,
-        /// Engine-side name.
-        name: String,
-        /// Its definition.
-        #[serde(skip)]
-        volume: schema::Volume,
+        /// What to create (shown by its engine-side name).
+        #[serde(rename = "name", serialize_with = "by_name")]
+        volume: VolumeSpec,
     },
     /// Create and start a container.
     CreateContainer {
@@ -212,16 +206,14 @@ impl Action {
     /// What the action is about, e.g. `network shop_default`, `web-1`.
     pub fn subject(&self) -> String {
         match self {
-            Action::CreateNetwork { name, .. }
-            | Action::RecreateNetwork { name, .. }
-            | Action::RemoveNetwork { name } => {
-                format!("network {name}")
+            Action::CreateNetwork { network, .. } | Action::RecreateNetwork { network, .. } => {
+                format!("network {}", network.name)
             }
-            Action::CreateVolume { name, .. }
-            | Action::RecreateVolume { name, .. }
-            | Action::RemoveVolume { name } => {
-                format!("volume {name}")
+            Action::RemoveNetwork { name } => format!("network {name}"),
+            Action::CreateVolume { volume, .. } | Action::RecreateVolume { volume, .. } => {
+                format!("volume {}", volume.name)
             }
+            Action::RemoveVolume { name } => format!("volume {name}"),
             Action::CreateContainer { spec } | Action::RecreateContainer { spec, .. } => {
                 spec.name.clone()
             }
@@ -230,6 +222,29 @@ impl Action {
             | Action::RestartContainer { name, .. }
             | Action::RemoveContainer { name, .. } => name.clone(),
         }
+    }
+}
+
+/// A network or volume, as its engine-side name (the plan's JSON shows
+/// what is created by name; the adapter gets the whole spec).
+fn by_name<S: serde::Serializer, T: Named>(spec: &T, out: S) -> Result<S::Ok, S::Error> {
+    out.serialize_str(spec.name())
+}
+
+/// What [`by_name`] shows.
+trait Named {
+    fn name(&self) -> &str;
+}
+
+impl Named for NetworkSpec {
+    fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+impl Named for VolumeSpec {
+    fn name(&self) -> &str {
+        &self.name
     }
 }
 
@@ -398,8 +413,8 @@ impl Plan {
 
 /// A blocker for each subnet of `net` that overlaps a subnet of a network
 /// already on the engine (the engine would refuse it halfway through).
-fn overlaps(key: &str, net: &schema::Network, others: &[NetworkAddresses]) -> Vec<Blocker> {
-    let pools = net.ipam.iter().flat_map(|i| i.config.iter().flatten());
+fn overlaps(key: &str, net: &NetworkSpec, others: &[NetworkAddresses]) -> Vec<Blocker> {
+    let pools = net.ipam.iter().flat_map(|i| &i.pools);
     let wanted: Vec<ipnet::IpNet> = pools
         .filter_map(|p| p.subnet.as_deref()?.parse().ok())
         .collect();
@@ -561,15 +576,27 @@ pub fn plan_up(desired: &Desired<'_>, observed: &Observed, opts: &UpOptions) -> 
             }
             continue;
         }
+        let spec = network_spec(&project_name, key, &name, net);
+        if net.enable_ipv4 == Some(false) && !observed.capabilities.api_at_least(1, 47) {
+            let engine = &observed.capabilities;
+            plan.blockers.push(Blocker {
+                kind: BlockerKind::Unsupported,
+                subject: key.clone(),
+                message: format!(
+                    "network `{key}`: `enable_ipv4: false` needs Docker Engine API 1.47 (Docker 28) ({} here speaks API {}); before it, every network has IPv4",
+                    engine.engine, engine.api_version
+                ),
+                hint: "remove `enable_ipv4` (IPv6-only networks need a newer engine)".into(),
+            });
+        }
         match observed.networks.iter().find(|n| n.name == name) {
             None => {
                 plan.blockers
-                    .extend(overlaps(key, net, &observed.other_networks));
+                    .extend(overlaps(key, &spec, &observed.other_networks));
                 let id = plan.push(
                     Action::CreateNetwork {
                         key: key.clone(),
-                        name: name.clone(),
-                        network: net.clone(),
+                        network: spec,
                     },
                     "not created yet",
                     vec![],
@@ -584,7 +611,7 @@ pub fn plan_up(desired: &Desired<'_>, observed: &Observed, opts: &UpOptions) -> 
                     .filter(|n| n.name != name)
                     .cloned()
                     .collect();
-                plan.blockers.extend(overlaps(key, net, &others));
+                plan.blockers.extend(overlaps(key, &spec, &others));
                 let users = network_users(project, observed, key, &name);
                 // The stack's DNS listens on the network's gateway, and a
                 // container's resolvers are fixed when it is created:
@@ -592,7 +619,7 @@ pub fn plan_up(desired: &Desired<'_>, observed: &Observed, opts: &UpOptions) -> 
                 // recreated (after being taken off and put back).
                 let old_gateway = observed.gateways.get(&name).cloned();
                 if observed.capabilities.dns_on_gateways
-                    && (old_gateway.is_none() || old_gateway != expected_gateway(net))
+                    && (old_gateway.is_none() || old_gateway != expected_gateway(&spec))
                 {
                     for u in &users {
                         if asks_dns_on(project, &u.service, &name) {
@@ -604,8 +631,7 @@ pub fn plan_up(desired: &Desired<'_>, observed: &Observed, opts: &UpOptions) -> 
                 let id = plan.push(
                     Action::RecreateNetwork {
                         key: key.clone(),
-                        name: name.clone(),
-                        network: net.clone(),
+                        network: spec,
                         users,
                     },
                     format!(
@@ -646,8 +672,7 @@ pub fn plan_up(desired: &Desired<'_>, observed: &Observed, opts: &UpOptions) -> 
                 let id = plan.push(
                     Action::CreateVolume {
                         key: key.clone(),
-                        name: name.clone(),
-                        volume: vol.clone(),
+                        volume: volume_spec(&project_name, key, &name, vol),
                     },
                     "not created yet",
                     vec![],
@@ -665,8 +690,7 @@ pub fn plan_up(desired: &Desired<'_>, observed: &Observed, opts: &UpOptions) -> 
                 let id = plan.push(
                     Action::RecreateVolume {
                         key: key.clone(),
-                        name: name.clone(),
-                        volume: vol.clone(),
+                        volume: volume_spec(&project_name, key, &name, vol),
                         users,
                     },
                     "its definition changed (--recreate-volumes: its data is lost)",
@@ -963,9 +987,11 @@ fn restarted_dependency<'a>(svc: &'a Service, replaced: &BTreeSet<String>) -> Op
 /// The gateway a network of this definition gets: the file's, or the
 /// first address of its first IPv4 subnet (as Docker picks it); `None`
 /// when the engine picks the subnet.
-fn expected_gateway(net: &schema::Network) -> Option<String> {
-    let pools = net.ipam.as_ref()?.config.as_ref()?;
-    let pool = pools
+fn expected_gateway(net: &NetworkSpec) -> Option<String> {
+    let pool = net
+        .ipam
+        .as_ref()?
+        .pools
         .iter()
         .find(|p| p.subnet.as_deref().is_some_and(|s| !s.contains(':')))?;
     if let Some(gateway) = &pool.gateway {
@@ -1110,22 +1136,54 @@ fn unsupported(name: &str, svc: &Service, engine: &crate::Capabilities) -> Vec<B
         );
     }
     out.extend(mac_addresses(name, svc, engine));
-    let images: Vec<&str> = (svc.volumes.iter().flatten())
-        .filter(|v| v.kind == schema::MountType::Image)
-        .map(|v| v.target.as_str())
-        .collect();
-    if !images.is_empty() && !engine.api_at_least(1, 47) {
-        out.push(Blocker {
-            kind: BlockerKind::Unsupported,
-            subject: name.to_string(),
-            message: format!(
-                "service `{name}`: a volume of `type: image` (at {}) needs Docker Engine API 1.47 (Docker 28) ({} here speaks API {})",
-                images.join(", "),
-                engine.engine,
-                engine.api_version
-            ),
-            hint: "copy what you need from that image in a build stage, or mount a volume filled from it".into(),
-        });
+    // Mount options newer than the engine's API: the field, the API and
+    // Docker release that brought it, which mounts use it, what to do.
+    type Uses = fn(&schema::ServiceVolume) -> bool;
+    let mount_options: [(&str, (u32, u32), &str, Uses, &str); 3] = [
+        (
+            "a volume of `type: image`",
+            (1, 47),
+            "Docker 28",
+            |v| v.kind == schema::MountType::Image,
+            "copy what you need from that image in a build stage, or mount a volume filled from it",
+        ),
+        (
+            "`volume.subpath`",
+            (1, 45),
+            "Docker 26",
+            |v| v.volume.as_ref().is_some_and(|o| o.subpath.is_some()),
+            "mount the whole volume and use the path inside it",
+        ),
+        (
+            "`bind.recursive: writable` or `readonly`",
+            (1, 44),
+            "Docker 25",
+            |v| {
+                v.bind.as_ref().is_some_and(|b| {
+                    matches!(b.recursive.as_deref(), Some("writable" | "readonly"))
+                })
+            },
+            "write `recursive: disabled` (submounts left out), or remove `recursive`",
+        ),
+    ];
+    for (what, (major, minor), release, uses, hint) in mount_options {
+        let targets: Vec<&str> = (svc.volumes.iter().flatten())
+            .filter(|v| uses(v))
+            .map(|v| v.target.as_str())
+            .collect();
+        if !targets.is_empty() && !engine.api_at_least(major, minor) {
+            out.push(Blocker {
+                kind: BlockerKind::Unsupported,
+                subject: name.to_string(),
+                message: format!(
+                    "service `{name}`: {what} (at {}) needs Docker Engine API {major}.{minor} ({release}) ({} here speaks API {})",
+                    targets.join(", "),
+                    engine.engine,
+                    engine.api_version
+                ),
+                hint: hint.into(),
+            });
+        }
     }
     out
 }

@@ -62,11 +62,55 @@ pub enum Networking {
     Mode(String),
 }
 
+/// What a [`Mount`] mounts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MountKind {
+    /// A named or anonymous volume.
+    Volume,
+    /// A host path.
+    Bind,
+    /// A memory-backed filesystem.
+    Tmpfs,
+    /// A named pipe (Windows engines).
+    Npipe,
+    /// An image, read-only.
+    Image,
+    /// A cluster volume (Swarm CSI).
+    Cluster,
+}
+
+impl From<MountType> for MountKind {
+    fn from(kind: MountType) -> MountKind {
+        match kind {
+            MountType::Volume => MountKind::Volume,
+            MountType::Bind => MountKind::Bind,
+            MountType::Tmpfs => MountKind::Tmpfs,
+            MountType::Npipe => MountKind::Npipe,
+            MountType::Image => MountKind::Image,
+            MountType::Cluster => MountKind::Cluster,
+        }
+    }
+}
+
+/// How a read-only bind treats the mounts below its source
+/// (`bind.recursive`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Recursion {
+    /// Submounts are not bound at all.
+    Disabled,
+    /// Submounts stay writable in a read-only bind.
+    Writable,
+    /// Submounts are read-only too, or the mount fails.
+    Readonly,
+}
+
 /// One mount.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Mount {
     /// Kind.
-    pub kind: MountType,
+    pub kind: MountKind,
     /// Engine volume name or absolute host path; `None` for anonymous
     /// volumes and tmpfs.
     pub source: Option<String>,
@@ -82,6 +126,40 @@ pub struct Mount {
     pub tmpfs_size: Option<u64>,
     /// Tmpfs mode.
     pub tmpfs_mode: Option<u32>,
+    /// Bind: mount propagation (`rprivate`, `shared`, `rslave`...).
+    #[serde(default)]
+    pub propagation: Option<String>,
+    /// Bind: SELinux relabelling, `z` (shared) or `Z` (private).
+    #[serde(default)]
+    pub selinux: Option<String>,
+    /// Bind: how submounts are treated; the engine's default (recursive,
+    /// read-only as far as the kernel allows) when `None`.
+    #[serde(default)]
+    pub recursion: Option<Recursion>,
+    /// Volume: mount only this path inside it.
+    #[serde(default)]
+    pub subpath: Option<String>,
+}
+
+impl Mount {
+    /// A read-only bind of the host path `source` at `target`, which must
+    /// exist (the copies of secrets and configs).
+    pub fn read_only_bind(source: String, target: String) -> Mount {
+        Mount {
+            kind: MountKind::Bind,
+            source: Some(source),
+            target,
+            read_only: true,
+            create_host_path: false,
+            nocopy: false,
+            tmpfs_size: None,
+            tmpfs_mode: None,
+            propagation: None,
+            selinux: None,
+            recursion: None,
+            subpath: None,
+        }
+    }
 }
 
 /// What a container may use, with the file's precedence settled: a
@@ -610,8 +688,9 @@ pub fn container_spec(project: &Project, name: &str, svc: &Service, replica: u32
                 ),
                 (_, s) => s.clone(),
             };
+            let bind = v.bind.as_ref();
             Mount {
-                kind: v.kind,
+                kind: v.kind.into(),
                 source,
                 target: v.target.clone(),
                 read_only: v.read_only,
@@ -623,6 +702,15 @@ pub fn container_spec(project: &Project, name: &str, svc: &Service, replica: u32
                 nocopy: v.volume.as_ref().and_then(|o| o.nocopy).unwrap_or(false),
                 tmpfs_size: v.tmpfs.as_ref().and_then(|t| t.size).map(|s| s.0),
                 tmpfs_mode: v.tmpfs.as_ref().and_then(|t| t.mode).map(|m| m.0),
+                propagation: bind.and_then(|b| b.propagation.clone()),
+                selinux: bind.and_then(|b| b.selinux.clone()),
+                recursion: bind.and_then(|b| match b.recursive.as_deref() {
+                    Some("disabled") => Some(Recursion::Disabled),
+                    Some("writable") => Some(Recursion::Writable),
+                    Some("readonly") => Some(Recursion::Readonly),
+                    _ => None,
+                }),
+                subpath: v.volume.as_ref().and_then(|o| o.subpath.clone()),
             }
         })
         .collect();

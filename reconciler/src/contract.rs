@@ -11,11 +11,9 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use futures::StreamExt;
-use planner::{container_spec, labels, RunState};
+use planner::{container_spec, labels, NetworkSpec, RunState, VolumeSpec};
 
-use crate::engine::{
-    CreateRequest, Engine, EngineError, EngineEvent, NetworkRequest, Selection, VolumeRequest,
-};
+use crate::engine::{CreateRequest, Engine, EngineError, EngineEvent, Selection};
 
 /// The image every check runs (present on the engine beforehand).
 pub const IMAGE: &str = "busybox:1.36";
@@ -42,7 +40,7 @@ fn request(project: &str) -> CreateRequest {
 }
 
 fn resource_labels(kind: &str, project: &str, key: &str) -> BTreeMap<String, String> {
-    crate::resource_labels(kind, project, key, "hash-1", None)
+    planner::resource::resource_labels(kind, project, key, "hash-1", None)
 }
 
 /// Networks and volumes: created with their labels, listed by project
@@ -51,10 +49,11 @@ pub async fn networks_and_volumes(engine: &dyn Engine, project: &str) {
     let other = format!("{project}-other");
     let net = format!("{project}_default");
     engine
-        .create_network(NetworkRequest {
+        .create_network(NetworkSpec {
             name: net.clone(),
+            driver: "bridge".into(),
             labels: resource_labels(planner::labels::compose::NETWORK, project, "default"),
-            network: schema::Network::default(),
+            ..Default::default()
         })
         .await
         .expect("network created");
@@ -77,10 +76,10 @@ pub async fn networks_and_volumes(engine: &dyn Engine, project: &str) {
 
     let vol = format!("{project}_data");
     engine
-        .create_volume(VolumeRequest {
+        .create_volume(VolumeSpec {
             name: vol.clone(),
             labels: resource_labels(planner::labels::compose::VOLUME, project, "data"),
-            volume: schema::Volume::default(),
+            ..Default::default()
         })
         .await
         .expect("volume created");

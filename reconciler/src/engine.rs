@@ -12,8 +12,8 @@ use std::pin::Pin;
 use async_trait::async_trait;
 use futures::stream::BoxStream;
 use planner::{
-    Capabilities, ContainerSpec, Health, NetworkAddresses, ObservedContainer, ObservedResource,
-    PublishedPort, Ref, RunState,
+    Capabilities, ContainerSpec, Health, NetworkAddresses, NetworkSpec, ObservedContainer,
+    ObservedResource, PublishedPort, Ref, RunState, VolumeSpec,
 };
 use tokio::io::{AsyncRead, AsyncWrite};
 
@@ -201,28 +201,6 @@ pub struct ContainerStats {
     pub block_io: (u64, u64),
     /// Processes and threads.
     pub pids: u64,
-}
-
-/// A network to create.
-#[derive(Debug, Clone)]
-pub struct NetworkRequest {
-    /// Engine-side name.
-    pub name: String,
-    /// Labels (project, key, definition hash).
-    pub labels: BTreeMap<String, String>,
-    /// The stack file's definition.
-    pub network: schema::Network,
-}
-
-/// A volume to create.
-#[derive(Debug, Clone)]
-pub struct VolumeRequest {
-    /// Engine-side name.
-    pub name: String,
-    /// Labels (project, key, definition hash, and the file's own).
-    pub labels: BTreeMap<String, String>,
-    /// The stack file's definition.
-    pub volume: schema::Volume,
 }
 
 /// A container to create: the spec, its references resolved, and the
@@ -415,11 +393,11 @@ pub trait Resources: Send + Sync {
     /// Whether a volume of this name exists (for `external: true`).
     async fn volume_exists(&self, name: &str) -> Result<bool>;
     /// Create a network.
-    async fn create_network(&self, request: NetworkRequest) -> Result<()>;
+    async fn create_network(&self, spec: NetworkSpec) -> Result<()>;
     /// Remove a network.
     async fn remove_network(&self, name: &str) -> Result<()>;
     /// Create a volume.
-    async fn create_volume(&self, request: VolumeRequest) -> Result<()>;
+    async fn create_volume(&self, spec: VolumeSpec) -> Result<()>;
     /// Remove a volume.
     async fn remove_volume(&self, name: &str) -> Result<()>;
 }

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
+use planner::MountKind;
 use planner::{
     hash_inputs, ref_name, state_labels, Action, ContainerSpec, FailureAction, Mount, Networking,
     Plan, Ref, Rolling, RunState, Step, Wait,
@@ -22,10 +23,7 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use crate::engine::{
-    CreateRequest, Engine, EngineError, ExecRequest, LogOptions, NetworkRequest, VolumeRequest,
-};
-use crate::resource_labels;
+use crate::engine::{CreateRequest, Engine, EngineError, ExecRequest, LogOptions};
 
 /// Why a plan did not complete.
 #[derive(Debug, thiserror::Error)]
@@ -436,58 +434,27 @@ fn engine_err(subject: &str) -> impl Fn(EngineError) -> ExecError + '_ {
 async fn apply(ctx: &Ctx, action: &Action) -> Result<(), ExecError> {
     let subject = action.subject();
     let err = engine_err(&subject);
-    let project_name = ctx.project.name.clone().unwrap_or_default();
     match action {
-        Action::CreateNetwork { key, name, network } => {
-            let labels = resource_labels(
-                planner::labels::compose::NETWORK,
-                &project_name,
-                key,
-                &planner::resource::network_hash(network),
-                None,
-            );
-            ctx.engine
-                .create_network(NetworkRequest {
-                    name: name.clone(),
-                    labels,
-                    network: network.clone(),
-                })
-                .await
-                .map_err(err)
-        }
-        Action::CreateVolume { key, name, volume } => {
-            let labels = resource_labels(
-                planner::labels::compose::VOLUME,
-                &project_name,
-                key,
-                &planner::resource::volume_hash(volume),
-                volume.labels.as_ref(),
-            );
+        Action::CreateNetwork { network, .. } => ctx
+            .engine
+            .create_network(network.clone())
+            .await
+            .map_err(err),
+        Action::CreateVolume { volume, .. } => {
             // The label keeps the file's definition; the engine gets the
             // NFS server as an address, which its local driver needs.
             let mut volume = volume.clone();
-            if let Some(opts) = &volume.driver_opts {
-                volume.driver_opts = Some(
-                    crate::nfs::resolve_addr(opts)
-                        .await
-                        .map_err(|e| err(EngineError::api(e)))?,
-                );
-            }
-            ctx.engine
-                .create_volume(VolumeRequest {
-                    name: name.clone(),
-                    labels,
-                    volume,
-                })
+            volume.driver_opts = crate::nfs::resolve_addr(&volume.driver_opts)
                 .await
-                .map_err(err)
+                .map_err(|e| err(EngineError::api(e)))?;
+            ctx.engine.create_volume(volume).await.map_err(err)
         }
         Action::RecreateNetwork {
             key,
-            name,
             network,
             users,
         } => {
+            let name = &network.name;
             for u in users {
                 if u.running {
                     stop(ctx, &u.id, ctx.opts.stop_timeout)
@@ -504,7 +471,6 @@ async fn apply(ctx: &Ctx, action: &Action) -> Result<(), ExecError> {
             }
             let create = Action::CreateNetwork {
                 key: key.clone(),
-                name: name.clone(),
                 network: network.clone(),
             };
             Box::pin(apply(ctx, &create)).await?;
@@ -519,22 +485,16 @@ async fn apply(ctx: &Ctx, action: &Action) -> Result<(), ExecError> {
             }
             Ok(())
         }
-        Action::RecreateVolume {
-            key,
-            name,
-            volume,
-            users,
-        } => {
+        Action::RecreateVolume { key, volume, users } => {
             for id in users {
                 stop_and_remove(ctx, id, ctx.opts.stop_timeout, false, &subject).await?;
             }
-            match ctx.engine.remove_volume(name).await {
+            match ctx.engine.remove_volume(&volume.name).await {
                 Err(EngineError::NotFound(_)) | Ok(()) => {}
                 Err(e) => return Err(err(e)),
             }
             let create = Action::CreateVolume {
                 key: key.clone(),
-                name: name.clone(),
                 volume: volume.clone(),
             };
             Box::pin(apply(ctx, &create)).await
@@ -624,7 +584,7 @@ async fn anonymous_volumes(
     Ok(spec
         .mounts
         .iter()
-        .filter(|m| m.kind == MountType::Volume && m.source.is_none())
+        .filter(|m| m.kind == MountKind::Volume && m.source.is_none())
         .filter_map(|m| {
             old.get(&m.target)
                 .map(|name| (m.target.clone(), name.clone()))
@@ -809,16 +769,10 @@ fn file_mounts(project: &Project, spec: &ContainerSpec) -> Result<Vec<Mount>, En
         .map(|u| {
             let source =
                 crate::files::copy_path(&name, u).map_err(|e| EngineError::api(e.to_string()))?;
-            Ok(Mount {
-                kind: MountType::Bind,
-                source: Some(source.to_string_lossy().into_owned()),
-                target: u.target.clone(),
-                read_only: true,
-                create_host_path: false,
-                nocopy: false,
-                tmpfs_size: None,
-                tmpfs_mode: None,
-            })
+            Ok(Mount::read_only_bind(
+                source.to_string_lossy().into_owned(),
+                u.target.clone(),
+            ))
         })
         .collect()
 }
@@ -1151,7 +1105,7 @@ async fn start_only(ctx: &Ctx, id: &str, name: &str, service: &str) -> Result<()
 /// Bind mounts whose host directory is missing: create it (Compose's
 /// behaviour) unless the file says `create_host_path: false`.
 fn prepare_bind_sources(spec: &ContainerSpec) -> Result<(), String> {
-    for m in spec.mounts.iter().filter(|m| m.kind == MountType::Bind) {
+    for m in spec.mounts.iter().filter(|m| m.kind == MountKind::Bind) {
         let Some(source) = &m.source else { continue };
         let path = std::path::Path::new(source);
         if path.exists() {

@@ -13,13 +13,15 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use futures::stream::{self, BoxStream, StreamExt};
-use planner::{labels, Health, ObservedContainer, ObservedResource, RunState};
+use planner::{
+    labels, Health, NetworkSpec, ObservedContainer, ObservedResource, RunState, VolumeSpec,
+};
 
 use crate::engine::{
     Archives, Attach, AttachedIo, BuildRequest, ContainerListing, ContainerStats, ContainerStatus,
     Containers, CreateRequest, Engine, EngineError, EngineEvent, Events, ExecOutput, ExecRequest,
-    ImageDetails, Images, LogLine, LogOptions, NetworkRequest, PortBinding, Processes, Resources,
-    Result, Selection, Streams, VolumeRequest,
+    ImageDetails, Images, LogLine, LogOptions, PortBinding, Processes, Resources, Result,
+    Selection, Streams,
 };
 
 /// Now, in nanoseconds since the Unix epoch, as events carry it.
@@ -555,17 +557,13 @@ impl Resources for FakeEngine {
         Ok(self.lock().volumes.contains_key(name))
     }
 
-    async fn create_network(&self, request: NetworkRequest) -> Result<()> {
+    async fn create_network(&self, request: NetworkSpec) -> Result<()> {
         let mut s = self.lock();
         Self::mutate(&mut s, "create_network", &request.name)?;
         if s.networks.contains_key(&request.name) {
             return Err(EngineError::Conflict(format!("network {}", request.name)));
         }
-        let declared = request
-            .network
-            .ipam
-            .iter()
-            .flat_map(|i| i.config.iter().flatten());
+        let declared = request.ipam.iter().flat_map(|i| &i.pools);
         let declared = declared
             .filter_map(|p| p.subnet.as_deref()?.parse().ok())
             .next();
@@ -596,7 +594,7 @@ impl Resources for FakeEngine {
             .ok_or_else(|| EngineError::NotFound(format!("network {name}")))
     }
 
-    async fn create_volume(&self, request: VolumeRequest) -> Result<()> {
+    async fn create_volume(&self, request: VolumeSpec) -> Result<()> {
         let mut s = self.lock();
         Self::mutate(&mut s, "create_volume", &request.name)?;
         s.volumes.entry(request.name).or_insert(request.labels);
@@ -868,7 +866,7 @@ impl Containers for FakeEngine {
                 .spec
                 .mounts
                 .iter()
-                .filter(|m| m.kind == schema::MountType::Volume)
+                .filter(|m| m.kind == planner::MountKind::Volume)
                 .map(|m| {
                     let name = m
                         .source

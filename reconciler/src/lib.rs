@@ -32,29 +32,6 @@ pub mod preflight;
 pub mod state;
 pub mod stops;
 
-use std::collections::BTreeMap;
-
 pub use engine::{Engine, EngineError};
 pub use execute::{ExecError, ExecuteOptions, Executor, Progress, StepStatus};
 pub use observe::observe;
-
-/// Labels of a network or volume `stack` creates: the project, the key in
-/// the stack file, the definition's hash, the file's own labels, and
-/// Compose's (`kind` is [`compose::NETWORK`] or [`compose::VOLUME`]).
-pub fn resource_labels(
-    kind: &str,
-    project: &str,
-    key: &str,
-    hash: &str,
-    own: Option<&BTreeMap<String, String>>,
-) -> BTreeMap<String, String> {
-    use planner::labels::{self, compose};
-    let mut labels = own.cloned().unwrap_or_default();
-    labels.insert(labels::PROJECT.into(), project.into());
-    labels.insert(labels::RESOURCE.into(), key.into());
-    labels.insert(labels::RESOURCE_HASH.into(), hash.into());
-    labels.insert(compose::PROJECT.into(), project.into());
-    labels.insert(kind.into(), key.into());
-    labels.insert(compose::VERSION.into(), env!("CARGO_PKG_VERSION").into());
-    labels
-}

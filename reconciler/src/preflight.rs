@@ -5,8 +5,9 @@
 
 use std::path::Path;
 
+use planner::MountKind;
 use planner::{Action, Plan};
-use schema::{MountType, Project};
+use schema::Project;
 
 use crate::{host_ports, nfs};
 
@@ -128,13 +129,13 @@ fn host_checks(plan: &Plan, checks: Checks) -> Result<Vec<String>, PreflightErro
                 // Named volumes it mounts, by their name on the engine.
                 nfs_keys.extend(
                     (spec.mounts.iter())
-                        .filter(|m| m.kind == MountType::Volume)
+                        .filter(|m| m.kind == MountKind::Volume)
                         .filter_map(|m| m.source.clone()),
                 );
                 for m in spec
                     .mounts
                     .iter()
-                    .filter(|m| m.kind == MountType::Bind && !m.create_host_path)
+                    .filter(|m| m.kind == MountKind::Bind && !m.create_host_path)
                 {
                     if let Some(source) = m.source.as_ref().filter(|s| !Path::new(s).exists()) {
                         return Err(PreflightError::BindSource {

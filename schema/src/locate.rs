@@ -46,7 +46,11 @@ pub fn value_span(tree: &Node, path: &[&str]) -> Option<Span> {
     for seg in path {
         node = match &node.value {
             Value::Map(m) => &m.get(*seg)?.value,
-            Value::Seq(items) => items.iter().find(|i| item_matches(i, seg))?,
+            Value::Seq(items) => seg
+                .parse::<usize>()
+                .ok()
+                .and_then(|i| items.get(i))
+                .or_else(|| items.iter().find(|i| item_matches(i, seg)))?,
             _ => return None,
         };
     }

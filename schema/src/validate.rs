@@ -65,6 +65,21 @@ impl Validator<'_> {
         self.diags.push(d);
     }
 
+    /// As [`Validator::err`], pointing at the value at `path` rather than
+    /// at its key.
+    fn err_at_value(
+        &mut self,
+        service: &str,
+        path: &[&str],
+        message: String,
+        hint: Option<String>,
+    ) {
+        let span = crate::locate::value_span(self.tree, path).or_else(|| span_of(self.tree, path));
+        let mut d = Diagnostic::error("invalid-value", span, message).for_service(service);
+        d.hint = hint;
+        self.diags.push(d);
+    }
+
     fn service(&mut self, name: &str, svc: &Service) {
         let services = &self.project.services;
         fn at<'p>(name: &'p str, rest: &[&'p str]) -> Vec<&'p str> {
@@ -239,6 +254,39 @@ impl Validator<'_> {
                         vol.target, vol.target, vol.target
                     )),
                 );
+            }
+            if let Some(bind) = &vol.bind {
+                let choices: [(&str, &Option<String>, &[&str]); 3] = [
+                    (
+                        "propagation",
+                        &bind.propagation,
+                        &[
+                            "rprivate", "private", "rshared", "shared", "rslave", "slave",
+                        ],
+                    ),
+                    ("selinux", &bind.selinux, &["z", "Z"]),
+                    (
+                        "recursive",
+                        &bind.recursive,
+                        &["enabled", "disabled", "writable", "readonly"],
+                    ),
+                ];
+                for (field, value, allowed) in choices {
+                    if let Some(value) = value.as_deref().filter(|v| !allowed.contains(v)) {
+                        self.err_at_value(
+                            name,
+                            &at(name, &["volumes", &idx, "bind", field]),
+                            format!(
+                                "`bind.{field}: {value}` is not one of {}",
+                                allowed.join(", ")
+                            ),
+                            Some(format!(
+                                "write one of {}, or remove `{field}`",
+                                allowed.join(", ")
+                            )),
+                        );
+                    }
+                }
             }
             if vol.kind == MountType::Volume {
                 if let Some(src) = &vol.source {

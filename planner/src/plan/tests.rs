@@ -6,7 +6,6 @@
 use std::collections::BTreeMap;
 
 use super::*;
-use crate::resource::{network_hash, volume_hash};
 use crate::testing::project;
 use crate::{NetworkAddresses, ObservedResource, PublishedPort, RunState};
 
@@ -27,31 +26,26 @@ fn apply(project: &Project, observed: &mut Observed, plan: &Plan) {
     let files = BTreeMap::new();
     for step in &plan.steps {
         match &step.action {
-            Action::CreateNetwork { key, name, network }
-            | Action::RecreateNetwork {
-                key, name, network, ..
-            } => {
-                observed.networks.retain(|n| &n.name != name);
+            Action::CreateNetwork { key, network }
+            | Action::RecreateNetwork { key, network, .. } => {
+                observed.networks.retain(|n| n.name != network.name);
                 observed.networks.push(ObservedResource {
-                    name: name.clone(),
+                    name: network.name.clone(),
                     key: key.clone(),
-                    hash: network_hash(network),
+                    hash: network.labels[labels::RESOURCE_HASH].clone(),
                 });
                 // The gateway the engine picks.
-                observed.gateways.remove(name);
+                observed.gateways.remove(&network.name);
                 if let Some(gateway) = expected_gateway(network) {
-                    observed.gateways.insert(name.clone(), gateway);
+                    observed.gateways.insert(network.name.clone(), gateway);
                 }
             }
-            Action::CreateVolume { key, name, volume }
-            | Action::RecreateVolume {
-                key, name, volume, ..
-            } => {
-                observed.volumes.retain(|v| &v.name != name);
+            Action::CreateVolume { key, volume } | Action::RecreateVolume { key, volume, .. } => {
+                observed.volumes.retain(|v| v.name != volume.name);
                 observed.volumes.push(ObservedResource {
-                    name: name.clone(),
+                    name: volume.name.clone(),
                     key: key.clone(),
-                    hash: volume_hash(volume),
+                    hash: volume.labels[labels::RESOURCE_HASH].clone(),
                 });
             }
             Action::CreateContainer { spec } | Action::RecreateContainer { spec, .. } => {
@@ -805,23 +799,49 @@ mod changed {
     }
 
     #[test]
-    fn an_image_volume_is_refused_before_api_1_47() {
-        let yaml = "services:\n  web:\n    image: busybox:1.36\n    volumes:\n      - {type: image, source: 'busybox:1.36', target: /img}\n";
-        let out = up(yaml, &Observed::default());
-        let refused = with(&out, "refused:");
-        assert!(
-            refused.len() == 1
-                && refused[0].contains("`type: image` (at /img) needs Docker Engine API 1.47"),
-            "{out:?}"
-        );
-        let newer = Observed {
+    fn newer_fields_are_refused_below_the_api_that_brought_them() {
+        let at = |minor: u32| Observed {
             capabilities: crate::Capabilities {
-                api_version: crate::ApiVersion(1, 47),
+                api_version: crate::ApiVersion(1, minor),
                 ..crate::Capabilities::default()
             },
             ..Observed::default()
         };
-        assert!(with(&up(yaml, &newer), "refused:").is_empty());
+        // The file, the API it needs, what the refusal says.
+        let cases = [
+            (
+                "services:\n  web:\n    image: busybox:1.36\n    volumes:\n      - {type: image, source: 'busybox:1.36', target: /img}\n",
+                47,
+                "`type: image` (at /img) needs Docker Engine API 1.47",
+            ),
+            (
+                "services:\n  web:\n    image: busybox:1.36\n    volumes:\n      - {type: volume, source: data, target: /data, volume: {subpath: a/b}}\nvolumes:\n  data: {}\n",
+                45,
+                "`volume.subpath` (at /data) needs Docker Engine API 1.45 (Docker 26)",
+            ),
+            (
+                "services:\n  web:\n    image: busybox:1.36\n    volumes:\n      - {type: bind, source: /srv, target: /srv, read_only: true, bind: {recursive: writable}}\n",
+                44,
+                "`bind.recursive: writable` or `readonly` (at /srv) needs Docker Engine API 1.44",
+            ),
+            (
+                "services:\n  web:\n    image: busybox:1.36\nnetworks:\n  default: {enable_ipv4: false, enable_ipv6: true}\n",
+                47,
+                "network `default`: `enable_ipv4: false` needs Docker Engine API 1.47",
+            ),
+        ];
+        for (yaml, minor, says) in cases {
+            let out = up(yaml, &at(minor - 1));
+            let refused = with(&out, "refused:");
+            assert!(
+                refused.len() == 1 && refused[0].contains(says),
+                "{says}: {out:?}"
+            );
+            assert!(with(&up(yaml, &at(minor)), "refused:").is_empty(), "{says}");
+        }
+        // What the old API does have is not refused.
+        let old = "services:\n  web:\n    image: busybox:1.36\n    volumes:\n      - {type: bind, source: /srv, target: /srv, bind: {recursive: disabled, propagation: private}}\nnetworks:\n  default: {enable_ipv4: true}\n";
+        assert!(with(&up(old, &at(41)), "refused:").is_empty());
     }
 
     #[test]

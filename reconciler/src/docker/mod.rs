@@ -2,8 +2,9 @@
 //!
 //! Connects like the docker CLI (`DOCKER_HOST`, unix socket or tcp) and
 //! negotiates the API version with the daemon instead of assuming the
-//! newest. The translation from a `planner::ContainerSpec` to the API's create body
-//! lives in [`create_body`], apart from the calls.
+//! newest. The translation of lowered specs into the API's request bodies
+//! lives in `translate`, apart from the calls; the calls that carry
+//! registry logins in `raw_calls`.
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
@@ -11,12 +12,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use bollard::errors::Error as BollardError;
 use bollard::models::{
-    ContainerCreateBody, ContainerSummary, ContainerSummaryStateEnum, DeviceMapping,
-    EndpointIpamConfig, EndpointSettings, HealthConfig, HealthStatusEnum, HostConfig,
-    HostConfigLogConfig, Ipam, IpamConfig, Mount, MountTmpfsOptions, MountType as ApiMountType,
-    MountVolumeOptions, NetworkConnectRequest, NetworkCreateRequest, NetworkingConfig,
-    PortBinding as ApiPortBinding, ResourcesUlimits, RestartPolicy, RestartPolicyNameEnum,
-    VolumeCreateRequest,
+    ContainerSummary, ContainerSummaryStateEnum, HealthStatusEnum, NetworkConnectRequest,
 };
 use bollard::query_parameters::{
     CreateImageOptions, EventsOptions, ListContainersOptions, ListNetworksOptions,
@@ -25,20 +21,20 @@ use bollard::query_parameters::{
 use bollard::Docker;
 use futures::stream::{BoxStream, StreamExt, TryStreamExt};
 use planner::{
-    labels, Attachment, Health, Namespace, NetworkAddresses, Networking, ObservedContainer,
-    ObservedResource, PublishedPort, Ref, RunState,
+    labels, Attachment, Health, NetworkAddresses, NetworkSpec, Networking, ObservedContainer,
+    ObservedResource, PublishedPort, RunState, VolumeSpec,
 };
-use schema::MountType;
 
 use planner::{ApiVersion, Capabilities, EngineKind};
 
 mod raw_calls;
+mod translate;
 
 use crate::engine::{
     Archives, Attach, AttachedIo, BuildRequest, ContainerListing, ContainerStats, ContainerStatus,
     Containers, CreateRequest, Engine, EngineError, EngineEvent, Events, ExecOutput, ExecRequest,
-    ImageDetails, Images, LogLine, LogOptions, NetworkRequest, PortBinding, Processes, Resources,
-    Result, Selection, Streams, VolumeRequest,
+    ImageDetails, Images, LogLine, LogOptions, PortBinding, Processes, Resources, Result,
+    Selection, Streams,
 };
 
 /// The Docker engine.
@@ -376,253 +372,6 @@ fn with_tag(reference: &str) -> String {
     }
 }
 
-fn nanos(d: Option<Duration>) -> Option<i64> {
-    d.and_then(|d| i64::try_from(d.as_nanos()).ok())
-}
-
-/// How a namespace reference reads in the API (`container:<id>`, `host`...).
-fn namespace_mode(ns: &Namespace, refs: &BTreeMap<Ref, String>) -> String {
-    match ns {
-        Namespace::Service(r) => format!("container:{}", refs.get(r).cloned().unwrap_or_default()),
-        Namespace::Container(name) => format!("container:{name}"),
-        Namespace::Mode(m) => m.clone(),
-    }
-}
-
-/// The endpoint of `a`; `macs`: the engine takes a MAC address per
-/// endpoint (API 1.44 and later; before, the container has one, see
-/// [`create_body`]).
-fn endpoint(a: &Attachment, macs: bool) -> EndpointSettings {
-    let ipam = (a.ipv4_address.is_some() || a.ipv6_address.is_some()).then(|| EndpointIpamConfig {
-        ipv4_address: a.ipv4_address.clone(),
-        ipv6_address: a.ipv6_address.clone(),
-        ..Default::default()
-    });
-    EndpointSettings {
-        aliases: Some(a.aliases.clone()),
-        ipam_config: ipam,
-        links: (!a.links.is_empty()).then(|| a.links.clone()),
-        mac_address: a.mac_address.clone().filter(|_| macs),
-        ..Default::default()
-    }
-}
-
-/// Does an engine of `api` take MAC addresses per endpoint?
-fn endpoint_macs(api: ApiVersion) -> bool {
-    api >= ApiVersion(1, 44)
-}
-
-/// The container-wide MAC address an engine of `api` takes instead (API
-/// < 1.44): the first network's, the one it joins at create.
-fn container_mac(spec: &planner::ContainerSpec, api: ApiVersion) -> Option<String> {
-    match &spec.networking {
-        Networking::Networks(list) if !endpoint_macs(api) => {
-            list.first().and_then(|a| a.mac_address.clone())
-        }
-        _ => None,
-    }
-}
-
-/// The API's create body for a resolved request, for an engine of `api`.
-pub fn create_body(req: &CreateRequest, api: ApiVersion) -> ContainerCreateBody {
-    let macs = endpoint_macs(api);
-    let spec = &req.spec;
-    let o = &spec.options;
-    let mut labels: HashMap<String, String> = spec.labels.clone().into_iter().collect();
-    labels.extend(req.state_labels.clone());
-
-    let mut exposed: Vec<String> = spec.expose.clone();
-    let mut bindings: HashMap<String, Option<Vec<ApiPortBinding>>> = HashMap::new();
-    for p in &spec.ports {
-        let key = format!("{}/{}", p.target, p.protocol);
-        if !exposed.contains(&key) {
-            exposed.push(key.clone());
-        }
-        bindings
-            .entry(key)
-            .or_insert_with(|| Some(Vec::new()))
-            .get_or_insert_with(Vec::new)
-            .push(ApiPortBinding {
-                host_ip: p.host_ip.clone(),
-                host_port: p.published.clone(),
-            });
-    }
-
-    let (network_mode, networking_config) = match &spec.networking {
-        Networking::Networks(list) => match list.first() {
-            Some(first) => (
-                Some(first.network.clone()),
-                Some(NetworkingConfig {
-                    endpoints_config: Some(HashMap::from([(
-                        first.network.clone(),
-                        endpoint(first, macs),
-                    )])),
-                }),
-            ),
-            None => (None, None),
-        },
-        Networking::Shared(ns) => (Some(namespace_mode(ns, &req.refs)), None),
-        Networking::Mode(m) => (Some(m.clone()), None),
-    };
-
-    let mounts: Vec<Mount> = spec
-        .mounts
-        .iter()
-        .map(|m| Mount {
-            target: Some(m.target.clone()),
-            // An anonymous volume of the replaced container is mounted again.
-            source: m
-                .source
-                .clone()
-                .or_else(|| req.anonymous_volumes.get(&m.target).cloned()),
-            typ: Some(match m.kind {
-                MountType::Bind => ApiMountType::BIND,
-                MountType::Tmpfs => ApiMountType::TMPFS,
-                MountType::Npipe => ApiMountType::NPIPE,
-                MountType::Image => ApiMountType::IMAGE,
-                MountType::Cluster => ApiMountType::CLUSTER,
-                MountType::Volume => ApiMountType::VOLUME,
-            }),
-            read_only: Some(m.read_only),
-            volume_options: (m.kind == MountType::Volume && m.nocopy).then(|| MountVolumeOptions {
-                no_copy: Some(true),
-                ..Default::default()
-            }),
-            tmpfs_options: (m.kind == MountType::Tmpfs).then(|| MountTmpfsOptions {
-                size_bytes: m.tmpfs_size.and_then(|s| i64::try_from(s).ok()),
-                mode: m.tmpfs_mode.map(i64::from),
-                ..Default::default()
-            }),
-            ..Default::default()
-        })
-        .collect();
-
-    let volumes_from: Vec<String> = spec
-        .volumes_from
-        .iter()
-        .map(|(ns, ro)| {
-            let target = match ns {
-                Namespace::Service(r) => req.refs.get(r).cloned().unwrap_or_default(),
-                Namespace::Container(n) | Namespace::Mode(n) => n.clone(),
-            };
-            if *ro {
-                format!("{target}:ro")
-            } else {
-                target
-            }
-        })
-        .collect();
-
-    let tmpfs: HashMap<String, String> = spec.tmpfs.clone().into_iter().collect();
-    let resources = &spec.resources;
-
-    let host_config = HostConfig {
-        network_mode,
-        pid_mode: spec.pid.as_ref().map(|ns| namespace_mode(ns, &req.refs)),
-        ipc_mode: spec.ipc.as_ref().map(|ns| namespace_mode(ns, &req.refs)),
-        uts_mode: o.uts.clone(),
-        userns_mode: o.userns_mode.clone(),
-        mounts: (!mounts.is_empty()).then_some(mounts),
-        volumes_from: (!volumes_from.is_empty()).then_some(volumes_from),
-        port_bindings: (!bindings.is_empty()).then_some(bindings),
-        restart_policy: spec.restart.as_ref().map(|(name, max)| RestartPolicy {
-            name: Some(match name.as_str() {
-                "always" => RestartPolicyNameEnum::ALWAYS,
-                "unless-stopped" => RestartPolicyNameEnum::UNLESS_STOPPED,
-                "on-failure" => RestartPolicyNameEnum::ON_FAILURE,
-                _ => RestartPolicyNameEnum::NO,
-            }),
-            maximum_retry_count: max.map(i64::from),
-        }),
-        init: o.init,
-        privileged: o.privileged,
-        readonly_rootfs: o.read_only,
-        cap_add: o.cap_add.clone(),
-        cap_drop: o.cap_drop.clone(),
-        security_opt: o.security_opt.clone(),
-        dns: if req.resolvers.is_empty() {
-            o.dns.clone()
-        } else {
-            Some(req.resolvers.clone())
-        },
-        dns_search: o.dns_search.clone(),
-        dns_options: o.dns_options.clone(),
-        extra_hosts: (!spec.extra_hosts.is_empty()).then(|| spec.extra_hosts.clone()),
-        sysctls: o.sysctls.clone().map(|s| s.into_iter().collect()),
-        ulimits: (!resources.ulimits.is_empty()).then(|| {
-            (resources.ulimits.iter())
-                .map(|(name, soft, hard)| ResourcesUlimits {
-                    name: Some(name.clone()),
-                    soft: Some(*soft),
-                    hard: Some(*hard),
-                })
-                .collect()
-        }),
-        tmpfs: (!tmpfs.is_empty()).then_some(tmpfs),
-        shm_size: resources.shm_size,
-        memory: resources.memory,
-        memory_reservation: resources.memory_reservation,
-        memory_swap: resources.memory_swap,
-        nano_cpus: resources.nano_cpus,
-        cpu_shares: resources.cpu_shares,
-        cpuset_cpus: resources.cpuset.clone(),
-        pids_limit: resources.pids,
-        oom_score_adj: o.oom_score_adj,
-        group_add: o.group_add.clone(),
-        runtime: o.runtime.clone(),
-        cgroup_parent: o.cgroup_parent.clone(),
-        devices: (!spec.devices.is_empty()).then(|| {
-            (spec.devices.iter())
-                .map(|d| DeviceMapping {
-                    path_on_host: Some(d.host.clone()),
-                    path_in_container: Some(d.container.clone()),
-                    cgroup_permissions: Some(d.permissions.clone()),
-                })
-                .collect()
-        }),
-        log_config: (o.log_driver.is_some() || o.log_options.is_some()).then(|| {
-            HostConfigLogConfig {
-                typ: o.log_driver.clone(),
-                config: o.log_options.clone().map(|o| o.into_iter().collect()),
-            }
-        }),
-        ..Default::default()
-    };
-
-    ContainerCreateBody {
-        image: Some(spec.image.clone()),
-        cmd: spec.command.clone(),
-        entrypoint: spec.entrypoint.clone(),
-        env: Some(spec.env.clone()),
-        labels: Some(labels),
-        hostname: o.hostname.clone(),
-        domainname: o.domainname.clone(),
-
-        user: o.user.clone(),
-        working_dir: o.working_dir.clone(),
-        tty: o.tty,
-        open_stdin: o.stdin_open,
-        attach_stdin: spec.stdin_once.then_some(true),
-        stdin_once: spec.stdin_once.then_some(true),
-        stop_signal: o.stop_signal.clone(),
-        stop_timeout: spec
-            .stop_grace
-            .and_then(|d| i64::try_from(d.as_secs()).ok()),
-        exposed_ports: (!exposed.is_empty()).then_some(exposed),
-        healthcheck: spec.healthcheck.as_ref().map(|h| HealthConfig {
-            test: Some(h.test.clone()),
-            interval: nanos(h.interval),
-            timeout: nanos(h.timeout),
-            retries: h.retries.map(i64::from),
-            start_period: nanos(h.start_period),
-            start_interval: nanos(h.start_interval),
-        }),
-        host_config: Some(host_config),
-        networking_config,
-        ..Default::default()
-    }
-}
-
 #[async_trait]
 impl Engine for DockerEngine {
     async fn describe(&self) -> Result<String> {
@@ -813,42 +562,9 @@ impl Resources for DockerEngine {
         }
     }
 
-    async fn create_network(&self, request: NetworkRequest) -> Result<()> {
-        let net = &request.network;
-        let ipam = net.ipam.as_ref().map(|i| Ipam {
-            driver: i.driver.clone(),
-            config: i.config.as_ref().map(|pools| {
-                pools
-                    .iter()
-                    .map(|p| IpamConfig {
-                        subnet: p.subnet.clone(),
-                        ip_range: p.ip_range.clone(),
-                        gateway: p.gateway.clone(),
-                        auxiliary_addresses: p
-                            .aux_addresses
-                            .clone()
-                            .map(|a| a.into_iter().collect()),
-                    })
-                    .collect()
-            }),
-            options: i.options.clone().map(|o| o.into_iter().collect()),
-        });
-        let mut labels: HashMap<String, String> =
-            net.labels.clone().unwrap_or_default().into_iter().collect();
-        labels.extend(request.labels.clone());
+    async fn create_network(&self, spec: NetworkSpec) -> Result<()> {
         self.docker
-            .create_network(NetworkCreateRequest {
-                name: request.name.clone(),
-                driver: Some(net.driver.clone().unwrap_or_else(|| "bridge".into())),
-                internal: Some(net.internal),
-                attachable: Some(net.attachable),
-                // enable_ipv4 is API 1.47's; on older engines IPv4 is always on.
-                enable_ipv6: net.enable_ipv6,
-                ipam,
-                options: net.driver_opts.clone().map(|o| o.into_iter().collect()),
-                labels: Some(labels),
-                ..Default::default()
-            })
+            .create_network(translate::network_body(spec))
             .await
             .map(|_| ())
             .map_err(map_err)
@@ -858,16 +574,9 @@ impl Resources for DockerEngine {
         self.docker.remove_network(name).await.map_err(map_err)
     }
 
-    async fn create_volume(&self, request: VolumeRequest) -> Result<()> {
-        let vol = &request.volume;
+    async fn create_volume(&self, spec: VolumeSpec) -> Result<()> {
         self.docker
-            .create_volume(VolumeCreateRequest {
-                name: Some(request.name.clone()),
-                driver: vol.driver.clone(),
-                driver_opts: vol.driver_opts.clone().map(|o| o.into_iter().collect()),
-                labels: Some(request.labels.clone().into_iter().collect()),
-                ..Default::default()
-            })
+            .create_volume(translate::volume_body(spec))
             .await
             .map(|_| ())
             .map_err(map_err)
@@ -935,9 +644,9 @@ impl Containers for DockerEngine {
 
     async fn create_container(&self, request: CreateRequest) -> Result<String> {
         let api = self.capabilities.api_version;
-        let body = create_body(&request, api);
+        let body = translate::create_body(&request, api);
         let name = request.spec.name.clone();
-        let id = match container_mac(&request.spec, api) {
+        let id = match translate::container_mac(&request.spec, api) {
             // bollard's models have no container-wide MAC address any more.
             Some(mac) => {
                 let mut body =
@@ -986,9 +695,9 @@ impl Containers for DockerEngine {
                 &attachment.network,
                 NetworkConnectRequest {
                     container: id.to_string(),
-                    endpoint_config: Some(endpoint(
+                    endpoint_config: Some(translate::endpoint(
                         attachment,
-                        endpoint_macs(self.capabilities.api_version),
+                        translate::endpoint_macs(self.capabilities.api_version),
                     )),
                 },
             )
