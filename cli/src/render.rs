@@ -2,28 +2,21 @@
 //! Terraform prints them) and the application layer's errors.
 
 use app::AppError;
-use planner::{Action, Blocker, BlockerKind, EngineKind, Plan};
+use planner::{Blocker, BlockerKind, Change, EngineKind, Plan};
 
-/// The marker and the counting word of an action.
-fn marker(action: &Action) -> (&'static str, &'static str) {
-    match action {
-        Action::CreateNetwork { .. }
-        | Action::CreateVolume { .. }
-        | Action::CreateContainer { .. } => ("+", "create"),
-        Action::RecreateContainer { .. }
-        | Action::RecreateVolume { .. }
-        | Action::RecreateNetwork { .. } => ("~", "recreate"),
-        Action::StartContainer { .. } => (">", "start"),
-        Action::RestartContainer { .. } => (">", "restart"),
-        Action::AdoptContainer { .. } => ("~", "rename"),
-        Action::RemoveContainer { .. }
-        | Action::RemoveNetwork { .. }
-        | Action::RemoveVolume { .. } => ("-", "remove"),
+/// The marker of a step, by its verb.
+fn marker(verb: &str) -> &'static str {
+    match verb {
+        "create" => "+",
+        "recreate" | "rename" => "~",
+        "start" | "restart" => ">",
+        "remove" => "-",
+        _ => "*",
     }
 }
 
 /// A plan for people: one line per step with its reason, then a summary.
-pub fn plan_text(plan: &Plan) -> String {
+pub fn plan_text<A: Change>(plan: &Plan<A>) -> String {
     let mut out = String::new();
     let width = plan
         .steps
@@ -33,7 +26,8 @@ pub fn plan_text(plan: &Plan) -> String {
         .unwrap_or(0);
     let mut counts: std::collections::BTreeMap<&str, usize> = Default::default();
     for s in &plan.steps {
-        let (mark, word) = marker(&s.action);
+        let word = s.action.verb();
+        let mark = marker(word);
         *counts.entry(word).or_default() += 1;
         let what = format!("{} {}", s.action.verb(), s.action.subject());
         out.push_str(&format!("{mark} {what:<width$}  {}\n", s.reason));
@@ -106,7 +100,7 @@ mod tests {
 
     #[test]
     fn a_refused_plan_never_says_no_changes() {
-        let mut plan = Plan::default();
+        let mut plan: Plan = Plan::default();
         assert!(plan_text(&plan).contains("No changes"));
         plan.blockers.push(Blocker {
             kind: BlockerKind::VolumeChanged,

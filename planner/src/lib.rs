@@ -30,7 +30,7 @@ pub use observed::{
 };
 pub use plan::{
     hash_inputs, plan_down, plan_up, previous_definition, ref_name, state_labels, with_sidecars,
-    Action, Blocker, BlockerKind, Desired, FailureAction, NetworkUser, Plan, Rolling, Step,
+    Action, Blocker, BlockerKind, Change, Desired, FailureAction, NetworkUser, Plan, Rolling, Step,
     UpOptions, Wait,
 };
 pub use resource::{AddressPool, IpamSpec, NetworkSpec, VolumeSpec};

@@ -171,6 +171,33 @@ pub enum Action {
     },
 }
 
+/// What a plan's step does, as people read it: a verb and what it is
+/// about. Container actions ([`Action`]) are one kind; a realiser for
+/// another engine (a swarm's services) brings its own, and the plan, its
+/// ordering and its rendering stay the same.
+pub trait Change {
+    /// A short verb for display (`create`, `recreate`, `remove`...).
+    fn verb(&self) -> &'static str;
+    /// What it is about, e.g. `network shop_default`, `web-1`.
+    fn subject(&self) -> String;
+    /// Is it about a network or volume (what the rest is made on)?
+    fn is_resource(&self) -> bool;
+}
+
+impl Change for Action {
+    fn verb(&self) -> &'static str {
+        Action::verb(self)
+    }
+
+    fn subject(&self) -> String {
+        Action::subject(self)
+    }
+
+    fn is_resource(&self) -> bool {
+        !self.is_container()
+    }
+}
+
 impl Action {
     /// A short verb for display.
     pub fn verb(&self) -> &'static str {
@@ -322,12 +349,13 @@ pub struct Wait {
     pub required: bool,
 }
 
-/// One step of a plan.
+/// One step of a plan: a [`Change`] (by default, a container action),
+/// why, and what it follows.
 #[derive(Debug, Clone, Serialize)]
-pub struct Step {
+pub struct Step<A = Action> {
     /// The action.
     #[serde(flatten)]
-    pub action: Action,
+    pub action: A,
     /// Why.
     pub reason: String,
     /// Indices of the steps that must finish first.
@@ -375,11 +403,11 @@ pub enum BlockerKind {
     PortTaken,
 }
 
-/// An ordered plan.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct Plan {
+/// An ordered plan of [`Change`]s (by default, container actions).
+#[derive(Debug, Clone, Serialize)]
+pub struct Plan<A = Action> {
     /// Steps, each after the steps it names in `after`.
-    pub steps: Vec<Step>,
+    pub steps: Vec<Step<A>>,
     /// Things the user should know that need no action (orphans kept...).
     pub warnings: Vec<String>,
     /// Reasons the plan must not run.
@@ -388,7 +416,18 @@ pub struct Plan {
     pub engine: crate::EngineKind,
 }
 
-impl Plan {
+impl<A> Default for Plan<A> {
+    fn default() -> Self {
+        Plan {
+            steps: Vec::new(),
+            warnings: Vec::new(),
+            blockers: Vec::new(),
+            engine: crate::EngineKind::default(),
+        }
+    }
+}
+
+impl<A> Plan<A> {
     /// Whether applying the plan would change nothing.
     pub fn is_empty(&self) -> bool {
         self.steps.is_empty()
@@ -396,7 +435,7 @@ impl Plan {
 
     fn push(
         &mut self,
-        action: Action,
+        action: A,
         reason: impl Into<String>,
         after: Vec<usize>,
         waits: Vec<Wait>,
@@ -1136,10 +1175,7 @@ fn unsupported(name: &str, svc: &Service, engine: &crate::Capabilities) -> Vec<B
         );
     }
     out.extend(mac_addresses(name, svc, engine));
-    // Mount options newer than the engine's API: the field, the API and
-    // Docker release that brought it, which mounts use it, what to do.
-    type Uses = fn(&schema::ServiceVolume) -> bool;
-    let mount_options: [(&str, (u32, u32), &str, Uses, &str); 3] = [
+    let mount_options: [MountOption; 3] = [
         (
             "a volume of `type: image`",
             (1, 47),
@@ -1187,6 +1223,16 @@ fn unsupported(name: &str, svc: &Service, engine: &crate::Capabilities) -> Vec<B
     }
     out
 }
+
+/// A mount option newer than the oldest API: what it is, the API and
+/// Docker release that brought it, which mounts use it, what to do.
+type MountOption = (
+    &'static str,
+    (u32, u32),
+    &'static str,
+    fn(&schema::ServiceVolume) -> bool,
+    &'static str,
+);
 
 /// MAC addresses the engine cannot give as the file says, as Compose
 /// checks them: the service's `mac_address` is its main network's, so a

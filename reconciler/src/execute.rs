@@ -20,7 +20,6 @@ use planner::{
 };
 use schema::{Condition, MountType, Project};
 use tokio::sync::Semaphore;
-use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::engine::{CreateRequest, Engine, EngineError, ExecRequest, LogOptions};
@@ -294,63 +293,34 @@ impl Executor {
     /// Run `plan` to completion, or to the first failure.
     pub async fn execute(&self, plan: Plan) -> Result<(), ExecError> {
         let ctx = self.ctx(plan);
-        let n = ctx.plan.steps.len();
-        let mut started = vec![false; n];
-        let mut done = vec![false; n];
-        let mut failed = vec![false; n];
-        let mut failure: Option<ExecError> = None;
-        let mut tasks = JoinSet::new();
-        loop {
-            if failure.is_none() && !ctx.cancel.is_cancelled() {
-                for (i, step) in ctx.plan.steps.iter().enumerate() {
-                    if !started[i] && step.after.iter().all(|d| done[*d]) {
-                        started[i] = true;
-                        let ctx = ctx.clone();
-                        tasks.spawn(async move { (i, run_step(&ctx, i).await) });
-                    }
-                }
-            }
-            match tasks.join_next().await {
-                None => break,
-                Some(Ok((i, Ok(())))) => done[i] = true,
-                Some(Ok((i, Err(e)))) => {
-                    failed[i] = true;
-                    failure.get_or_insert(e);
-                }
-                Some(Err(join)) => {
-                    failure.get_or_insert(ExecError::Internal(join.to_string()));
-                }
-            }
+        let run = |i: usize| -> futures::future::BoxFuture<'static, Result<(), ExecError>> {
+            let ctx = ctx.clone();
+            Box::pin(async move { run_step(&ctx, i).await })
+        };
+        let outcome =
+            crate::schedule::in_order(&ctx.plan.steps, &ctx.cancel, run, ExecError::Internal).await;
+        if outcome.complete() {
+            return Ok(());
         }
-        if failure
-            .as_ref()
-            .is_some_and(|e| !matches!(e, ExecError::Cancelled))
-        {
-            leave_dependents_created(&ctx, &started, &done, &failed).await;
-        }
-        match failure {
-            Some(e) => Err(e),
-            None if done.iter().all(|d| *d) => Ok(()),
-            None => Err(ExecError::Cancelled),
+        let held = outcome.held_back(&ctx.plan.steps);
+        match outcome.failure {
+            Some(ExecError::Cancelled) | None => Err(ExecError::Cancelled),
+            Some(e) => {
+                leave_dependents_created(&ctx, &outcome.started, &outcome.done, &held).await;
+                Err(e)
+            }
         }
     }
 }
 
 /// After a failed step, the containers that were to be created after it
-/// are created, not started, as Compose leaves a dependency's dependents:
-/// the next `up` then has only to start them. Only those whose networks
-/// and volumes are there; one that cannot be created is left for the next
-/// run (the failure already reported is the one that matters).
-async fn leave_dependents_created(ctx: &Ctx, started: &[bool], done: &[bool], failed: &[bool]) {
+/// (`held`: kept from starting by it) are created, not started, as
+/// Compose leaves a dependency's dependents: the next `up` then has only
+/// to start them. Only those whose networks and volumes are there; one
+/// that cannot be created is left for the next run (the failure already
+/// reported is the one that matters).
+async fn leave_dependents_created(ctx: &Ctx, started: &[bool], done: &[bool], held: &[bool]) {
     let steps = &ctx.plan.steps;
-    // Steps come after what they wait for: one pass in order finds every
-    // step a failure held back, directly or through another.
-    let mut held = failed.to_vec();
-    for (i, step) in steps.iter().enumerate() {
-        if !started[i] && step.after.iter().any(|d| held[*d]) {
-            held[i] = true;
-        }
-    }
     for (i, step) in steps.iter().enumerate() {
         let Action::CreateContainer { spec } = &step.action else {
             continue;

@@ -7,7 +7,8 @@
 //! - [`images`]: pull or build images before planning.
 //! - [`files`]: secrets and configs: keyed digests and the copies containers mount.
 //! - [`observe`](mod@observe): engine -> [`planner::Observed`].
-//! - [`execute`]: run a [`planner::Plan`] in dependency order, in parallel.
+//! - [`schedule`]: run any plan's steps in dependency order, in parallel.
+//! - [`execute`]: the container actions of a [`planner::Plan`].
 //! - [`lock`]: one `stack` process at a time per project.
 //! - [`state`]: the private state directories and their files.
 //! - [`stops`]: stops an interrupted `down` may still have in flight.
@@ -29,6 +30,7 @@ pub mod lock;
 pub mod nfs;
 pub mod observe;
 pub mod preflight;
+pub mod schedule;
 pub mod state;
 pub mod stops;
 
