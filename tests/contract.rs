@@ -72,3 +72,20 @@ async fn verbs_on_a_container() {
     let p = Project::new("verbs");
     contract::verbs_on_a_container(&engine().await, &p.0).await;
 }
+
+#[tokio::test]
+async fn services_need_a_swarm() {
+    let p = Project::new("noswarm");
+    contract::services_need_a_swarm(&engine().await, &p.0).await;
+}
+
+/// On a swarm manager of the test's own (the shared engine never joins a
+/// swarm): the same checks the fake passes with `swarm` on.
+#[tokio::test]
+async fn services_on_a_swarm() {
+    let swarm = stack_e2e::swarm_engine::SwarmEngine::start("contract", &[contract::IMAGE]);
+    let engine = DockerEngine::connect_to(&swarm.host)
+        .await
+        .expect("the second engine answers");
+    contract::services_on_a_swarm(&engine, "test-contract-swarm").await;
+}

@@ -6,6 +6,8 @@
 //! label anything still left, so a failing test leaves nothing behind.
 //! Checks use the docker CLI as an independent witness.
 
+pub mod swarm_engine;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

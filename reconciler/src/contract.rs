@@ -13,7 +13,9 @@ use std::time::Duration;
 use futures::StreamExt;
 use planner::{container_spec, labels, NetworkSpec, RunState, VolumeSpec};
 
-use crate::engine::{CreateRequest, Engine, EngineError, EngineEvent, Selection};
+use crate::engine::{
+    CreateRequest, Engine, EngineError, EngineEvent, Selection, ServiceRequest, ServiceUpdate,
+};
 
 /// The image every check runs (present on the engine beforehand).
 pub const IMAGE: &str = "busybox:1.36";
@@ -343,4 +345,108 @@ pub async fn verbs_on_a_container(engine: &dyn Engine, project: &str) {
         "a service container is no one-off"
     );
     engine.remove_container(&id, true).await.expect("removed");
+}
+
+/// A swarm service of `project`, two replicas of the contract's image.
+fn service_request(project: &str) -> ServiceRequest {
+    ServiceRequest {
+        name: format!("{project}_app"),
+        labels: BTreeMap::from([(labels::PROJECT.to_string(), project.to_string())]),
+        image: IMAGE.into(),
+        command: Some(vec!["sleep".into(), "3600".into()]),
+        env: vec!["A=1".into()],
+        replicas: 2,
+        networks: Vec::new(),
+        update: ServiceUpdate {
+            parallelism: 1,
+            start_first: true,
+            ..ServiceUpdate::default()
+        },
+    }
+}
+
+/// Services off a swarm: every call is refused as "not a swarm manager",
+/// and the engine says so in its capabilities.
+pub async fn services_need_a_swarm(engine: &dyn Engine, project: &str) {
+    assert!(!engine.capabilities().swarm);
+    let refused = |r: Result<(), EngineError>, call: &str| match r {
+        Err(EngineError::NotSwarm(message)) => {
+            assert!(message.contains("swarm manager"), "{call}: {message}")
+        }
+        other => panic!("{call} off a swarm: {other:?}"),
+    };
+    refused(engine.list_services(project).await.map(drop), "list");
+    refused(
+        engine
+            .create_service(service_request(project))
+            .await
+            .map(drop),
+        "create",
+    );
+    refused(engine.remove_service("absent").await, "remove");
+}
+
+/// Services on a swarm manager: created, listed by project only, a name
+/// taken twice is a conflict, updated at the version read (a stale one is
+/// refused, so no change is lost), removed, and a second removal is "not
+/// found".
+pub async fn services_on_a_swarm(engine: &dyn Engine, project: &str) {
+    assert!(engine.capabilities().swarm);
+    let request = service_request(project);
+    let id = engine
+        .create_service(request.clone())
+        .await
+        .expect("service created");
+    let listed = engine.list_services(project).await.expect("listed");
+    let first = listed
+        .iter()
+        .find(|s| s.id == id)
+        .cloned()
+        .unwrap_or_else(|| panic!("the new service is listed: {listed:?}"));
+    assert_eq!(
+        (first.name.as_str(), first.image.as_str(), first.replicas),
+        (request.name.as_str(), IMAGE, 2)
+    );
+    assert_eq!(
+        first.labels.get(labels::PROJECT).map(String::as_str),
+        Some(project)
+    );
+    let other = engine
+        .list_services(&format!("{project}-other"))
+        .await
+        .expect("listed");
+    assert!(other.iter().all(|s| s.id != id), "{other:?}");
+    match engine.create_service(request.clone()).await {
+        Err(EngineError::Conflict(_)) => {}
+        other => panic!("a second service of the same name: {other:?}"),
+    }
+
+    let scaled = ServiceRequest {
+        replicas: 1,
+        ..request.clone()
+    };
+    engine
+        .update_service(&id, first.version, scaled.clone())
+        .await
+        .expect("updated at the version read");
+    let now = engine.list_services(project).await.expect("listed");
+    let now = now.iter().find(|s| s.id == id).expect("still listed");
+    assert_eq!(now.replicas, 1);
+    assert!(now.version > first.version, "{now:?} after {first:?}");
+    let stale = engine.update_service(&id, first.version, request).await;
+    assert!(
+        matches!(&stale, Err(e) if e.to_string().contains("out of sequence")),
+        "an update at a stale version: {stale:?}"
+    );
+
+    engine.remove_service(&id).await.expect("removed");
+    match engine.remove_service(&id).await {
+        Err(EngineError::NotFound(_)) => {}
+        other => panic!("a second removal: {other:?}"),
+    }
+    assert!(engine
+        .list_services(project)
+        .await
+        .expect("listed")
+        .is_empty());
 }

@@ -1,6 +1,7 @@
 //! The `Engine` trait: everything `stack` asks of a container engine, in
 //! engine-neutral terms, split by concern (images, networks and volumes,
-//! containers, streams, events), with the engine's [`Capabilities`]. Docker implements it through its HTTP API
+//! containers, streams, events, a swarm's services), with the engine's
+//! [`Capabilities`]. Docker implements it through its HTTP API
 //! ([`crate::docker`]); [`crate::fake`] implements it in memory for tests.
 //! Podman's Docker-compatible API fits the same trait.
 
@@ -41,6 +42,10 @@ pub enum EngineError {
         /// The engine's words.
         message: String,
     },
+    /// A swarm's services were asked of an engine that is not a swarm
+    /// manager.
+    #[error("{0}")]
+    NotSwarm(String),
     /// The engine accepted the call but did not answer in time.
     #[error("the container engine did not answer within {0:?}; is it overloaded or wedged? (STACK_ENGINE_TIMEOUT sets the deadline, in seconds)")]
     Timeout(std::time::Duration),
@@ -69,6 +74,7 @@ impl EngineError {
         match self {
             EngineError::NotFound(_) => Some(404),
             EngineError::Conflict(_) => Some(409),
+            EngineError::NotSwarm(_) => Some(503),
             EngineError::Api { status, .. } => *status,
             _ => None,
         }
@@ -329,12 +335,77 @@ pub struct ExecOutput {
     pub output: String,
 }
 
+/// A replicated service for a swarm to run: the engine schedules its
+/// tasks (containers) on its nodes and replaces those that fail.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ServiceRequest {
+    /// Service name.
+    pub name: String,
+    /// Labels of the service (project, key, hash).
+    pub labels: BTreeMap<String, String>,
+    /// Image reference of its tasks.
+    pub image: String,
+    /// CMD override.
+    pub command: Option<Vec<String>>,
+    /// `KEY=VALUE`.
+    pub env: Vec<String>,
+    /// How many tasks run.
+    pub replicas: u64,
+    /// Networks (swarm-scoped) its tasks join, by name.
+    pub networks: Vec<String>,
+    /// How a change is rolled out.
+    pub update: ServiceUpdate,
+}
+
+/// How a swarm rolls a changed service out.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ServiceUpdate {
+    /// Tasks replaced at once (0: all).
+    pub parallelism: u64,
+    /// Pause between batches.
+    pub delay: Duration,
+    /// Start the new task before the old one stops.
+    pub start_first: bool,
+    /// What a failed update does.
+    pub on_failure: UpdateFailure,
+}
+
+/// What a swarm does when a rolled-out task fails.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum UpdateFailure {
+    /// Stop rolling out, leave what changed.
+    #[default]
+    Pause,
+    /// Go on with the next batch.
+    Continue,
+    /// Go back to the previous definition.
+    Rollback,
+}
+
+/// A swarm service as the engine reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceStatus {
+    /// Its id.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// Its labels.
+    pub labels: BTreeMap<String, String>,
+    /// The image its tasks run, as asked.
+    pub image: String,
+    /// Tasks asked for.
+    pub replicas: u64,
+    /// The version it was read at: an update names it, so a change made
+    /// in between is refused (a conflict) rather than overwritten.
+    pub version: u64,
+}
+
 /// An engine: what it is and can do, and its operations, split by
 /// concern so an engine that lacks one (a swarm's services, a registry)
 /// says so in its [`Capabilities`] rather than in `if docker` checks.
 #[async_trait]
 pub trait Engine:
-    Images + Resources + Containers + Streams + Attach + Archives + Events + Send + Sync
+    Images + Resources + Containers + Streams + Attach + Archives + Events + Services + Send + Sync
 {
     /// A one-line description (engine name, version, API version).
     async fn describe(&self) -> Result<String>;
@@ -498,6 +569,22 @@ pub trait Events: Send + Sync {
     /// Engine events about `project`'s objects (`""`: every project's),
     /// from the moment the stream is first polled.
     fn events(&self, project: &str) -> BoxStream<'static, Result<EngineEvent>>;
+}
+
+/// A swarm's replicated services. An engine that is no swarm manager
+/// ([`Capabilities::swarm`] false) answers every call with
+/// [`EngineError::NotSwarm`].
+#[async_trait]
+pub trait Services: Send + Sync {
+    /// The services labelled with `project` (`""`: every project's).
+    async fn list_services(&self, project: &str) -> Result<Vec<ServiceStatus>>;
+    /// Create a service; returns its id.
+    async fn create_service(&self, request: ServiceRequest) -> Result<String>;
+    /// Make service `id`, read at `version`, what `request` says; a
+    /// change made since that version is a conflict.
+    async fn update_service(&self, id: &str, version: u64, request: ServiceRequest) -> Result<()>;
+    /// Remove a service and its tasks.
+    async fn remove_service(&self, id: &str) -> Result<()>;
 }
 
 /// The two ends an attached exec talks to.

@@ -21,7 +21,7 @@ use crate::engine::{
     Archives, Attach, AttachedIo, BuildRequest, ContainerListing, ContainerStats, ContainerStatus,
     Containers, CreateRequest, Engine, EngineError, EngineEvent, Events, ExecOutput, ExecRequest,
     ImageDetails, Images, LogLine, LogOptions, PortBinding, Processes, Resources, Result,
-    Selection, Streams,
+    Selection, ServiceRequest, ServiceStatus, Services, Streams,
 };
 
 /// Now, in nanoseconds since the Unix epoch, as events carry it.
@@ -147,6 +147,10 @@ struct State {
     hung: usize,
     mutations: Vec<String>,
     capabilities: planner::Capabilities,
+    /// A swarm's services by id: what was asked, and its version.
+    services: BTreeMap<String, (ServiceRequest, u64)>,
+    /// Every service version so far (a swarm's versions only grow).
+    service_versions: u64,
 }
 
 /// The fake engine. Cheap to clone; clones share state.
@@ -393,6 +397,87 @@ impl Engine for FakeEngine {
 
     fn capabilities(&self) -> planner::Capabilities {
         self.lock().capabilities.clone()
+    }
+}
+
+impl FakeEngine {
+    /// The engine's state, when it is a swarm manager; the engine's
+    /// refusal otherwise.
+    fn swarm(&self) -> Result<MutexGuard<'_, State>> {
+        let s = self.lock();
+        if !s.capabilities.swarm {
+            return Err(EngineError::NotSwarm(
+                "This node is not a swarm manager. Use \"docker swarm init\" or \"docker swarm join\" to connect this node to swarm and try again.".into(),
+            ));
+        }
+        Ok(s)
+    }
+}
+
+#[async_trait]
+impl Services for FakeEngine {
+    async fn list_services(&self, project: &str) -> Result<Vec<ServiceStatus>> {
+        let s = self.swarm()?;
+        let of_project = |r: &ServiceRequest| match r.labels.get(labels::PROJECT) {
+            Some(p) => project.is_empty() || p == project,
+            None => false,
+        };
+        Ok((s.services.iter())
+            .filter(|(_, (r, _))| of_project(r))
+            .map(|(id, (r, version))| ServiceStatus {
+                id: id.clone(),
+                name: r.name.clone(),
+                labels: r.labels.clone(),
+                image: r.image.clone(),
+                replicas: r.replicas,
+                version: *version,
+            })
+            .collect())
+    }
+
+    async fn create_service(&self, request: ServiceRequest) -> Result<String> {
+        let mut s = self.swarm()?;
+        Self::mutate(&mut s, "create_service", &request.name)?;
+        if s.services.values().any(|(r, _)| r.name == request.name) {
+            return Err(EngineError::Conflict(format!(
+                "rpc error: code = AlreadyExists desc = name conflicts with an existing object: service {} already exists",
+                request.name
+            )));
+        }
+        s.next_id += 1;
+        s.service_versions += 1;
+        let id = format!("service{:04}", s.next_id);
+        let version = s.service_versions;
+        s.services.insert(id.clone(), (request, version));
+        Ok(id)
+    }
+
+    async fn update_service(&self, id: &str, version: u64, request: ServiceRequest) -> Result<()> {
+        let mut s = self.swarm()?;
+        Self::mutate(&mut s, "update_service", id)?;
+        s.service_versions += 1;
+        let next = s.service_versions;
+        let Some((current, at)) = s.services.get_mut(id) else {
+            return Err(EngineError::NotFound(format!("service {id} not found")));
+        };
+        if *at != version {
+            return Err(EngineError::Api {
+                status: Some(500),
+                message: "rpc error: code = Unknown desc = update out of sequence".into(),
+            });
+        }
+        *current = request;
+        *at = next;
+        Ok(())
+    }
+
+    async fn remove_service(&self, id: &str) -> Result<()> {
+        let mut s = self.swarm()?;
+        Self::mutate(&mut s, "remove_service", id)?;
+        s.services
+            .remove(id)
+            .map(drop)
+            .ok_or_else(|| EngineError::NotFound(format!("service {id} not found")))
     }
 }
 

@@ -40,3 +40,18 @@ async fn events_follow_the_project() {
 async fn verbs_on_a_container() {
     contract::verbs_on_a_container(&engine(), "contract").await;
 }
+
+#[tokio::test]
+async fn services_need_a_swarm() {
+    contract::services_need_a_swarm(&engine(), "contract").await;
+}
+
+#[tokio::test]
+async fn services_on_a_swarm() {
+    let engine = engine();
+    engine.set_capabilities(planner::Capabilities {
+        swarm: true,
+        ..reconciler::Engine::capabilities(&engine)
+    });
+    contract::services_on_a_swarm(&engine, "contract").await;
+}

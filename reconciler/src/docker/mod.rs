@@ -28,6 +28,7 @@ use planner::{
 use planner::{ApiVersion, Capabilities, EngineKind};
 
 mod raw_calls;
+mod services;
 mod translate;
 
 use crate::engine::{
@@ -82,7 +83,13 @@ impl DockerEngine {
     /// Connect as the docker CLI would and negotiate the API version; every
     /// call then answers within [`deadline`].
     pub async fn connect() -> Result<Self> {
-        let host = engine_host();
+        Self::connect_to(&engine_host()).await
+    }
+
+    /// As [`DockerEngine::connect`], to the engine at `host` (a
+    /// `DOCKER_HOST` value) rather than the one the environment names.
+    pub async fn connect_to(host: &str) -> Result<Self> {
+        let host = host.to_string();
         let secs = deadline().as_secs();
         let version = bollard::API_DEFAULT_VERSION;
         let docker = match host.split_once("://").map(|(scheme, _)| scheme) {
@@ -106,7 +113,7 @@ impl DockerEngine {
         }
         .map_err(|e| EngineError::Unreachable(e.to_string()))?;
         let docker = docker.negotiate_version().await.map_err(map_err)?;
-        let capabilities = read_capabilities(&docker).await?;
+        let capabilities = read_capabilities(&docker, host.starts_with("unix://")).await?;
         let raw = raw_calls::RawCalls::new(&host, &docker.client_version().to_string())?;
         Ok(DockerEngine {
             docker,
@@ -120,7 +127,7 @@ impl DockerEngine {
 /// itself in the version's components), the negotiated API version,
 /// rootless or not (a rootless engine's network gateways are not the
 /// host's, so the stack's DNS cannot listen there), swarm mode.
-async fn read_capabilities(docker: &Docker) -> Result<Capabilities> {
+async fn read_capabilities(docker: &Docker, local: bool) -> Result<Capabilities> {
     // Both at once: `info` is the slow one (10-100 ms here), and every
     // command connects.
     let (version, info) = tokio::join!(docker.version(), docker.info());
@@ -135,10 +142,8 @@ async fn read_capabilities(docker: &Docker) -> Result<Capabilities> {
         .iter()
         .flatten()
         .any(|o| o.contains("rootless"));
-    let swarm = info
-        .swarm
-        .and_then(|s| s.local_node_state)
-        .is_some_and(|s| s == bollard::models::LocalNodeState::ACTIVE);
+    // A manager: a worker is in the swarm but cannot run services.
+    let swarm = info.swarm.and_then(|s| s.control_available) == Some(true);
     let negotiated = docker.client_version().to_string();
     Ok(Capabilities {
         engine: if podman {
@@ -151,7 +156,7 @@ async fn read_capabilities(docker: &Docker) -> Result<Capabilities> {
         dns_on_gateways: !rootless,
         ipv6: true,
         swarm,
-        local_paths: engine_is_local(),
+        local_paths: local,
     })
 }
 
@@ -164,6 +169,7 @@ fn map_err(e: BollardError) -> EngineError {
         } => match status_code {
             404 => EngineError::NotFound(message),
             409 => EngineError::Conflict(message),
+            503 if message.contains("swarm") => EngineError::NotSwarm(message),
             _ => EngineError::Api {
                 status: Some(status_code),
                 message,

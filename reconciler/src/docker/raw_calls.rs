@@ -413,7 +413,7 @@ pub(super) fn classify(message: &str) -> RegistryFailure {
 fn registry_error(subject: &str, error: EngineError) -> EngineError {
     let message = match error {
         EngineError::Timeout(_) | EngineError::Unreachable(_) => return error,
-        EngineError::NotFound(m) | EngineError::Conflict(m) => m,
+        EngineError::NotFound(m) | EngineError::Conflict(m) | EngineError::NotSwarm(m) => m,
         EngineError::Api { message, .. } => message,
         EngineError::Registry { .. } => return error,
     };

@@ -9,15 +9,17 @@ use bollard::models::{
     ContainerCreateBody, DeviceMapping, EndpointIpamConfig, EndpointSettings, HealthConfig,
     HostConfig, HostConfigLogConfig, Ipam, IpamConfig, Mount, MountBindOptions,
     MountBindOptionsPropagationEnum, MountTmpfsOptions, MountType, MountVolumeOptions,
-    NetworkCreateRequest, NetworkingConfig, PortBinding as ApiPortBinding, ResourcesUlimits,
-    RestartPolicy, RestartPolicyNameEnum, VolumeCreateRequest,
+    NetworkAttachmentConfig, NetworkCreateRequest, NetworkingConfig, PortBinding as ApiPortBinding,
+    ResourcesUlimits, RestartPolicy, RestartPolicyNameEnum, ServiceSpec, ServiceSpecMode,
+    ServiceSpecModeReplicated, ServiceSpecUpdateConfig, ServiceSpecUpdateConfigFailureActionEnum,
+    ServiceSpecUpdateConfigOrderEnum, TaskSpec, TaskSpecContainerSpec, VolumeCreateRequest,
 };
 use planner::{
     ApiVersion, Attachment, ContainerSpec, MountKind, Namespace, NetworkSpec, Networking,
     Recursion, Ref, VolumeSpec,
 };
 
-use crate::engine::CreateRequest;
+use crate::engine::{CreateRequest, ServiceRequest, UpdateFailure};
 
 fn nanos(d: Option<Duration>) -> Option<i64> {
     d.and_then(|d| i64::try_from(d.as_nanos()).ok())
@@ -352,6 +354,56 @@ pub(super) fn volume_body(spec: VolumeSpec) -> VolumeCreateRequest {
         driver: spec.driver,
         driver_opts: (!spec.driver_opts.is_empty()).then(|| spec.driver_opts.into_iter().collect()),
         labels: Some(spec.labels.into_iter().collect()),
+        ..Default::default()
+    }
+}
+
+/// The API's spec of a swarm service. The request's command is the
+/// image's CMD replaced (a swarm's `Args`; its `Command` would replace
+/// the ENTRYPOINT).
+pub(super) fn service_body(request: ServiceRequest) -> ServiceSpec {
+    let update = &request.update;
+    ServiceSpec {
+        name: Some(request.name),
+        labels: Some(request.labels.into_iter().collect()),
+        task_template: Some(TaskSpec {
+            container_spec: Some(TaskSpecContainerSpec {
+                image: Some(request.image),
+                args: request.command,
+                env: Some(request.env),
+                ..Default::default()
+            }),
+            networks: Some(
+                (request.networks.into_iter())
+                    .map(|target| NetworkAttachmentConfig {
+                        target: Some(target),
+                        ..Default::default()
+                    })
+                    .collect(),
+            ),
+            ..Default::default()
+        }),
+        mode: Some(ServiceSpecMode {
+            replicated: Some(ServiceSpecModeReplicated {
+                replicas: i64::try_from(request.replicas).ok(),
+            }),
+            ..Default::default()
+        }),
+        update_config: Some(ServiceSpecUpdateConfig {
+            parallelism: i64::try_from(update.parallelism).ok(),
+            delay: i64::try_from(update.delay.as_nanos()).ok(),
+            failure_action: Some(match update.on_failure {
+                UpdateFailure::Pause => ServiceSpecUpdateConfigFailureActionEnum::PAUSE,
+                UpdateFailure::Continue => ServiceSpecUpdateConfigFailureActionEnum::CONTINUE,
+                UpdateFailure::Rollback => ServiceSpecUpdateConfigFailureActionEnum::ROLLBACK,
+            }),
+            order: Some(if update.start_first {
+                ServiceSpecUpdateConfigOrderEnum::START_FIRST
+            } else {
+                ServiceSpecUpdateConfigOrderEnum::STOP_FIRST
+            }),
+            ..Default::default()
+        }),
         ..Default::default()
     }
 }
