@@ -559,7 +559,7 @@ impl Healer {
             .iter()
             .map(|c| (c.name.as_str(), c))
             .collect();
-        let project_name = project.name.clone().unwrap_or_default();
+        let project_name = project.project_name().to_string();
         for c in observed
             .containers
             .iter()

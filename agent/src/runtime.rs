@@ -85,7 +85,7 @@ pub async fn run(
             requeue = timing.reconnect;
         }
         if let (Some((project, files)), Some(_guard)) = (&current, guard) {
-            let name = project.name.clone().unwrap_or_default();
+            let name = project.project_name().to_string();
             let watch = watch
                 .get_or_insert_with(|| EventWatch::new(engine.clone(), &name, timing.reconnect));
             watch.open();

@@ -5,12 +5,12 @@
 use std::collections::BTreeMap;
 
 use planner::{labels, ObservedContainer};
-use schema::{DependsOn, Origin, Project, Service};
+use schema::{DependsOn, Origin, Project, ProjectName, Service};
 
 /// The project `name`, from its containers: each service's definition as
 /// its newest replica was created with, its dependencies, and where the
 /// project was loaded from.
-pub fn project(name: &str, containers: &[ObservedContainer]) -> Project {
+pub fn project(name: &ProjectName, containers: &[ObservedContainer]) -> Project {
     let mut newest: BTreeMap<&str, &ObservedContainer> = BTreeMap::new();
     for c in containers {
         let slot = newest.entry(c.service.as_str()).or_insert(c);
@@ -43,7 +43,7 @@ pub fn project(name: &str, containers: &[ObservedContainer]) -> Project {
         })
         .unwrap_or_default();
     Project {
-        name: Some(name.to_string()),
+        name: Some(name.clone()),
         services,
         origin,
         ..Project::default()
@@ -128,8 +128,9 @@ mod tests {
             container("web", 2, &web),
             container("db", 1, &[(labels::CONFIG, "not json")]),
         ];
-        let p = project("p", &containers);
-        assert_eq!(p.name.as_deref(), Some("p"));
+        let name = ProjectName::new("p").expect("a valid name");
+        let p = project(&name, &containers);
+        assert_eq!(p.project_name(), "p");
         assert_eq!(
             p.services.keys().collect::<Vec<_>>(),
             ["db", "web"],

@@ -8,7 +8,7 @@ use agent::{AgentFiles, AppliedRun};
 use reconciler::docker::DockerEngine;
 use reconciler::lock::{LockError, ProjectLock};
 use reconciler::Engine;
-use schema::{Diagnostic, Project};
+use schema::{Diagnostic, Project, ProjectName};
 
 use crate::{blocking, AppError, Inputs, Result, Sink};
 
@@ -53,8 +53,8 @@ impl Session {
     /// The project `name` as its containers' labels describe it: each
     /// service's definition (`io.stack.config`) and dependencies (Compose's
     /// `depends_on` label), and where it was loaded from.
-    pub async fn named(name: &str, engine: Arc<dyn Engine>) -> Result<Session> {
-        let containers = engine.list_containers(name).await?;
+    pub async fn named(name: &ProjectName, engine: Arc<dyn Engine>) -> Result<Session> {
+        let containers = engine.list_containers(name.as_str()).await?;
         if containers.is_empty() {
             return Err(AppError::Invalid(format!(
                 "no stack file here, and no project named `{name}` on the engine (`stack ls -a` lists them)"
@@ -95,7 +95,7 @@ impl Session {
 
     /// The project name.
     pub fn name(&self) -> String {
-        self.project.name.clone().unwrap_or_default()
+        self.project.project_name().to_string()
     }
 
     /// The files of the project's agent.
@@ -163,10 +163,15 @@ impl Loaded {
 
 /// The project name, when one is given and no stack file is named or
 /// found.
-async fn named_without_file(inputs: &Inputs) -> Result<Option<String>> {
-    let Some(name) = inputs.project_name.clone() else {
+async fn named_without_file(inputs: &Inputs) -> Result<Option<ProjectName>> {
+    let Some(written) = inputs.project_name.clone() else {
         return Ok(None);
     };
+    let name = ProjectName::new(&written).ok_or_else(|| {
+        AppError::Invalid(format!(
+            "project name `{written}` (from -p) is not valid: use lowercase letters, digits, `-` and `_`, starting with a letter or digit"
+        ))
+    })?;
     if !inputs.files.is_empty() {
         return Ok(None);
     }
@@ -187,7 +192,7 @@ async fn load(inputs: &Inputs, services: &[String]) -> Result<Loaded> {
             working_dir: std::env::current_dir()?,
             files: inputs.files.clone(),
             project_directory: inputs.project_directory.clone(),
-            project_name: loaded.project.name.clone(),
+            project_name: loaded.project.name.clone().map(String::from),
             env_files: inputs.env_files.clone(),
             profiles: inputs.profiles.clone(),
             services,

@@ -523,7 +523,7 @@ pub fn hash_inputs(
     project: &Project,
     files: &BTreeMap<String, String>,
 ) -> HashInputs {
-    let project_name = project.name.clone().unwrap_or_default();
+    let project_name = project.project_name().to_string();
     let mut parents = BTreeMap::new();
     for (field, r) in spec.refs() {
         let name = ref_name(project, &project_name, r);
@@ -573,7 +573,7 @@ pub fn state_labels(spec: &ContainerSpec, inputs: &HashInputs) -> BTreeMap<Strin
 /// Plan `up`.
 pub fn plan_up(desired: &Desired<'_>, observed: &Observed, opts: &UpOptions) -> Plan {
     let project = desired.project;
-    let project_name = project.name.clone().unwrap_or_default();
+    let project_name = project.project_name().to_string();
     let mut plan = Plan {
         engine: observed.capabilities.engine,
         ..Plan::default()
@@ -1053,7 +1053,7 @@ fn asks_dns_on(project: &Project, service: &str, name: &str) -> bool {
     let Networking::Networks(list) = container_spec(project, service, svc, 1).networking else {
         return false;
     };
-    let project_name = project.name.clone().unwrap_or_default();
+    let project_name = project.project_name().to_string();
     let ours = |a: &&crate::spec::Attachment| {
         project.networks.iter().any(|(key, n)| {
             !n.external

@@ -590,7 +590,7 @@ fn compose_labels(
         .collect::<Vec<_>>()
         .join(",");
     [
-        (compose::PROJECT, project.name.clone().unwrap_or_default()),
+        (compose::PROJECT, project.project_name().to_string()),
         (compose::SERVICE, name.to_string()),
         (compose::CONTAINER_NUMBER, replica.to_string()),
         (compose::ONEOFF, "False".to_string()),
@@ -609,7 +609,7 @@ fn compose_labels(
 
 /// Build the spec of `replica` of service `name`.
 pub fn container_spec(project: &Project, name: &str, svc: &Service, replica: u32) -> ContainerSpec {
-    let project_name = project.name.clone().unwrap_or_default();
+    let project_name = project.project_name().to_string();
     let mut labels: BTreeMap<String, String> = svc.labels.clone().unwrap_or_default();
     labels.insert(labels::PROJECT.into(), project_name.clone());
     labels.insert(labels::SERVICE.into(), name.to_string());

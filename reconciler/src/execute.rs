@@ -675,7 +675,7 @@ async fn create(
     let image_id = image_id(ctx, &spec.image).await.map_err(&err)?;
     let mut refs = BTreeMap::new();
     if !spec.refs().is_empty() {
-        let project_name = ctx.project.name.clone().unwrap_or_default();
+        let project_name = ctx.project.project_name().to_string();
         let containers = ctx
             .engine
             .list_containers(&project_name)
@@ -733,7 +733,7 @@ async fn runtime_parts(
 /// Read-only bind mounts of the copies of the secrets and configs the
 /// container uses (written by [`crate::files::prepare`] before the run).
 fn file_mounts(project: &Project, spec: &ContainerSpec) -> Result<Vec<Mount>, EngineError> {
-    let name = project.name.clone().unwrap_or_default();
+    let name = project.project_name().to_string();
     spec.files
         .iter()
         .map(|u| {
@@ -797,7 +797,7 @@ async fn gateway(
 ) -> Result<Option<String>, EngineError> {
     let mut known = ctx.gateways.lock().await;
     if attachments.iter().any(|a| !known.contains_key(&a.network)) {
-        let project = ctx.project.name.clone().unwrap_or_default();
+        let project = ctx.project.project_name().to_string();
         for n in ctx.engine.list_network_addresses().await? {
             let ours = n.project() == Some(project.as_str());
             known.insert(n.name, (n.gateway, ours));
@@ -1027,7 +1027,7 @@ async fn pre_stop(ctx: &Ctx, id: &str) {
     if !any {
         return;
     }
-    let project = ctx.project.name.clone().unwrap_or_default();
+    let project = ctx.project.project_name().to_string();
     let Ok(containers) = ctx.engine.list_containers(&project).await else {
         return;
     };
@@ -1094,7 +1094,7 @@ fn prepare_bind_sources(spec: &ContainerSpec) -> Result<(), String> {
 
 /// Wait until every replica of `wait.service` meets `wait.condition`.
 async fn wait_for(ctx: &Ctx, wait: &Wait) -> Result<(), ExecError> {
-    let project_name = ctx.project.name.clone().unwrap_or_default();
+    let project_name = ctx.project.project_name().to_string();
     let deadline = Instant::now() + ctx.opts.wait_timeout;
     let err = engine_err(&wait.service);
     loop {

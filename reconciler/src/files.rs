@@ -155,7 +155,7 @@ pub fn prepare(
     project: &Project,
     environment: &BTreeMap<String, String>,
 ) -> Result<BTreeMap<String, String>, FilesError> {
-    let name = project.name.clone().unwrap_or_default();
+    let name = project.project_name().to_string();
     let mut used = Vec::new();
     for (service, svc) in &project.services {
         for u in uses(svc) {

@@ -13,7 +13,7 @@ use crate::engine::{Engine, Result};
 /// subnets of the engine's other networks, and the host ports other
 /// projects' containers hold.
 pub async fn observe(engine: &dyn Engine, project: &Project) -> Result<Observed> {
-    let name = project.name.clone().unwrap_or_default();
+    let name = project.project_name().to_string();
     let (containers, networks, volumes, all_networks, ports) = futures::try_join!(
         engine.list_containers(&name),
         engine.list_networks(&name),

@@ -442,7 +442,7 @@ async fn a_subnet_overlapping_another_projects_network_blocks_the_plan() {
     up(&e, &project(lab)).await;
     // The same file under another project name: `p_lan` is now another's.
     let mut other = project(&lab.replace("10.30.0.0/16", "10.30.7.0/24"));
-    other.name = Some("q".into());
+    other.name = schema::ProjectName::new("q");
     let pl = plan(&e, &other, &UpOptions::default(), &BTreeMap::new()).await;
     assert_eq!(pl.blockers.len(), 1, "{:?}", pl.blockers);
     assert_eq!(
@@ -451,7 +451,7 @@ async fn a_subnet_overlapping_another_projects_network_blocks_the_plan() {
     );
     // Outside the other network's subnet is fine.
     let mut apart = project(&lab.replace("10.30.0.0/16", "10.31.0.0/24"));
-    apart.name = Some("q".into());
+    apart.name = schema::ProjectName::new("q");
     let pl = plan(&e, &apart, &UpOptions::default(), &BTreeMap::new()).await;
     assert!(pl.blockers.is_empty(), "{:?}", pl.blockers);
 }
@@ -466,7 +466,7 @@ async fn a_host_port_another_project_holds_blocks_the_plan() {
     let pl = plan(&e, &changed, &UpOptions::default(), &BTreeMap::new()).await;
     assert!(pl.blockers.is_empty(), "{:?}", pl.blockers);
     let mut other = project(web);
-    other.name = Some("q".into());
+    other.name = schema::ProjectName::new("q");
     let pl = plan(&e, &other, &UpOptions::default(), &BTreeMap::new()).await;
     assert_eq!(pl.blockers.len(), 1, "{:?}", pl.blockers);
     assert_eq!(
@@ -474,7 +474,7 @@ async fn a_host_port_another_project_holds_blocks_the_plan() {
         "service `web`: host port 8080/tcp is already published by container `p-web-1` (project `p`)"
     );
     let mut elsewhere = project(&web.replace("8080:80", "127.0.0.1:8081:80"));
-    elsewhere.name = Some("q".into());
+    elsewhere.name = schema::ProjectName::new("q");
     let pl = plan(&e, &elsewhere, &UpOptions::default(), &BTreeMap::new()).await;
     assert!(pl.blockers.is_empty(), "{:?}", pl.blockers);
 }

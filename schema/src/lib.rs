@@ -42,5 +42,5 @@ pub use loader::{
 pub use model::ScaleError;
 pub use model::*;
 pub use policy::{
-    FailureAction, NamespaceRef, PullPolicy, RestartPolicy, UpdateOrder, VolumesFrom,
+    FailureAction, NamespaceRef, ProjectName, PullPolicy, RestartPolicy, UpdateOrder, VolumesFrom,
 };

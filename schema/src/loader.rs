@@ -22,6 +22,7 @@ use crate::diag::{did_you_mean, Diagnostic, Diagnostics};
 use crate::interpolate::{interpolate_tree, interpolate_tree_quietly, Lookup};
 use crate::merge::{merge_files, merge_service};
 use crate::model::{FileObject, Network, Project, Service, Volume};
+use crate::policy::ProjectName;
 use crate::read;
 use crate::yaml::{self, Entry, Mapping, Node, SourceFile, Value};
 use crate::{dotenv, lint, normalize, paths, profiles, validate};
@@ -227,13 +228,7 @@ fn load_inner(outer: &Options, diags: &mut Vec<Diagnostic>) -> Option<Loaded> {
     let mut project = loader.typed(&tree)?;
 
     let all_profiles = profiles::all(&project);
-    project.name = Some(project_name(
-        opts,
-        &project,
-        &project_dir,
-        &tree,
-        loader.diags,
-    )?);
+    project.name = Some(project_name(opts, &project_dir, &tree, loader.diags)?);
     project.origin = crate::model::Origin {
         working_dir: project_dir.clone(),
         config_files: files.clone(),
@@ -797,13 +792,8 @@ impl Loader<'_> {
             });
             self.diags.push(d);
         }
-        let mut project = Project {
-            name: map
-                .get("name")
-                .and_then(|e| e.value.as_str())
-                .map(str::to_owned),
-            ..Default::default()
-        };
+        // The name is settled later (`project_name`): `-p` comes first.
+        let mut project = Project::default();
         project.services = self.entries::<Service>(tree, "services", true);
         project.networks = self.entries::<Network>(tree, "networks", false);
         project.volumes = self.entries::<Volume>(tree, "volumes", false);
@@ -939,15 +929,14 @@ fn singular(kind: &str) -> &str {
     }
 }
 
-/// `-p`, then `STACK_PROJECT_NAME` / `COMPOSE_PROJECT_NAME`, then `name:`,
-/// then the project directory's name (normalised).
+/// `-p`, then `STACK_PROJECT_NAME` / `COMPOSE_PROJECT_NAME`, then `name:`
+/// as written, then the project directory's name (normalised).
 fn project_name(
     opts: &Options,
-    project: &Project,
     project_dir: &Path,
     tree: &Node,
     diags: &mut Vec<Diagnostic>,
-) -> Option<String> {
+) -> Option<ProjectName> {
     let explicit = opts
         .project_name
         .clone()
@@ -963,15 +952,18 @@ fn project_name(
                 .map(|n| (n.clone(), "COMPOSE_PROJECT_NAME", None))
         })
         .or_else(|| {
-            project
-                .name
-                .clone()
-                .map(|n| (n, "name:", tree.get("name").map(|n| n.span.clone())))
+            let written = tree.get("name")?;
+            Some((
+                written.as_str()?.to_string(),
+                "name:",
+                Some(written.span.clone()),
+            ))
         });
     if let Some((name, source, span)) = explicit {
-        if is_valid_project_name(&name) {
-            return Some(name);
+        if let Some(valid) = ProjectName::new(&name) {
+            return Some(valid);
         }
+        let example = ProjectName::normalized(&name);
         diags.push(
             Diagnostic::error(
                 "project-name",
@@ -980,7 +972,7 @@ fn project_name(
             )
             .with_hint(format!(
                 "use lowercase letters, digits, `-` and `_`, starting with a letter or digit, e.g. `{}`",
-                normalize_project_name(&name).unwrap_or_else(|| "myapp".into())
+                example.as_ref().map_or("myapp", ProjectName::as_str)
             )),
         );
         return None;
@@ -989,7 +981,7 @@ fn project_name(
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    match normalize_project_name(&dir_name) {
+    match ProjectName::normalized(&dir_name) {
         Some(n) => Some(n),
         None => {
             diags.push(
@@ -1002,43 +994,5 @@ fn project_name(
             );
             None
         }
-    }
-}
-
-/// `[a-z0-9][a-z0-9_-]*`.
-pub fn is_valid_project_name(name: &str) -> bool {
-    let mut chars = name.chars();
-    chars
-        .next()
-        .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
-        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
-}
-
-/// Lowercase and drop characters a project name cannot hold.
-pub fn normalize_project_name(name: &str) -> Option<String> {
-    let lowered: String = name
-        .to_lowercase()
-        .chars()
-        .filter(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '_' || *c == '-')
-        .collect();
-    let trimmed = lowered.trim_start_matches(['_', '-']);
-    (!trimmed.is_empty()).then(|| trimmed.to_string())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn project_names() {
-        assert!(is_valid_project_name("my-app_1"));
-        assert!(!is_valid_project_name("My App"));
-        assert!(!is_valid_project_name("-x"));
-        assert_eq!(
-            normalize_project_name("My App.v2").as_deref(),
-            Some("myappv2")
-        );
-        assert_eq!(normalize_project_name("__x").as_deref(), Some("x"));
-        assert_eq!(normalize_project_name("..."), None);
     }
 }

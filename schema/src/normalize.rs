@@ -58,7 +58,7 @@ pub fn normalize(
 /// `Dockerfile`, and resource names. Skipped for `config --no-normalize`
 /// only: everything that runs a stack needs it.
 pub fn fill_defaults(project: &mut Project) {
-    let name = project.name.clone().unwrap_or_default();
+    let name = project.project_name().to_string();
     for svc in project.services.values_mut() {
         if let Some(b) = svc.build.as_mut() {
             if b.dockerfile_inline.is_none() {

@@ -1,7 +1,7 @@
 //! Policies of the stack file as types, parsed once when the file loads:
 //! `restart`, `pull_policy`, `deploy.update_config.order`,
-//! `failure_action`, and the namespace references of `network_mode`,
-//! `pid`, `ipc` and `volumes_from`. Each
+//! `failure_action`, the namespace references of `network_mode`,
+//! `pid`, `ipc` and `volumes_from`, and the project's name. Each
 //! reads and writes the exact words Compose uses, so printed files and
 //! the config hash are what they were as strings.
 
@@ -9,6 +9,70 @@ use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
+
+/// A project's name, `[a-z0-9][a-z0-9_-]*` as Compose allows: checked
+/// once, where it is made, so every name a project carries is one the
+/// engine's objects can be named after.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct ProjectName(String);
+
+impl ProjectName {
+    /// `name`, when it is a valid project name.
+    pub fn new(name: &str) -> Option<ProjectName> {
+        let mut chars = name.chars();
+        let valid = chars
+            .next()
+            .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+            && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
+        valid.then(|| ProjectName(name.to_string()))
+    }
+
+    /// `name` made valid as Compose makes a directory's name one:
+    /// lowercased, without the characters a name cannot hold, and
+    /// without leading `_` and `-`; `None` when nothing is left.
+    pub fn normalized(name: &str) -> Option<ProjectName> {
+        let lowered: String = name
+            .to_lowercase()
+            .chars()
+            .filter(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '_' || *c == '-')
+            .collect();
+        ProjectName::new(lowered.trim_start_matches(['_', '-']))
+    }
+
+    /// The name.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for ProjectName {
+    type Error = String;
+
+    fn try_from(name: String) -> Result<ProjectName, String> {
+        ProjectName::new(&name).ok_or_else(|| {
+            format!("`{name}` is not a project name (lowercase letters, digits, `-` and `_`, starting with a letter or digit)")
+        })
+    }
+}
+
+impl fmt::Display for ProjectName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<ProjectName> for String {
+    fn from(name: ProjectName) -> String {
+        name.0
+    }
+}
+
+impl AsRef<str> for ProjectName {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
 
 /// `restart:`: what the engine does when a container ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -425,6 +489,18 @@ string_forms!(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn project_names_are_checked_and_normalised_as_compose_does() {
+        let name = |s: &str| ProjectName::new(s).map(|n| n.to_string());
+        assert_eq!(name("my-app_1").as_deref(), Some("my-app_1"));
+        assert_eq!(name("My App"), None);
+        assert_eq!(name("-x"), None);
+        let normalized = |s: &str| ProjectName::normalized(s).map(|n| n.to_string());
+        assert_eq!(normalized("My App.v2").as_deref(), Some("myappv2"));
+        assert_eq!(normalized("__x").as_deref(), Some("x"));
+        assert_eq!(normalized("..."), None);
+    }
 
     #[test]
     fn policies_read_and_write_compose_words() {

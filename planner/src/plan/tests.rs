@@ -57,7 +57,7 @@ fn apply(project: &Project, observed: &mut Observed, plan: &Plan) {
                     .get(&spec.image)
                     .cloned()
                     .unwrap_or_default();
-                let project_name = project.name.clone().unwrap_or_default();
+                let project_name = project.project_name().to_string();
                 let by_name = |r: &Ref| {
                     let name = ref_name(project, &project_name, r);
                     observed

@@ -22,9 +22,10 @@ use forms::string_map;
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Project {
-    /// Project name (after `-p`, `STACK_PROJECT_NAME`, `name:`, directory).
+    /// Project name (after `-p`, `STACK_PROJECT_NAME`, `name:`, directory);
+    /// set by every load, so `None` only in a project made by hand.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
+    pub name: Option<crate::policy::ProjectName>,
     /// Legacy `version:` key: accepted and ignored, like Compose.
     #[serde(default, skip_serializing)]
     pub version: Option<Text>,
@@ -86,6 +87,12 @@ pub struct Origin {
 }
 
 impl Project {
+    /// The project's name: what its engine objects are named and labelled
+    /// after (empty only for a project made by hand without one).
+    pub fn project_name(&self) -> &str {
+        self.name.as_ref().map_or("", |n| n.as_str())
+    }
+
     /// `named` and every service they depend on, transitively; all
     /// services when `named` is empty.
     pub fn with_dependencies(&self, named: &[String]) -> std::collections::BTreeSet<String> {
@@ -160,7 +167,7 @@ impl Project {
     pub fn image_of(&self, service: &str, svc: &Service) -> String {
         svc.image
             .clone()
-            .unwrap_or_else(|| format!("{}-{service}", self.name.as_deref().unwrap_or_default()))
+            .unwrap_or_else(|| format!("{}-{service}", self.project_name()))
     }
 }
 
