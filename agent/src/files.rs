@@ -32,16 +32,10 @@ use reconciler::state::{StateDir, StateError};
 pub struct AppliedRun {
     /// The working directory of the run.
     pub working_dir: PathBuf,
-    /// `-f` files.
-    pub files: Vec<PathBuf>,
-    /// `--project-directory`.
-    pub project_directory: Option<PathBuf>,
-    /// `-p`, or the name the run found.
-    pub project_name: Option<String>,
-    /// `--env-file`.
-    pub env_files: Vec<PathBuf>,
-    /// `--profile`.
-    pub profiles: Vec<String>,
+    /// Which stack: the run's `-f`, `--project-directory`, `--env-file`,
+    /// `--profile`, and its `-p` or the name it found.
+    #[serde(flatten)]
+    pub stack: schema::StackInputs,
     /// Services named on the command line.
     pub services: Vec<String>,
     /// The shell variables the files used.
@@ -58,12 +52,8 @@ impl AppliedRun {
     /// Loader options that read the run's files from the record.
     pub fn options(&self) -> schema::Options {
         schema::Options {
-            files: self.files.clone(),
+            stack: self.stack.clone(),
             working_dir: self.working_dir.clone(),
-            project_directory: self.project_directory.clone(),
-            project_name: self.project_name.clone(),
-            env_files: self.env_files.clone(),
-            profiles: self.profiles.clone(),
             services: self.services.clone(),
             environment: self.environment.clone(),
             source: Some(Arc::new(self.sources.clone())),

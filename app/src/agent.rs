@@ -24,7 +24,7 @@ pub async fn host(
     shutdown: &CancellationToken,
 ) -> Result<bool> {
     let mut fallback = session.inputs.options()?;
-    fallback.project_name = Some(session.name());
+    fallback.stack.project_name = Some(session.name());
     let request = Serve {
         project: session.name(),
         fallback,
@@ -110,7 +110,7 @@ pub async fn install(session: &Session) -> Result<String> {
             .into_iter()
             .map(|a| a.to_string_lossy().into_owned()),
     );
-    if session.inputs.project_name.is_none() {
+    if session.inputs.stack.project_name.is_none() {
         command.extend(["-p".to_string(), session.name()]);
     }
     command.extend(["agent".to_string(), "--foreground".to_string()]);

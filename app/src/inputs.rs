@@ -3,29 +3,33 @@
 //! plain values.
 
 use std::ffi::OsString;
-use std::path::PathBuf;
 use std::sync::Arc;
 
-use schema::Loaded;
+use schema::{Loaded, StackInputs};
 
 /// What to load.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Inputs {
-    /// Stack files, merged in order (empty: look one up).
-    pub files: Vec<PathBuf>,
-    /// The project name, over the file's `name:` and the directory's.
-    pub project_name: Option<String>,
-    /// Where relative paths resolve (default: the first file's directory).
-    pub project_directory: Option<PathBuf>,
-    /// Variables files instead of `.env`.
-    pub env_files: Vec<PathBuf>,
-    /// Profiles to enable.
-    pub profiles: Vec<String>,
+    /// Which stack (`-f`, `-p`, `--project-directory`, `--env-file`,
+    /// `--profile`).
+    pub stack: StackInputs,
     /// The text of the stack file `-`, read from standard input.
     pub stdin: Option<String>,
 }
 
 impl Inputs {
+    /// The stack file given as its text, as `-f -` reads it from
+    /// standard input.
+    pub fn text(yaml: &str) -> Inputs {
+        Inputs {
+            stack: StackInputs {
+                files: vec!["-".into()],
+                ..StackInputs::default()
+            },
+            stdin: Some(yaml.to_string()),
+        }
+    }
+
     /// Loader options for these inputs, in this process (its working
     /// directory and environment).
     pub fn options(&self) -> std::io::Result<schema::Options> {
@@ -39,11 +43,7 @@ impl Inputs {
                 bottom: schema::read::FileSystem,
             }));
         }
-        opts.files = self.files.clone();
-        opts.project_name = self.project_name.clone();
-        opts.project_directory = self.project_directory.clone();
-        opts.env_files = self.env_files.clone();
-        opts.profiles = self.profiles.clone();
+        opts.stack = self.stack.clone();
         Ok(opts)
     }
 
@@ -79,21 +79,22 @@ impl Inputs {
             out.push("-f".into());
             out.push(f.into_os_string());
         }
-        if let Some(p) = &self.project_name {
+        if let Some(p) = &self.stack.project_name {
             out.push("-p".into());
             out.push(p.into());
         }
         let dir = self
+            .stack
             .project_directory
             .clone()
             .unwrap_or_else(|| cwd.clone());
         out.push("--project-directory".into());
         out.push(cwd.join(dir).into_os_string());
-        for e in &self.env_files {
+        for e in &self.stack.env_files {
             out.push("--env-file".into());
             out.push(cwd.join(e).into_os_string());
         }
-        for p in &self.profiles {
+        for p in &self.stack.profiles {
             out.push("--profile".into());
             out.push(p.into());
         }

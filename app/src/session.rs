@@ -66,7 +66,10 @@ impl Session {
             engine,
             applied: AppliedRun::default(),
             inputs: Inputs {
-                project_name: Some(name.to_string()),
+                stack: schema::StackInputs {
+                    project_name: Some(name.to_string()),
+                    ..Default::default()
+                },
                 ..Inputs::default()
             },
             warnings: Vec::new(),
@@ -164,7 +167,7 @@ impl Loaded {
 /// The project name, when one is given and no stack file is named or
 /// found.
 async fn named_without_file(inputs: &Inputs) -> Result<Option<ProjectName>> {
-    let Some(written) = inputs.project_name.clone() else {
+    let Some(written) = inputs.stack.project_name.clone() else {
         return Ok(None);
     };
     let name = ProjectName::new(&written).ok_or_else(|| {
@@ -172,7 +175,7 @@ async fn named_without_file(inputs: &Inputs) -> Result<Option<ProjectName>> {
             "project name `{written}` (from -p) is not valid: use lowercase letters, digits, `-` and `_`, starting with a letter or digit"
         ))
     })?;
-    if !inputs.files.is_empty() {
+    if !inputs.stack.files.is_empty() {
         return Ok(None);
     }
     let inputs = inputs.clone();
@@ -190,11 +193,10 @@ async fn load(inputs: &Inputs, services: &[String]) -> Result<Loaded> {
         let loaded = inputs.load(&services)?;
         let applied = AppliedRun {
             working_dir: std::env::current_dir()?,
-            files: inputs.files.clone(),
-            project_directory: inputs.project_directory.clone(),
-            project_name: loaded.project.name.clone().map(String::from),
-            env_files: inputs.env_files.clone(),
-            profiles: inputs.profiles.clone(),
+            stack: schema::StackInputs {
+                project_name: loaded.project.name.clone().map(String::from),
+                ..inputs.stack.clone()
+            },
             services,
             environment: loaded.variables,
             sources: loaded.sources,

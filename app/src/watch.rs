@@ -23,11 +23,13 @@ const DEBOUNCE: Duration = Duration::from_millis(150);
 fn watched(inputs: &Inputs) -> std::io::Result<(BTreeSet<PathBuf>, BTreeSet<PathBuf>)> {
     let cwd = std::env::current_dir()?;
     let project_dir = inputs
+        .stack
         .project_directory
         .as_ref()
         .map(|d| cwd.join(d))
         .or_else(|| {
             inputs
+                .stack
                 .files
                 .first()
                 .and_then(|f| cwd.join(f).parent().map(PathBuf::from))
@@ -38,7 +40,7 @@ fn watched(inputs: &Inputs) -> std::io::Result<(BTreeSet<PathBuf>, BTreeSet<Path
         .unwrap_or_default()
         .into_iter()
         .collect();
-    if inputs.files.is_empty() {
+    if inputs.stack.files.is_empty() {
         // A default file or an override file that appears counts too.
         let dir = files
             .first()
@@ -49,7 +51,7 @@ fn watched(inputs: &Inputs) -> std::io::Result<(BTreeSet<PathBuf>, BTreeSet<Path
             .chain(schema::OVERRIDE_FILE_NAMES);
         files.extend(names.map(|n| dir.join(n)));
     }
-    files.extend(inputs.env_files.iter().map(|f| cwd.join(f)));
+    files.extend(inputs.stack.env_files.iter().map(|f| cwd.join(f)));
     files.insert(project_dir.join(".env"));
     let dirs = files
         .iter()

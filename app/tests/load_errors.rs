@@ -10,17 +10,7 @@ use reconciler::fake::FakeEngine;
 async fn a_file_with_errors_is_a_load_error_naming_the_place() {
     let engine = Arc::new(FakeEngine::new());
     let broken = "services:\n  web:\n    image: busybox:1.36\n    restart: sometimes\n";
-    let Err(error) = Session::open_with(
-        &Inputs {
-            files: vec!["-".into()],
-            stdin: Some(broken.to_string()),
-            ..Inputs::default()
-        },
-        &[],
-        engine,
-    )
-    .await
-    else {
+    let Err(error) = Session::open_with(&Inputs::text(broken), &[], engine).await else {
         panic!("a broken file must not load");
     };
     let text = error.to_string();

@@ -39,11 +39,7 @@ async fn push_selects_builders_uses_the_login_and_can_go_on_after_failures() {
     engine.require_login("registry.test:5000", "alice", "pw");
     engine.add_image("registry.test:5000/team/api:1", "sha256:api");
     engine.add_image("registry.test:5000/team/api:latest", "sha256:api");
-    let inputs = Inputs {
-        files: vec!["-".into()],
-        stdin: Some(STACK.into()),
-        ..Inputs::default()
-    };
+    let inputs = Inputs::text(STACK);
     let session = Session::open_with(&inputs, &[], Arc::new(engine.clone()))
         .await
         .expect("loads");

@@ -16,11 +16,7 @@ use tokio_util::sync::CancellationToken;
 const STACK: &str = "name: usecases\nservices:\n  web:\n    image: busybox:1.36\n    depends_on: [db]\n    deploy: {replicas: 2}\n  db:\n    image: busybox:1.36\n";
 
 fn inputs(yaml: &str) -> Inputs {
-    Inputs {
-        files: vec!["-".into()],
-        stdin: Some(yaml.to_string()),
-        ..Inputs::default()
-    }
+    Inputs::text(yaml)
 }
 
 fn states(engine: &FakeEngine) -> Vec<(String, RunState)> {

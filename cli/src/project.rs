@@ -53,11 +53,13 @@ impl ProjectArgs {
     /// The same, for the application layer.
     pub fn inputs(&self) -> app::Inputs {
         app::Inputs {
-            files: self.files.clone(),
-            project_name: self.project_name.clone(),
-            project_directory: self.project_directory.clone(),
-            env_files: self.env_files.clone(),
-            profiles: self.profiles.clone(),
+            stack: schema::StackInputs {
+                files: self.files.clone(),
+                project_name: self.project_name.clone(),
+                project_directory: self.project_directory.clone(),
+                env_files: self.env_files.clone(),
+                profiles: self.profiles.clone(),
+            },
             stdin: self.stdin.clone(),
         }
     }

@@ -54,7 +54,10 @@ fn main() {
     std::fs::write(dir.join("stack.yaml"), &text).expect("write");
     let opts = schema::Options {
         working_dir: dir.clone(),
-        project_name: Some("bench".into()),
+        stack: schema::StackInputs {
+            project_name: Some("bench".into()),
+            ..Default::default()
+        },
         environment: std::env::vars().collect(),
         ..Default::default()
     };

@@ -36,8 +36,8 @@ pub mod yaml;
 pub use diag::{Diagnostic, Diagnostics, Severity};
 pub use graph::ServiceGraph;
 pub use loader::{
-    load, load_guarded, load_str, stack_files, LoadFailure, Loaded, Options, DEFAULT_FILE_NAMES,
-    OVERRIDE_FILE_NAMES,
+    load, load_guarded, load_str, stack_files, LoadFailure, Loaded, Options, StackInputs,
+    DEFAULT_FILE_NAMES, OVERRIDE_FILE_NAMES,
 };
 pub use model::ScaleError;
 pub use model::*;

@@ -22,6 +22,8 @@ use crate::diag::{did_you_mean, Diagnostic, Diagnostics};
 use crate::interpolate::{interpolate_tree, interpolate_tree_quietly, Lookup};
 use crate::merge::{merge_files, merge_service};
 use crate::model::{FileObject, Network, Project, Service, Volume};
+use serde::{Deserialize, Serialize};
+
 use crate::policy::ProjectName;
 use crate::read;
 use crate::yaml::{self, Entry, Mapping, Node, SourceFile, Value};
@@ -52,13 +54,12 @@ const TOP_LEVEL_KEYS: &[&str] = &[
     "name", "version", "include", "services", "networks", "volumes", "secrets", "configs", "models",
 ];
 
-/// What to load and how.
-#[derive(Debug, Clone, Default)]
-pub struct Options {
+/// Which stack, as the command line names it: the part of the loader's
+/// [`Options`] a run of `up` records for the agent to load again.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StackInputs {
     /// Stack files (`-f`), merged in order. Empty: look up a default name.
     pub files: Vec<PathBuf>,
-    /// Where to look for a default file and resolve relative `-f` paths.
-    pub working_dir: PathBuf,
     /// `--project-directory`; default: the first file's directory.
     pub project_directory: Option<PathBuf>,
     /// `-p`.
@@ -67,6 +68,15 @@ pub struct Options {
     pub env_files: Vec<PathBuf>,
     /// `--profile`.
     pub profiles: Vec<String>,
+}
+
+/// What to load and how.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Which stack.
+    pub stack: StackInputs,
+    /// Where to look for a default file and resolve relative `-f` paths.
+    pub working_dir: PathBuf,
     /// Services named on the command line: enabled whatever their profiles.
     pub services: Vec<String>,
     /// The shell environment (passed in so tests control it).
@@ -176,9 +186,12 @@ pub fn load_guarded(opts: &Options) -> Result<Loaded, LoadFailure> {
 pub fn load_str(yaml: &str, name: &str) -> Result<Loaded, Diagnostics> {
     let dir = PathBuf::from("/stack");
     load(&Options {
-        files: vec![dir.join("stack.yaml")],
+        stack: StackInputs {
+            files: vec![dir.join("stack.yaml")],
+            project_name: Some(name.to_string()),
+            ..StackInputs::default()
+        },
         working_dir: dir.clone(),
-        project_name: Some(name.to_string()),
         source: Some(Arc::new(read::Memory {
             files: [(dir.join("stack.yaml"), Some(yaml.to_string()))].into(),
         })),
@@ -194,6 +207,7 @@ fn load_inner(outer: &Options, diags: &mut Vec<Diagnostic>) -> Option<Loaded> {
     };
     let files = find_files(opts, diags)?;
     let project_dir = opts
+        .stack
         .project_directory
         .clone()
         .map(|d| paths::normalize(&opts.working_dir.join(d)))
@@ -237,7 +251,7 @@ fn load_inner(outer: &Options, diags: &mut Vec<Diagnostic>) -> Option<Loaded> {
     if !opts.no_normalize {
         normalize::fill_defaults(&mut project);
     }
-    let active = profiles::active(&opts.profiles, &vars);
+    let active = profiles::active(&opts.stack.profiles, &vars);
     profiles::select(&mut project, &active, &opts.services, &tree, loader.diags);
     validate::validate(&project, &tree, loader.diags);
     lint::lint(&project, &tree, loader.diags);
@@ -315,8 +329,8 @@ fn find_files(opts: &Options, diags: &mut Vec<Diagnostic>) -> Option<Vec<PathBuf
 pub fn stack_files(opts: &Options) -> Result<Vec<PathBuf>, Diagnostic> {
     let source = opts.source();
     let absolute = |f: &Path| paths::normalize(&opts.working_dir.join(f));
-    if !opts.files.is_empty() {
-        return Ok(opts.files.iter().map(|f| absolute(f)).collect());
+    if !opts.stack.files.is_empty() {
+        return Ok(opts.stack.files.iter().map(|f| absolute(f)).collect());
     }
     let env = |names: [&str; 2]| names.iter().find_map(|n| opts.environment.get(*n));
     if let Some(list) = env(["STACK_FILE", "COMPOSE_FILE"]).filter(|l| !l.is_empty()) {
@@ -368,10 +382,10 @@ fn project_environment(
         .find_map(|n| opts.environment.get(*n).filter(|v| !v.is_empty()))
         .map(|list| list.split(',').map(|f| PathBuf::from(f.trim())).collect())
         .unwrap_or_default();
-    let given = if opts.env_files.is_empty() {
+    let given = if opts.stack.env_files.is_empty() {
         &from_env
     } else {
-        &opts.env_files
+        &opts.stack.env_files
     };
     let explicit = !given.is_empty();
     let env_files: Vec<PathBuf> = if explicit {
@@ -793,13 +807,14 @@ impl Loader<'_> {
             self.diags.push(d);
         }
         // The name is settled later (`project_name`): `-p` comes first.
-        let mut project = Project::default();
-        project.services = self.entries::<Service>(tree, "services", true);
-        project.networks = self.entries::<Network>(tree, "networks", false);
-        project.volumes = self.entries::<Volume>(tree, "volumes", false);
-        project.secrets = self.entries::<FileObject>(tree, "secrets", false);
-        project.configs = self.entries::<FileObject>(tree, "configs", false);
-        Some(project)
+        Some(Project {
+            services: self.entries::<Service>(tree, "services", true),
+            networks: self.entries::<Network>(tree, "networks", false),
+            volumes: self.entries::<Volume>(tree, "volumes", false),
+            secrets: self.entries::<FileObject>(tree, "secrets", false),
+            configs: self.entries::<FileObject>(tree, "configs", false),
+            ..Project::default()
+        })
     }
 
     fn entries<T>(&mut self, tree: &Node, kind: &str, services: bool) -> BTreeMap<String, T>
@@ -938,6 +953,7 @@ fn project_name(
     diags: &mut Vec<Diagnostic>,
 ) -> Option<ProjectName> {
     let explicit = opts
+        .stack
         .project_name
         .clone()
         .map(|n| (n, "-p", None))

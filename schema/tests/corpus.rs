@@ -22,11 +22,14 @@ fn case_options(dir: &Path) -> schema::Options {
     let args = case_args(dir);
     schema::Options {
         working_dir: dir.to_path_buf(),
-        project_name: args.project_name,
+        stack: schema::StackInputs {
+            project_name: args.project_name,
+            files: args.files.into_iter().map(Into::into).collect(),
+            profiles: args.profiles,
+            env_files: args.env_files.into_iter().map(Into::into).collect(),
+            project_directory: None,
+        },
         environment: args.env,
-        files: args.files.into_iter().map(Into::into).collect(),
-        profiles: args.profiles,
-        env_files: args.env_files.into_iter().map(Into::into).collect(),
         services: args.services,
         ..Default::default()
     }

@@ -29,8 +29,11 @@ fn load(text: &str, over: Option<&str>) -> Result<schema::Loaded, schema::Diagno
     }
     let result = schema::load(&schema::Options {
         working_dir: dir.clone(),
-        files,
-        project_name: Some("fuzz".into()),
+        stack: schema::StackInputs {
+            files,
+            project_name: Some("fuzz".into()),
+            ..Default::default()
+        },
         ..Default::default()
     });
     let _ = std::fs::remove_dir_all(&dir);

@@ -13,7 +13,10 @@ fn scratch(tag: &str) -> PathBuf {
 fn opts(dir: &Path, env: &[(&str, &str)]) -> schema::Options {
     schema::Options {
         working_dir: dir.to_path_buf(),
-        project_name: Some("lookup".into()),
+        stack: schema::StackInputs {
+            project_name: Some("lookup".into()),
+            ..Default::default()
+        },
         environment: env
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))

@@ -86,7 +86,7 @@ pub fn run(project: &ProjectArgs, args: &Args) -> anyhow::Result<ExitCode> {
         opts.no_normalize = args.no_normalize;
         opts.no_interpolate = args.no_interpolate;
         if args.no_interpolate {
-            opts.profiles = vec!["*".into()];
+            opts.stack.profiles = vec!["*".into()];
         }
     })?;
     if args.quiet {
