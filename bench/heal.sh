@@ -5,12 +5,15 @@
 #  - the agent's resident memory while watching 100 containers.
 #
 #   bench/heal.sh [KILLS]     (default 20)
+#   STACK_BIN=/path/to/stack bench/heal.sh   (that binary: before/after)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 kills=${1:-20}
-cargo build --release --locked -q -p stack-cli
+if [ -z "${STACK_BIN:-}" ]; then
+  cargo build --release --locked -q -p stack-cli
+fi
 scripts/test-image.sh
-stack="$PWD/target/release/stack"
+stack="${STACK_BIN:-$PWD/target/release/stack}"
 dir=$(mktemp -d)
 export STACK_STATE_DIR="$dir/state"
 cleanup() {
