@@ -24,8 +24,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use planner::{
-    hash, labels, plan_up, Action, Desired, Health, Observed, ObservedContainer, Plan, RunState,
-    Step, UpOptions,
+    hash, labels, plan_up, Action, Change, Desired, Health, Observed, ObservedContainer, Plan,
+    RunState, Step, UpOptions,
 };
 use schema::{Project, Service};
 use serde::{Deserialize, Serialize};

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use agent::AppliedRun;
-use planner::{plan_up, Desired, Health, Plan, RunState, UpOptions};
+use planner::{plan_up, Change, Desired, Health, Plan, RunState, UpOptions};
 use reconciler::images::PullPolicy;
 use reconciler::state::StateDir;
 use reconciler::{stops, ExecError, ExecuteOptions, Executor};

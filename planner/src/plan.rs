@@ -186,21 +186,6 @@ pub trait Change {
 
 impl Change for Action {
     fn verb(&self) -> &'static str {
-        Action::verb(self)
-    }
-
-    fn subject(&self) -> String {
-        Action::subject(self)
-    }
-
-    fn is_resource(&self) -> bool {
-        !self.is_container()
-    }
-}
-
-impl Action {
-    /// A short verb for display.
-    pub fn verb(&self) -> &'static str {
         match self {
             Action::CreateNetwork { .. }
             | Action::CreateVolume { .. }
@@ -217,21 +202,7 @@ impl Action {
         }
     }
 
-    /// Is it about a container (not a network or volume)?
-    pub fn is_container(&self) -> bool {
-        !matches!(
-            self,
-            Action::CreateNetwork { .. }
-                | Action::RecreateNetwork { .. }
-                | Action::RemoveNetwork { .. }
-                | Action::CreateVolume { .. }
-                | Action::RecreateVolume { .. }
-                | Action::RemoveVolume { .. }
-        )
-    }
-
-    /// What the action is about, e.g. `network shop_default`, `web-1`.
-    pub fn subject(&self) -> String {
+    fn subject(&self) -> String {
         match self {
             Action::CreateNetwork { network, .. } | Action::RecreateNetwork { network, .. } => {
                 format!("network {}", network.name)
@@ -249,6 +220,18 @@ impl Action {
             | Action::RestartContainer { name, .. }
             | Action::RemoveContainer { name, .. } => name.clone(),
         }
+    }
+
+    fn is_resource(&self) -> bool {
+        matches!(
+            self,
+            Action::CreateNetwork { .. }
+                | Action::RecreateNetwork { .. }
+                | Action::RemoveNetwork { .. }
+                | Action::CreateVolume { .. }
+                | Action::RecreateVolume { .. }
+                | Action::RemoveVolume { .. }
+        )
     }
 }
 
@@ -616,18 +599,8 @@ pub fn plan_up(desired: &Desired<'_>, observed: &Observed, opts: &UpOptions) -> 
             continue;
         }
         let spec = network_spec(&project_name, key, &name, net);
-        if net.enable_ipv4 == Some(false) && !observed.capabilities.api_at_least(1, 47) {
-            let engine = &observed.capabilities;
-            plan.blockers.push(Blocker {
-                kind: BlockerKind::Unsupported,
-                subject: key.clone(),
-                message: format!(
-                    "network `{key}`: `enable_ipv4: false` needs Docker Engine API 1.47 (Docker 28) ({} here speaks API {}); before it, every network has IPv4",
-                    engine.engine, engine.api_version
-                ),
-                hint: "remove `enable_ipv4` (IPv6-only networks need a newer engine)".into(),
-            });
-        }
+        plan.blockers
+            .extend(network_unsupported(key, net, &observed.capabilities));
         match observed.networks.iter().find(|n| n.name == name) {
             None => {
                 plan.blockers
@@ -1222,6 +1195,24 @@ fn unsupported(name: &str, svc: &Service, engine: &crate::Capabilities) -> Vec<B
         }
     }
     out
+}
+
+/// A refusal of what network `key` asks and the engine's API cannot
+/// give: an IPv4-less network before API 1.47.
+fn network_unsupported(
+    key: &str,
+    net: &schema::Network,
+    engine: &crate::Capabilities,
+) -> Option<Blocker> {
+    (net.enable_ipv4 == Some(false) && !engine.api_at_least(1, 47)).then(|| Blocker {
+        kind: BlockerKind::Unsupported,
+        subject: key.to_string(),
+        message: format!(
+            "network `{key}`: `enable_ipv4: false` needs Docker Engine API 1.47 (Docker 28) ({} here speaks API {}); before it, every network has IPv4",
+            engine.engine, engine.api_version
+        ),
+        hint: "remove `enable_ipv4` (IPv6-only networks need a newer engine)".into(),
+    })
 }
 
 /// A mount option newer than the oldest API: what it is, the API and

@@ -13,10 +13,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
-use planner::MountKind;
+
 use planner::{
-    hash_inputs, ref_name, state_labels, Action, ContainerSpec, FailureAction, Mount, Networking,
-    Plan, Ref, Rolling, RunState, Step, Wait,
+    hash_inputs, ref_name, state_labels, Action, Change, ContainerSpec, FailureAction, Mount,
+    MountKind, Networking, Plan, Ref, Rolling, RunState, Step, Wait,
 };
 use schema::{Condition, MountType, Project};
 use tokio::sync::Semaphore;
@@ -328,7 +328,7 @@ async fn leave_dependents_created(ctx: &Ctx, started: &[bool], done: &[bool], he
         let resources_ready = step
             .after
             .iter()
-            .all(|d| done[*d] || steps[*d].action.is_container());
+            .all(|d| done[*d] || !steps[*d].action.is_resource());
         if started[i] || !held[i] || !resources_ready {
             continue;
         }

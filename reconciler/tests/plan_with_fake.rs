@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use planner::{plan_down, plan_up, Action, Desired, Plan, UpOptions};
+use planner::{plan_down, plan_up, Action, Change, Desired, Plan, UpOptions};
 use reconciler::fake::FakeEngine;
 use reconciler::{observe, ExecError, ExecuteOptions, Executor};
 
