@@ -376,6 +376,19 @@ fn a_project_is_handled_by_name_without_its_file() {
         "{}",
         String::from_utf8_lossy(&gone.stderr)
     );
+    // A name no project can have is said to be one, not looked for.
+    let nowhere = s.dir.join("no-stack-here");
+    std::fs::create_dir_all(&nowhere).expect("empty dir");
+    let bad = Command::new(stack_bin())
+        .current_dir(&nowhere)
+        .args(["-p", "Not A Name", "ps"])
+        .output()
+        .expect("run stack");
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        !bad.status.success() && err.contains("project name `Not A Name` (from -p) is not valid"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -170,20 +170,21 @@ async fn named_without_file(inputs: &Inputs) -> Result<Option<ProjectName>> {
     let Some(written) = inputs.stack.project_name.clone() else {
         return Ok(None);
     };
+    if !inputs.stack.files.is_empty() {
+        return Ok(None);
+    }
+    let lookup = inputs.clone();
+    let found = blocking(move || Ok(schema::stack_files(&lookup.options()?).is_ok())).await?;
+    if found {
+        // The loader checks the name, and says where it came from.
+        return Ok(None);
+    }
     let name = ProjectName::new(&written).ok_or_else(|| {
         AppError::Invalid(format!(
             "project name `{written}` (from -p) is not valid: use lowercase letters, digits, `-` and `_`, starting with a letter or digit"
         ))
     })?;
-    if !inputs.stack.files.is_empty() {
-        return Ok(None);
-    }
-    let inputs = inputs.clone();
-    blocking(move || {
-        let found = schema::stack_files(&inputs.options()?);
-        Ok(found.is_err().then_some(name))
-    })
-    .await
+    Ok(Some(name))
 }
 
 /// Load the stack off the runtime (the loader reads files).

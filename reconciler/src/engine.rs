@@ -396,7 +396,8 @@ pub struct ServiceStatus {
     /// Tasks asked for.
     pub replicas: u64,
     /// The version it was read at: an update names it, so a change made
-    /// in between is refused (a conflict) rather than overwritten.
+    /// in between is refused ("update out of sequence") rather than
+    /// overwritten.
     pub version: u64,
 }
 
@@ -580,8 +581,9 @@ pub trait Services: Send + Sync {
     async fn list_services(&self, project: &str) -> Result<Vec<ServiceStatus>>;
     /// Create a service; returns its id.
     async fn create_service(&self, request: ServiceRequest) -> Result<String>;
-    /// Make service `id`, read at `version`, what `request` says; a
-    /// change made since that version is a conflict.
+    /// Make service `id`, read at `version`, what `request` says; after a
+    /// change made since that version, it is refused ("update out of
+    /// sequence", as the engine says it).
     async fn update_service(&self, id: &str, version: u64, request: ServiceRequest) -> Result<()>;
     /// Remove a service and its tasks.
     async fn remove_service(&self, id: &str) -> Result<()>;
