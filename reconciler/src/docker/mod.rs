@@ -73,12 +73,6 @@ pub fn engine_host() -> String {
         .unwrap_or_else(|| DEFAULT_SOCKET.to_string())
 }
 
-/// Is the engine on this host (a unix socket), so that host paths, ports
-/// and processes `stack` sees are the engine's?
-pub fn engine_is_local() -> bool {
-    engine_host().starts_with("unix://")
-}
-
 impl DockerEngine {
     /// Connect as the docker CLI would and negotiate the API version; every
     /// call then answers within [`deadline`].
@@ -89,75 +83,99 @@ impl DockerEngine {
     /// As [`DockerEngine::connect`], to the engine at `host` (a
     /// `DOCKER_HOST` value) rather than the one the environment names.
     pub async fn connect_to(host: &str) -> Result<Self> {
-        let host = host.to_string();
-        let secs = deadline().as_secs();
-        let version = bollard::API_DEFAULT_VERSION;
-        let docker = match host.split_once("://").map(|(scheme, _)| scheme) {
-            Some("unix") => Docker::connect_with_unix(&host, secs, version),
-            Some("tcp" | "http") if std::env::var_os("DOCKER_TLS_VERIFY").is_some() => {
-                return Err(EngineError::Unreachable(format!(
-                    "DOCKER_HOST={host} with DOCKER_TLS_VERIFY: TLS to the engine is not supported; reach the engine over its unix socket (e.g. `ssh -L /tmp/docker.sock:/var/run/docker.sock HOST`, then DOCKER_HOST=unix:///tmp/docker.sock)"
-                )))
-            }
-            Some("tcp" | "http") => Docker::connect_with_http(&host, secs, version),
-            Some(scheme) => {
-                return Err(EngineError::Unreachable(format!(
-                    "DOCKER_HOST={host}: the `{scheme}://` scheme is not supported; use unix:// or tcp:// (for a remote engine over ssh, forward its socket: `ssh -L /tmp/docker.sock:/var/run/docker.sock HOST`, then DOCKER_HOST=unix:///tmp/docker.sock)"
-                )))
-            }
-            None => {
-                return Err(EngineError::Unreachable(format!(
-                    "DOCKER_HOST={host} names no scheme; write unix:///path/to/docker.sock or tcp://HOST:PORT"
-                )))
-            }
-        }
-        .map_err(|e| EngineError::Unreachable(e.to_string()))?;
-        let docker = docker.negotiate_version().await.map_err(map_err)?;
-        let capabilities = read_capabilities(&docker, host.starts_with("unix://")).await?;
-        let raw = raw_calls::RawCalls::new(&host, &docker.client_version().to_string())?;
+        let newest = bollard::API_DEFAULT_VERSION;
+        let docker = client(host, newest)?;
+        // `/version` is the slow one (the engine asks runc and docker-init
+        // theirs); `/swarm` is asked beside it. `/info`, as slow again, is
+        // left to Podman, whose version does not say it is rootless.
+        let (version, swarm) = tokio::join!(docker.version(), docker.inspect_swarm());
+        let version = version.map_err(map_err)?;
+        let server = (version.api_version.as_deref())
+            .and_then(ApiVersion::parse)
+            .ok_or_else(|| {
+                EngineError::api(format!(
+                    "the engine at {host} names no API version it speaks (is it a Docker API?)"
+                ))
+            })?;
+        let api_version = server.min(ApiVersion(
+            u32::try_from(newest.major_version).unwrap_or(1),
+            u32::try_from(newest.minor_version).unwrap_or(41),
+        ));
+        let docker = client(
+            host,
+            &bollard::ClientVersion {
+                major_version: api_version.0 as usize,
+                minor_version: api_version.1 as usize,
+            },
+        )?;
+        let component = |name: &str| {
+            (version.components.iter().flatten())
+                .any(|c| c.name.to_ascii_lowercase().contains(name))
+        };
+        let podman = component("podman");
+        // Docker names RootlessKit among its components when it runs in
+        // one; Podman says so in its `info`.
+        let rootless = component("rootlesskit")
+            || (podman && {
+                let info = docker.info().await.map_err(map_err)?;
+                (info.security_options.iter().flatten()).any(|o| o.contains("rootless"))
+            });
+        // Only a manager answers `/swarm`: a worker is in the swarm but
+        // cannot run services, and a lone engine answers 503.
+        let swarm = match swarm.map_err(map_err) {
+            Ok(_) => true,
+            Err(EngineError::NotSwarm(_)) => false,
+            Err(other) => return Err(other),
+        };
+        let raw = raw_calls::RawCalls::new(host, &api_version.to_string())?;
         Ok(DockerEngine {
             docker,
             raw,
-            capabilities,
+            capabilities: Capabilities {
+                engine: if podman {
+                    EngineKind::Podman
+                } else {
+                    EngineKind::Docker
+                },
+                api_version,
+                restart_policies: true,
+                // A rootless engine's network gateways are not the
+                // host's: the stack's DNS cannot listen there.
+                dns_on_gateways: !rootless,
+                ipv6: true,
+                swarm,
+                // A unix socket: host paths, ports and processes this
+                // process sees are the engine's.
+                local_paths: host.starts_with("unix://"),
+            },
         })
     }
 }
 
-/// What the engine at the other end can do: Docker or Podman (which names
-/// itself in the version's components), the negotiated API version,
-/// rootless or not (a rootless engine's network gateways are not the
-/// host's, so the stack's DNS cannot listen there), swarm mode.
-async fn read_capabilities(docker: &Docker, local: bool) -> Result<Capabilities> {
-    // Both at once: `info` is the slow one (10-100 ms here), and every
-    // command connects.
-    let (version, info) = tokio::join!(docker.version(), docker.info());
-    let (version, info) = (version.map_err(map_err)?, info.map_err(map_err)?);
-    let podman = version
-        .components
-        .iter()
-        .flatten()
-        .any(|c| c.name.to_ascii_lowercase().contains("podman"));
-    let rootless = info
-        .security_options
-        .iter()
-        .flatten()
-        .any(|o| o.contains("rootless"));
-    // A manager: a worker is in the swarm but cannot run services.
-    let swarm = info.swarm.and_then(|s| s.control_available) == Some(true);
-    let negotiated = docker.client_version().to_string();
-    Ok(Capabilities {
-        engine: if podman {
-            EngineKind::Podman
-        } else {
-            EngineKind::Docker
-        },
-        api_version: ApiVersion::parse(&negotiated).unwrap_or(ApiVersion(1, 41)),
-        restart_policies: true,
-        dns_on_gateways: !rootless,
-        ipv6: true,
-        swarm,
-        local_paths: local,
-    })
+/// A client of the engine at `host` speaking API `version`, whose every
+/// call answers within [`deadline`]. Making one sends nothing.
+fn client(host: &str, version: &bollard::ClientVersion) -> Result<Docker> {
+    let secs = deadline().as_secs();
+    match host.split_once("://").map(|(scheme, _)| scheme) {
+        Some("unix") => Docker::connect_with_unix(host, secs, version),
+        Some("tcp" | "http") if std::env::var_os("DOCKER_TLS_VERIFY").is_some() => {
+            return Err(EngineError::Unreachable(format!(
+                "DOCKER_HOST={host} with DOCKER_TLS_VERIFY: TLS to the engine is not supported; reach the engine over its unix socket (e.g. `ssh -L /tmp/docker.sock:/var/run/docker.sock HOST`, then DOCKER_HOST=unix:///tmp/docker.sock)"
+            )))
+        }
+        Some("tcp" | "http") => Docker::connect_with_http(host, secs, version),
+        Some(scheme) => {
+            return Err(EngineError::Unreachable(format!(
+                "DOCKER_HOST={host}: the `{scheme}://` scheme is not supported; use unix:// or tcp:// (for a remote engine over ssh, forward its socket: `ssh -L /tmp/docker.sock:/var/run/docker.sock HOST`, then DOCKER_HOST=unix:///tmp/docker.sock)"
+            )))
+        }
+        None => {
+            return Err(EngineError::Unreachable(format!(
+                "DOCKER_HOST={host} names no scheme; write unix:///path/to/docker.sock or tcp://HOST:PORT"
+            )))
+        }
+    }
+    .map_err(|e| EngineError::Unreachable(e.to_string()))
 }
 
 fn map_err(e: BollardError) -> EngineError {
