@@ -36,5 +36,5 @@ pub use plan::{
 pub use resource::{AddressPool, IpamSpec, NetworkSpec, VolumeSpec};
 pub use spec::{
     container_spec, file_uses, replicas_of, Attachment, ContainerSpec, FileKind, FileUse, Mount,
-    MountKind, Namespace, Networking, Recursion, Ref,
+    MountKind, Namespace, Networking, Recursion, Ref, Restart,
 };

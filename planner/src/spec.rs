@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use schema::{MountType, NamespaceRef, Project, Service};
+use schema::{MountType, NamespaceRef, Project, RestartPolicy, Service};
 use serde::{Deserialize, Serialize};
 
 use crate::observed::labels;
@@ -383,6 +383,22 @@ impl PortBinding {
     }
 }
 
+/// Which ends of a container the engine restarts it after.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Restart {
+    /// Every end, and at engine start.
+    Always,
+    /// Every end but a stop by the user, and at engine start unless so
+    /// stopped.
+    UnlessStopped,
+    /// Non-zero exits, at most `max_retries` times when bounded.
+    OnFailure {
+        /// Most restarts.
+        max_retries: Option<u32>,
+    },
+}
+
 /// The health probe, with defaults applied by the engine.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HealthProbe {
@@ -431,8 +447,9 @@ pub struct ContainerSpec {
     pub ports: Vec<PortBinding>,
     /// Exposed (unpublished) ports as `port/proto`.
     pub expose: Vec<String>,
-    /// Restart policy name (`no`, `always`, `on-failure`, `unless-stopped`) and max retries.
-    pub restart: Option<(String, Option<u32>)>,
+    /// When the engine restarts it; `None`: never (`restart: no`, or the
+    /// agent restarts it by `deploy.restart_policy`).
+    pub restart: Option<Restart>,
     /// Health probe.
     pub healthcheck: Option<HealthProbe>,
     /// Its main process's stdin is attached once and closed when the
@@ -756,7 +773,12 @@ pub fn container_spec(project: &Project, name: &str, svc: &Service, replica: u32
     let restart = svc
         .restart
         .filter(|_| !agent_restarts)
-        .map(|r| (r.name().to_string(), r.max_retries()));
+        .and_then(|r| match r {
+            RestartPolicy::No => None,
+            RestartPolicy::Always => Some(Restart::Always),
+            RestartPolicy::UnlessStopped => Some(Restart::UnlessStopped),
+            RestartPolicy::OnFailure { max_retries } => Some(Restart::OnFailure { max_retries }),
+        });
 
     let healthcheck = svc.healthcheck.as_ref().map(|h| HealthProbe {
         test: if h.disable {

@@ -16,7 +16,7 @@ use bollard::models::{
 };
 use planner::{
     ApiVersion, Attachment, ContainerSpec, MountKind, Namespace, NetworkSpec, Networking,
-    Recursion, Ref, VolumeSpec,
+    Recursion, Ref, Restart, VolumeSpec,
 };
 
 use crate::engine::{CreateRequest, ServiceRequest, UpdateFailure};
@@ -140,14 +140,18 @@ pub(super) fn create_body(req: &CreateRequest, api: ApiVersion) -> ContainerCrea
         mounts: (!mounts.is_empty()).then_some(mounts),
         volumes_from: (!volumes_from.is_empty()).then_some(volumes_from),
         port_bindings: (!bindings.is_empty()).then_some(bindings),
-        restart_policy: spec.restart.as_ref().map(|(name, max)| RestartPolicy {
-            name: Some(match name.as_str() {
-                "always" => RestartPolicyNameEnum::ALWAYS,
-                "unless-stopped" => RestartPolicyNameEnum::UNLESS_STOPPED,
-                "on-failure" => RestartPolicyNameEnum::ON_FAILURE,
-                _ => RestartPolicyNameEnum::NO,
-            }),
-            maximum_retry_count: max.map(i64::from),
+        restart_policy: spec.restart.map(|restart| {
+            let (name, max) = match restart {
+                Restart::Always => (RestartPolicyNameEnum::ALWAYS, None),
+                Restart::UnlessStopped => (RestartPolicyNameEnum::UNLESS_STOPPED, None),
+                Restart::OnFailure { max_retries } => {
+                    (RestartPolicyNameEnum::ON_FAILURE, max_retries)
+                }
+            };
+            RestartPolicy {
+                name: Some(name),
+                maximum_retry_count: max.map(i64::from),
+            }
         }),
         init: o.init,
         privileged: o.privileged,
@@ -461,6 +465,31 @@ mod tests {
         assert_eq!(at("/cache").source.as_deref(), Some("anon-1"));
         let tmpfs = at("/t").tmpfs_options.unwrap_or_default();
         assert_eq!((tmpfs.size_bytes, tmpfs.mode), (Some(1024), Some(0o1777)));
+    }
+
+    #[test]
+    fn the_engine_restarts_only_what_the_file_gives_it() {
+        let policy = |fields: &str| {
+            let yaml = format!("services:\n  app:\n    image: busybox:1.36\n{fields}");
+            body(&yaml, ApiVersion(1, 41))
+                .host_config
+                .and_then(|h| h.restart_policy)
+                .map(|p| (p.name, p.maximum_retry_count))
+        };
+        assert_eq!(
+            policy("    restart: on-failure:3\n"),
+            Some((Some(RestartPolicyNameEnum::ON_FAILURE), Some(3)))
+        );
+        assert_eq!(
+            policy("    restart: unless-stopped\n"),
+            Some((Some(RestartPolicyNameEnum::UNLESS_STOPPED), None))
+        );
+        assert_eq!(policy("    restart: \"no\"\n"), None);
+        // `deploy.restart_policy` is the agent's: the engine gets none.
+        assert_eq!(
+            policy("    restart: always\n    deploy: {restart_policy: {condition: any}}\n"),
+            None
+        );
     }
 
     #[test]
