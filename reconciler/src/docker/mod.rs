@@ -121,12 +121,10 @@ impl DockerEngine {
                 (info.security_options.iter().flatten()).any(|o| o.contains("rootless"))
             });
         // Only a manager answers `/swarm`: a worker is in the swarm but
-        // cannot run services, and a lone engine answers 503.
-        let swarm = match swarm.map_err(map_err) {
-            Ok(_) => true,
-            Err(EngineError::NotSwarm(_)) => false,
-            Err(other) => return Err(other),
-        };
+        // cannot run services, and a lone engine answers 503. An engine
+        // that answers it otherwise (Podman has no swarm) is no manager
+        // either; that is no reason to fail connecting.
+        let swarm = swarm.is_ok();
         let raw = raw_calls::RawCalls::new(host, &api_version.to_string())?;
         Ok(DockerEngine {
             docker,
